@@ -1,0 +1,587 @@
+/**
+ * One qi connection over a channel: the handshake (spec §5.1), capabilities (§5.2), message
+ * ids and the pending-call table (§1.5, §5.3), Cancel (§5.5), and routing of incoming
+ * requests and events to whoever registered for them. Calls flow both ways on every
+ * connection (ClientServerSocket), so a client connection also serves requests.
+ */
+import type { Channel } from "../transport/channel.js";
+import { decode, encode } from "../wire/codec.js";
+import type { CodecContext } from "../wire/codec.js";
+import { nextMessageId } from "../wire/header.js";
+import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
+import { Dynamic } from "../wire/values.js";
+import {
+  AUTH_ERROR_REASON_KEY,
+  AUTH_STATE_KEY,
+  type AuthProvider,
+  AuthState,
+  type ClientAuthenticator,
+  nullAuthProvider,
+  prefixAuthKeys,
+  unprefixAuthKeys,
+} from "./auth.js";
+import {
+  Capability,
+  type CapabilityMap,
+  defaultCapabilities,
+  mergeCapabilities,
+  sharedCapability,
+  toWireMap,
+  unwrapDynamics,
+} from "./capabilities.js";
+import { QiError } from "./errors.js";
+
+export const SERVER_SERVICE = 0;
+export const AUTHENTICATE_ACTION = 8;
+const EMPTY = new Uint8Array(0);
+const CAPABILITY_MAP_SIGNATURE = "{sm}";
+
+export interface Address {
+  service: number;
+  object: number;
+  action: number;
+}
+
+export interface ConnectionOptions {
+  role: "client" | "server";
+  capabilities?: CapabilityMap;
+  /** Client: credentials for the handshake. */
+  authenticator?: ClientAuthenticator;
+  /** Server: checks credentials; default accepts everyone. */
+  authProvider?: AuthProvider;
+  /** Server: a peer that skips authentication is refused instead of accepted (spec §5.1). */
+  enforceAuth?: boolean;
+  /** Both: how long the handshake may take. Default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** Calls of ours that may wait for an answer at once. Default 10,000. */
+  maxPendingCalls?: number;
+}
+
+export interface CallOptions {
+  flags?: number;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** Receives Call, Post and Cancel messages addressed to objects served on this connection. */
+export type RequestHandler = (msg: Message, conn: Connection) => void;
+/** Receives Event messages for one remote object (service, object). */
+export type EventHandler = (msg: Message) => void;
+
+interface PendingCall {
+  resolve: (m: Message) => void;
+  reject: (e: Error) => void;
+  address: Address;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  cleanup: (() => void) | undefined;
+}
+
+type State = "handshaking" | "ready" | "closed";
+
+export class Connection {
+  readonly channel: Channel;
+  readonly role: "client" | "server";
+  readonly localCapabilities: CapabilityMap;
+  readonly remoteCapabilities: CapabilityMap = new Map();
+  /** Who the peer authenticated as (server side), when the provider said so. */
+  identity: string | undefined;
+  /** Hooks the object layer installs so `o` values are exported and imported per connection. */
+  objectHooks: Pick<CodecContext, "exportObject" | "importObject"> = {};
+  /** Anything a higher layer wants to hang on this connection (gateway client state, …). */
+  readonly attachments = new Map<string, unknown>();
+
+  private state: State = "handshaking";
+  private readonly pending = new Map<number, PendingCall>();
+  private readonly eventHandlers = new Map<string, EventHandler>();
+  private requestHandler: RequestHandler | undefined;
+  private readonly closeListeners: Array<(reason: Error) => void> = [];
+  private closeReason: Error | undefined;
+  private readonly options: ConnectionOptions;
+  private readonly readyPromise: Promise<void>;
+  private resolveReady!: () => void;
+  private rejectReady!: (e: Error) => void;
+  private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private authCallId = 0;
+  private capabilitiesSent = false;
+  /** Messages that arrived while a server-side auth provider was still deciding. */
+  private held: Message[] | undefined;
+
+  constructor(channel: Channel, options: ConnectionOptions) {
+    this.channel = channel;
+    this.role = options.role;
+    this.options = options;
+    this.localCapabilities = options.capabilities ?? defaultCapabilities();
+    this.readyPromise = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.readyPromise.catch(() => {});
+    channel.onMessage((m) => this.onMessage(m));
+    channel.onClose((reason) => this.onChannelClosed(reason));
+    this.handshakeTimer = setTimeout(() => {
+      this.close(new QiError("ERR_TIMEOUT", `handshake with ${this.peer} timed out`, { peer: this.peer }));
+    }, options.handshakeTimeoutMs ?? 10_000);
+    this.handshakeTimer.unref?.();
+    if (this.role === "client") this.sendAuthenticate(options.authenticator?.initialAuthData() ?? new Map());
+  }
+
+  /** Resolves once the handshake is done; rejects if it fails. */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  get isReady(): boolean {
+    return this.state === "ready";
+  }
+
+  get isClosed(): boolean {
+    return this.state === "closed";
+  }
+
+  get peer(): string {
+    return this.channel.remoteUrl;
+  }
+
+  get pendingCalls(): number {
+    return this.pending.size;
+  }
+
+  shared(capability: string): boolean {
+    return sharedCapability(this.localCapabilities, this.remoteCapabilities, capability);
+  }
+
+  /** The codec context for payloads on this connection (object uids, object hooks). */
+  codecContext(): CodecContext {
+    return { objectUid: this.shared(Capability.ObjectPtrUID), ...this.objectHooks };
+  }
+
+  setRequestHandler(handler: RequestHandler | undefined): void {
+    this.requestHandler = handler;
+  }
+
+  setEventHandler(service: number, object: number, handler: EventHandler | undefined): void {
+    const key = addressKey(service, object);
+    if (handler) this.eventHandlers.set(key, handler);
+    else this.eventHandlers.delete(key);
+  }
+
+  onClose(listener: (reason: Error) => void): void {
+    if (this.closeReason) queueMicrotask(() => listener(this.closeReason!));
+    else this.closeListeners.push(listener);
+  }
+
+  /** Sends a Call and resolves with the Reply message; rejects with a QiError otherwise. */
+  call(address: Address, payload: Uint8Array, options: CallOptions = {}): Promise<Message> {
+    if (this.state === "closed") return Promise.reject(this.closedError(address));
+    const max = this.options.maxPendingCalls ?? 10_000;
+    if (this.pending.size >= max) {
+      return Promise.reject(
+        new QiError("ERR_LIMIT", `too many pending calls on ${this.peer} (limit ${max})`, { peer: this.peer }),
+      );
+    }
+    if (options.signal?.aborted) return Promise.reject(canceledError(address));
+    const id = nextMessageId();
+    return new Promise<Message>((resolve, reject) => {
+      const entry: PendingCall = { resolve, reject, address, timer: undefined, cleanup: undefined };
+      this.pending.set(id, entry);
+      if (options.timeoutMs !== undefined) {
+        entry.timer = setTimeout(() => {
+          this.abandon(id, new QiError("ERR_TIMEOUT", `call timed out after ${options.timeoutMs} ms`, details(address)));
+        }, options.timeoutMs);
+      }
+      const signal = options.signal;
+      if (signal) {
+        const onAbort = () => this.abandon(id, canceledError(address));
+        signal.addEventListener("abort", onAbort, { once: true });
+        entry.cleanup = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.send({ id, type: MessageType.Call, flags: options.flags ?? 0, ...address, payload });
+    });
+  }
+
+  post(address: Address, payload: Uint8Array, flags = 0): void {
+    if (this.state === "closed") return;
+    this.send({ id: nextMessageId(), type: MessageType.Post, flags, ...address, payload });
+  }
+
+  sendEvent(address: Address, payload: Uint8Array, flags = 0): boolean {
+    if (this.state === "closed") return false;
+    return this.send({ id: nextMessageId(), type: MessageType.Event, flags, ...address, payload });
+  }
+
+  /** Answers a Call at its full address (spec §1.5: id, service, object and action copied). */
+  reply(call: Message, payload: Uint8Array, flags = 0): void {
+    this.answer(call, MessageType.Reply, payload, flags);
+  }
+
+  replyError(call: Message, text: string): void {
+    this.answer(call, MessageType.Error, encodeErrorPayload(text), 0);
+  }
+
+  replyCanceled(call: Message): void {
+    // Without the shared capability the peer does not know Canceled (spec §5.3).
+    if (this.shared(Capability.RemoteCancelableCalls)) this.answer(call, MessageType.Canceled, EMPTY, 0);
+    else this.replyError(call, "Call has been canceled.");
+  }
+
+  /** Sends a raw message as it is (the gateway forwards with this). */
+  send(msg: Message): boolean {
+    if (this.state === "closed" || this.channel.closed) return false;
+    return this.channel.send(msg);
+  }
+
+  close(reason?: Error): void {
+    if (this.state === "closed") return;
+    this.finish(reason ?? new QiError("ERR_CLOSED", `connection to ${this.peer} closed`, { peer: this.peer }));
+    this.channel.close();
+  }
+
+  // --- incoming ---------------------------------------------------------------------------
+
+  private onMessage(msg: Message): void {
+    if (this.state === "closed") return;
+    try {
+      if (this.held) {
+        this.held.push(msg);
+        return;
+      }
+      if (this.state === "handshaking") {
+        this.onHandshakeMessage(msg);
+        return;
+      }
+      this.route(msg);
+    } catch (e) {
+      // A message we cannot make sense of must not take the process down (it is the peer's
+      // fault); answer what can be answered and keep serving.
+      if (msg.type === MessageType.Call) this.replyError(msg, errorText(e));
+    }
+  }
+
+  private route(msg: Message): void {
+    switch (msg.type) {
+      case MessageType.Reply:
+      case MessageType.Error:
+      case MessageType.Canceled:
+        this.onAnswer(msg);
+        return;
+      case MessageType.Call:
+        if (msg.service === SERVER_SERVICE) {
+          this.onServerServiceCall(msg);
+          return;
+        }
+        this.dispatchRequest(msg);
+        return;
+      case MessageType.Post:
+      case MessageType.Cancel:
+        if (msg.service !== SERVER_SERVICE) this.dispatchRequest(msg);
+        return;
+      case MessageType.Event:
+        this.eventHandlers.get(addressKey(msg.service, msg.object))?.(msg);
+        return;
+      case MessageType.Capability:
+        this.mergeRemoteCapabilities(msg.payload);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private dispatchRequest(msg: Message): void {
+    if (this.requestHandler) this.requestHandler(msg, this);
+    else if (msg.type === MessageType.Call) this.replyError(msg, "The call request could not be handled.");
+  }
+
+  private onAnswer(msg: Message): void {
+    const entry = this.pending.get(msg.id);
+    if (!entry) return; // an answer to an abandoned (timed-out or cancelled) call
+    this.settle(msg.id, entry);
+    if (msg.type === MessageType.Reply) entry.resolve(msg);
+    else if (msg.type === MessageType.Error) {
+      entry.reject(new QiError("ERR_REMOTE", decodeErrorPayload(msg.payload), { ...details(entry.address), remote: true, peer: this.peer }));
+    } else entry.reject(canceledError(entry.address));
+  }
+
+  /** Calls to service 0 after the handshake: only authenticate exists; answer it Done. */
+  private onServerServiceCall(msg: Message): void {
+    if (msg.action === AUTHENTICATE_ACTION) {
+      this.reply(msg, encodeCapabilityMap(new Map([[AUTH_STATE_KEY, new Dynamic("I", AuthState.Done)]])));
+    } else {
+      this.replyError(msg, "The call request could not be handled.");
+    }
+  }
+
+  // --- handshake --------------------------------------------------------------------------
+
+  private sendAuthenticate(authData: Map<string, unknown>): void {
+    const map = new Map<string, unknown>();
+    if (!this.capabilitiesSent) for (const [k, v] of this.localCapabilities) map.set(k, v);
+    this.capabilitiesSent = true;
+    for (const [k, v] of prefixAuthKeys(authData)) map.set(k, v);
+    this.authCallId = nextMessageId();
+    this.channel.send({
+      id: this.authCallId,
+      type: MessageType.Call,
+      flags: 0,
+      service: SERVER_SERVICE,
+      object: 0,
+      action: AUTHENTICATE_ACTION,
+      payload: encodeCapabilityMap(map),
+    });
+  }
+
+  private onHandshakeMessage(msg: Message): void {
+    if (msg.type === MessageType.Capability) {
+      this.mergeRemoteCapabilities(msg.payload);
+      return;
+    }
+    if (this.role === "client") this.onClientHandshakeMessage(msg);
+    else this.onServerHandshakeMessage(msg);
+  }
+
+  private onClientHandshakeMessage(msg: Message): void {
+    const isAuthAnswer = msg.service === SERVER_SERVICE && msg.action === AUTHENTICATE_ACTION;
+    if (!isAuthAnswer) {
+      // A server may call us back before our handshake is over (ClientServerSocket);
+      // nothing is bound before authentication on the server side either, so refuse.
+      if (msg.type === MessageType.Call) this.replyError(msg, "The call request could not be handled.");
+      return;
+    }
+    if (msg.type === MessageType.Error) {
+      this.fail(new QiError("ERR_AUTH", `authentication refused by ${this.peer}: ${decodeErrorPayload(msg.payload)}`, { peer: this.peer, remote: true }));
+      return;
+    }
+    if (msg.type !== MessageType.Reply) return;
+    const map = unwrapDynamics(decodeCapabilityMap(msg.payload));
+    const state = map.get(AUTH_STATE_KEY);
+    map.delete(AUTH_STATE_KEY);
+    const serverData = unprefixAuthKeys(map);
+    for (const k of [...map.keys()]) if (k.startsWith("auth_") || k.startsWith("__qi_auth_")) map.delete(k);
+    mergeCapabilities(this.remoteCapabilities, map);
+    if (state === AuthState.Done) {
+      this.becomeReady();
+    } else if (state === AuthState.Continue && this.options.authenticator?.processAuth) {
+      this.sendAuthenticate(this.options.authenticator.processAuth(serverData));
+    } else {
+      const reason = serverData.get(AUTH_ERROR_REASON_KEY);
+      this.fail(new QiError("ERR_AUTH", `authentication with ${this.peer} failed: ${typeof reason === "string" ? reason : "Invalid authentication state token"}`, { peer: this.peer, remote: true }));
+    }
+  }
+
+  private onServerHandshakeMessage(msg: Message): void {
+    const isAuthCall =
+      msg.type === MessageType.Call && msg.service === SERVER_SERVICE && msg.action === AUTHENTICATE_ACTION;
+    if (isAuthCall) {
+      this.onAuthenticateCall(msg);
+      return;
+    }
+    if (this.options.enforceAuth) {
+      if (msg.type === MessageType.Call) this.replyError(msg, "Authentication required: send an authenticate call first.");
+      this.fail(new QiError("ERR_AUTH", `${this.peer} skipped the required authentication`, { peer: this.peer }));
+      return;
+    }
+    // Lenient like libqi 2.5: a peer that skips the handshake is accepted and told our
+    // capabilities with a Capability message (spec §5.0, §5.1).
+    this.send({
+      id: nextMessageId(),
+      type: MessageType.Capability,
+      flags: 0,
+      service: 0,
+      object: 0,
+      action: 0,
+      payload: encodeCapabilityMap(this.localCapabilities),
+    });
+    this.capabilitiesSent = true;
+    this.becomeReady();
+    this.route(msg);
+  }
+
+  private onAuthenticateCall(msg: Message): void {
+    const map = unwrapDynamics(decodeCapabilityMap(msg.payload));
+    const clientData = unprefixAuthKeys(map);
+    for (const k of [...map.keys()]) if (k.startsWith("auth_") || k.startsWith("__qi_auth_")) map.delete(k);
+    mergeCapabilities(this.remoteCapabilities, map);
+    const provider = this.options.authProvider ?? nullAuthProvider;
+    const ctx = {
+      remoteAddress: this.channel.remoteAddress,
+      peerCertificateSubject: certificateSubject(this.channel),
+    };
+    const finish = (result: Awaited<ReturnType<AuthProvider["processAuth"]>>) => {
+      if (this.state === "closed") return;
+      if (result.state === AuthState.Error) {
+        this.replyError(msg, `Authentication failed: ${result.reason ?? "refused"}`);
+        this.fail(new QiError("ERR_AUTH", `${this.peer} failed authentication: ${result.reason ?? "refused"}`, { peer: this.peer }));
+        return;
+      }
+      const reply = new Map<string, unknown>([[AUTH_STATE_KEY, new Dynamic("I", result.state)]]);
+      for (const [k, v] of prefixAuthKeys(result.data ?? new Map())) reply.set(k, v);
+      if (!this.capabilitiesSent) for (const [k, v] of this.localCapabilities) reply.set(k, v);
+      this.capabilitiesSent = true;
+      this.reply(msg, encodeCapabilityMap(reply));
+      if (result.state === AuthState.Done) {
+        this.identity = result.identity;
+        this.becomeReady();
+      }
+    };
+    let outcome: ReturnType<AuthProvider["processAuth"]>;
+    try {
+      outcome = provider.processAuth(clientData, ctx);
+    } catch (e) {
+      finish({ state: AuthState.Error, reason: errorText(e) });
+      return;
+    }
+    if (outcome instanceof Promise) {
+      // Hold whatever arrives meanwhile so nothing is dispatched before authentication.
+      this.held = [];
+      outcome.then(finish, (e) => finish({ state: AuthState.Error, reason: errorText(e) })).finally(() => {
+        const held = this.held ?? [];
+        this.held = undefined;
+        for (const m of held) this.onMessage(m);
+      });
+    } else finish(outcome);
+  }
+
+  private mergeRemoteCapabilities(payload: Uint8Array): void {
+    mergeCapabilities(this.remoteCapabilities, unwrapDynamics(decodeCapabilityMap(payload)));
+  }
+
+  private becomeReady(): void {
+    if (this.state !== "handshaking") return;
+    this.state = "ready";
+    clearTimeout(this.handshakeTimer);
+    this.resolveReady();
+  }
+
+  private fail(reason: Error): void {
+    this.close(reason);
+  }
+
+  // --- closing ----------------------------------------------------------------------------
+
+  private onChannelClosed(reason: Error | undefined): void {
+    this.finish(
+      new QiError("ERR_DISCONNECTED", `connection to ${this.peer} lost${reason ? `: ${reason.message}` : ""}`, {
+        peer: this.peer,
+        cause: reason,
+      }),
+    );
+  }
+
+  private finish(reason: Error): void {
+    if (this.state === "closed") return;
+    const wasHandshaking = this.state === "handshaking";
+    this.state = "closed";
+    this.closeReason = reason;
+    clearTimeout(this.handshakeTimer);
+    if (wasHandshaking) this.rejectReady(reason);
+    // Every pending call fails at once with the reason (spec §5.3): nothing hangs.
+    const pending = [...this.pending.entries()];
+    this.pending.clear();
+    for (const [, entry] of pending) {
+      clearTimeout(entry.timer);
+      entry.cleanup?.();
+      entry.reject(
+        new QiError("ERR_DISCONNECTED", `call failed, ${reason.message}`, {
+          ...details(entry.address),
+          peer: this.peer,
+          cause: reason,
+        }),
+      );
+    }
+    this.eventHandlers.clear();
+    for (const listener of this.closeListeners.splice(0)) listener(reason);
+  }
+
+  private closedError(address: Address): QiError {
+    return new QiError("ERR_DISCONNECTED", `connection to ${this.peer} is closed`, {
+      ...details(address),
+      peer: this.peer,
+      cause: this.closeReason,
+    });
+  }
+
+  private settle(id: number, entry: PendingCall): void {
+    this.pending.delete(id);
+    clearTimeout(entry.timer);
+    entry.cleanup?.();
+  }
+
+  /** Gives up on a call locally; tells the callee to cancel when it can (spec §5.5). */
+  private abandon(id: number, error: QiError): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.settle(id, entry);
+    if (this.shared(Capability.RemoteCancelableCalls)) {
+      const payload = new Uint8Array(4);
+      new DataView(payload.buffer).setUint32(0, id, true);
+      this.send({
+        id: nextMessageId(),
+        type: MessageType.Cancel,
+        flags: 0,
+        service: entry.address.service,
+        object: entry.address.object,
+        action: 0,
+        payload,
+      });
+    }
+    entry.reject(error);
+  }
+
+  private answer(call: Message, type: MessageType, payload: Uint8Array, flags: number): void {
+    this.send({
+      id: call.id,
+      type,
+      flags,
+      service: call.service,
+      object: call.object,
+      action: call.action,
+      payload,
+    });
+  }
+}
+
+export function addressKey(service: number, object: number): string {
+  return `${service}.${object}`;
+}
+
+function details(a: Address) {
+  return { service: a.service, object: a.object, action: a.action };
+}
+
+function canceledError(a: Address): QiError {
+  return new QiError("ERR_CANCELED", "call canceled", details(a));
+}
+
+export function encodeErrorPayload(text: string): Uint8Array {
+  return encode("m", new Dynamic("s", text));
+}
+
+/** Error payloads are a dynamic holding a string (spec §1.3); be lenient with anything else. */
+export function decodeErrorPayload(payload: Uint8Array): string {
+  try {
+    const d = decode("m", payload);
+    const v = d instanceof Dynamic ? d.value : d;
+    return typeof v === "string" ? v : String(v);
+  } catch {
+    return "(undecodable error payload)";
+  }
+}
+
+export function encodeCapabilityMap(map: Map<string, unknown>): Uint8Array {
+  return encode(CAPABILITY_MAP_SIGNATURE, toWireMap(map));
+}
+
+function decodeCapabilityMap(payload: Uint8Array): Map<string, unknown> {
+  return decode(CAPABILITY_MAP_SIGNATURE, payload) as Map<string, unknown>;
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export { MessageFlags };
+
+function certificateSubject(channel: Channel): string | undefined {
+  const subject = channel.peerCertificate?.subject as Record<string, unknown> | undefined;
+  const cn = subject?.CN;
+  return typeof cn === "string" ? cn : undefined;
+}

@@ -1,0 +1,5 @@
+/** Connection layer: handshake, capabilities, message ids, pending calls, cancel, routing. */
+export * from "./auth.js";
+export * from "./capabilities.js";
+export * from "./connection.js";
+export * from "./errors.js";

@@ -1,0 +1,55 @@
+/**
+ * The gateway's state for one external client: its connection and identity, the calls it
+ * has in flight upstream, and the objects it may reach. Object ids the client sees are
+ * allocated per client, so a client can only ever address objects handed to it.
+ */
+import type { Connection } from "../connection/connection.js";
+import type { QiObject } from "../object/qi-object.js";
+import type { MetaObject } from "../wire/metaobject-types.js";
+
+/** An object living upstream that this client holds a reference to. */
+export interface MappedObject {
+  clientObjectId: number;
+  upstream: Connection;
+  service: number;
+  objectId: number;
+  meta: MetaObject;
+  uid: Uint8Array | undefined;
+  /** Key of the shared upstream reference (for the terminate refcount). */
+  upstreamKey: string;
+}
+
+let nextClientNumber = 1;
+
+export class ClientLink {
+  readonly number = nextClientNumber++;
+  readonly conn: Connection;
+  readonly view: QiObject;
+  readonly connectedAt = Date.now();
+  /** Calls of this client forwarded upstream: client message id → abort. */
+  readonly inflight = new Map<number, AbortController>();
+  /** Objects handed to this client: client-side object id → upstream object. */
+  readonly objects = new Map<number, MappedObject>();
+  readonly objectIdsByUpstream = new Map<string, number>();
+  /** Subscriptions: "service.object.link" → fan-out key. */
+  readonly subscriptions = new Map<string, string>();
+  /** Keys of the client's own objects exported upstream by the gateway. */
+  readonly exportedUpstream = new Set<string>();
+  droppedEvents = 0;
+  private nextObjectId = 2;
+
+  constructor(conn: Connection, view: QiObject) {
+    this.conn = conn;
+    this.view = view;
+  }
+
+  get identity(): string | undefined {
+    return this.conn.identity;
+  }
+
+  allocateObjectId(): number {
+    // Below 2^31: the client's own exported objects use ids from 2^31 (spec §5.7).
+    this.nextObjectId = this.nextObjectId >= 0x7fffffff ? 3 : this.nextObjectId + 1;
+    return this.nextObjectId;
+  }
+}

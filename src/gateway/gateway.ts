@@ -1,0 +1,244 @@
+/**
+ * The Gateway: one entry point from an external network to a robot's services. It listens
+ * on external URLs (authenticated by default), attaches to a Service Directory (re-attaching
+ * with backoff when it goes away), shows each client a Service Directory of what it may see,
+ * and forwards everything else through the router.
+ */
+import { createServer, type Server } from "node:http";
+import pino, { type Logger } from "pino";
+import type { AuthProvider, ClientAuthenticator } from "../connection/auth.js";
+import { Connection } from "../connection/connection.js";
+import { Dispatcher, type DispatchMode } from "../dispatch/index.js";
+import { PeerObjects } from "../object/peer.js";
+import { machineId as defaultMachineId } from "../session/machine-id.js";
+import { SERVICE_DIRECTORY_ID } from "../session/service-directory.js";
+import {
+  type Channel,
+  type ClientTlsOptions,
+  type Listener,
+  listen,
+  type ServerTlsOptions,
+  sortEndpoints,
+} from "../transport/index.js";
+import { ClientLink } from "./client-link.js";
+import { GatewayMetrics } from "./metrics.js";
+import { Permissions, type PermissionsConfig } from "./permissions.js";
+import { DEFAULT_LIMITS, Router, type RouterLimits } from "./router.js";
+import { createSdView } from "./sd-view.js";
+import { Upstream } from "./upstream.js";
+
+export interface GatewayOptions {
+  /** The Service Directory to attach to (default tcp://127.0.0.1:9559). */
+  attach?: string;
+  /** External URLs to listen on (tcp, tcps, tcpsm). */
+  listen: string[];
+  /**
+   * Checks external clients. Required unless `allowAnonymous` is set: external listeners
+   * are authenticated by default.
+   */
+  authProvider?: AuthProvider;
+  /** Accept clients without credentials (explicit opt-out of authentication). */
+  allowAnonymous?: boolean;
+  /** The gateway's own credentials toward the Service Directory and services. */
+  upstreamAuthenticator?: ClientAuthenticator;
+  upstreamTls?: ClientTlsOptions;
+  /** TLS identity (and client CA for tcpsm) of the external listeners. */
+  tls?: ServerTlsOptions;
+  permissions?: PermissionsConfig;
+  limits?: Partial<RouterLimits>;
+  /** Largest message accepted from a client (default 50 MB). */
+  maxPayload?: number;
+  /** Where to serve Prometheus metrics, e.g. `127.0.0.1:9100` (off when omitted). */
+  metricsAddress?: string;
+  machineId?: string;
+  dispatch?: DispatchMode;
+  logger?: Logger;
+  /** Handshake timeout for external clients (ms, default 10 s). */
+  handshakeTimeoutMs?: number;
+}
+
+export class Gateway {
+  readonly metrics = new GatewayMetrics();
+  readonly logger: Logger;
+  private readonly options: GatewayOptions;
+  private readonly upstream: Upstream;
+  private readonly router: Router;
+  private readonly permissions: Permissions;
+  private readonly dispatcher: Dispatcher;
+  private readonly listeners: Listener[] = [];
+  private readonly machineId: string;
+  private metricsServer: Server | undefined;
+  private closed = false;
+
+  constructor(options: GatewayOptions) {
+    if (!options.authProvider && !options.allowAnonymous) {
+      throw new Error("the gateway requires authentication: give it an auth provider (credentials) or set allowAnonymous explicitly");
+    }
+    this.options = options;
+    this.logger = options.logger ?? pino({ level: "silent" });
+    this.machineId = options.machineId ?? defaultMachineId();
+    this.dispatcher = new Dispatcher({ mode: options.dispatch });
+    this.permissions = new Permissions(options.permissions);
+    this.upstream = new Upstream({
+      url: options.attach ?? "tcp://127.0.0.1:9559",
+      authenticator: options.upstreamAuthenticator,
+      tls: options.upstreamTls,
+      dispatcher: this.dispatcher,
+      logger: this.logger,
+      onConnection: (conn) => this.router.adoptUpstream(conn),
+    });
+    this.router = new Router(this.upstream, this.permissions, this.metrics, { ...DEFAULT_LIMITS, ...options.limits }, this.logger);
+    this.upstream.on("serviceAdded", (info) => {
+      for (const link of this.router.clients) {
+        if (this.permissions.canSee(link.identity, info.name)) link.view.emit("serviceAdded", info.serviceId, info.name);
+      }
+    });
+    this.upstream.on("serviceRemoved", (info) => {
+      this.router.onServiceRemoved(info.serviceId, info.name);
+      for (const link of this.router.clients) {
+        if (this.permissions.canSee(link.identity, info.name)) link.view.emit("serviceRemoved", info.serviceId, info.name);
+      }
+    });
+  }
+
+  /**
+   * Listens and attaches. Listening starts first and goes on whatever happens upstream; when
+   * the Service Directory is unreachable the gateway keeps retrying in the background.
+   */
+  async start(): Promise<void> {
+    for (const url of this.options.listen) {
+      const listener = await listen(
+        url,
+        { tls: this.options.tls, maxPayload: this.options.maxPayload, onError: (e) => this.logger.debug({ err: e.message }, "listener error") },
+        (channel) => this.accept(channel),
+      );
+      this.listeners.push(listener);
+      this.logger.info({ endpoints: listener.endpoints() }, "gateway listening");
+    }
+    if (this.options.metricsAddress) await this.startMetrics(this.options.metricsAddress);
+    try {
+      await this.upstream.attach();
+    } catch (e) {
+      this.logger.warn({ err: (e as Error).message }, "service directory not reachable yet; retrying");
+      this.upstream.attachWithRetry();
+    }
+  }
+
+  /** Resolves once attached to the Service Directory (for tests and start-up ordering). */
+  async waitAttached(timeoutMs = 10_000): Promise<void> {
+    if (this.upstream.isAttached) return;
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("gateway not attached in time")), timeoutMs);
+      this.upstream.once("attached", () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  get isAttached(): boolean {
+    return this.upstream.isAttached;
+  }
+
+  endpoints(): string[] {
+    return sortEndpoints(this.listeners.flatMap((l) => l.endpoints()));
+  }
+
+  /** The metrics endpoint URL, when enabled. */
+  metricsUrl(): string | undefined {
+    const addr = this.metricsServer?.address();
+    if (!addr || typeof addr === "string") return undefined;
+    return `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}/metrics`;
+  }
+
+  stats() {
+    return { ...this.router.stats(), droppedEvents: this.metrics.droppedTotal, attached: this.upstream.isAttached };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.listeners.splice(0).map((l) => l.close().catch(() => {})));
+    for (const link of [...this.router.clients]) link.conn.close();
+    await this.upstream.close();
+    await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
+    await this.dispatcher.close();
+  }
+
+  private accept(channel: Channel): void {
+    if (this.closed) {
+      channel.close();
+      return;
+    }
+    const conn = new Connection(channel, {
+      role: "server",
+      authProvider: this.options.authProvider,
+      enforceAuth: !this.options.allowAnonymous,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+    });
+    const view = createSdView({
+      conn,
+      machineId: this.machineId,
+      endpoints: () => this.endpoints(),
+      services: () => this.upstream.listServices(),
+      canSee: (name) => this.permissions.canSee(conn.identity, name),
+    });
+    PeerObjects.attach(conn, {
+      dispatcher: this.dispatcher,
+      registry: { mainObject: (id) => (id === SERVICE_DIRECTORY_ID ? view : undefined) },
+    });
+    const link = new ClientLink(conn, view);
+    const peer = channel.remoteUrl;
+    // Route from the start: the connection dispatches nothing before the handshake is done.
+    this.router.addClient(link);
+    let counted = false;
+    conn.onClose((reason) => {
+      this.router.removeClient(link);
+      if (!counted) return;
+      this.metrics.clientDisconnected();
+      this.logger.info({ client: link.number, peer, reason: reason.message, droppedEvents: link.droppedEvents }, "client disconnected");
+    });
+    conn.ready().then(
+      () => {
+        counted = true;
+        this.metrics.clientConnected();
+        this.logger.info({ client: link.number, peer, user: conn.identity }, "client connected");
+      },
+      (e: Error) => {
+        if ((e as { code?: string }).code === "ERR_AUTH") this.metrics.authFailed();
+        this.logger.info({ peer, reason: e.message }, "client refused");
+      },
+    );
+  }
+
+  private async startMetrics(address: string): Promise<void> {
+    const [host, portText] = splitHostPort(address);
+    this.metricsServer = createServer((req, res) => {
+      if (req.url === "/metrics") {
+        this.metrics.text().then(
+          (text) => {
+            res.writeHead(200, { "content-type": this.metrics.contentType });
+            res.end(text);
+          },
+          () => {
+            res.writeHead(500);
+            res.end();
+          },
+        );
+        return;
+      }
+      res.writeHead(404);
+      res.end("not found\n");
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.metricsServer!.once("error", reject);
+      this.metricsServer!.listen(Number(portText), host, () => resolve());
+    });
+  }
+}
+
+function splitHostPort(address: string): [string, string] {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address);
+  if (!m) throw new Error(`metrics address must be host:port, got "${address}"`);
+  return [m[1], m[2]];
+}

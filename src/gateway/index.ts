@@ -1,0 +1,21 @@
+/** The Gateway: external clients in, internal services out. */
+export { ClientLink } from "./client-link.js";
+export { FailureLimiter, GatewayAuthProvider, hashToken, verifyToken } from "./credentials.js";
+export { Gateway, type GatewayOptions } from "./gateway.js";
+export { GatewayMetrics } from "./metrics.js";
+export { type Action, Permissions, type PermissionsConfig, type RuleSet, type UserPermissions } from "./permissions.js";
+export { DEFAULT_LIMITS, type RouterLimits } from "./router.js";
+
+import { Gateway, type GatewayOptions } from "./gateway.js";
+
+/** Creates a gateway and starts it (listening at once, attaching in the background if needed). */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const gw = new Gateway(options);
+  try {
+    await gw.start();
+  } catch (e) {
+    await gw.close();
+    throw e;
+  }
+  return gw;
+}

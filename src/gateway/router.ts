@@ -1,0 +1,632 @@
+/**
+ * The gateway's router: forwards calls, posts, answers, cancels and events between external
+ * clients and internal services. Message ids are rewritten by the connections' own pending
+ * tables (every forwarded call is a fresh call on the other side), payloads pass through
+ * untouched unless they may hold objects (spec §7.9), signals are fanned out from one
+ * upstream subscription per (service, object, signal), and objects crossing the gateway get
+ * per-client ids so a client can reach only what was handed to it.
+ */
+import type { Logger } from "pino";
+import { Capability } from "../connection/capabilities.js";
+import { type Connection, errorText } from "../connection/connection.js";
+import { QiError, isQiError } from "../connection/errors.js";
+import { PeerObjects } from "../object/peer.js";
+import { allocateClientObjectId } from "../object/ids.js";
+import { Reserved } from "../object/reserved.js";
+import type { CodecContext } from "../wire/codec.js";
+import { decode, encode } from "../wire/codec.js";
+import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
+import type { MetaObject } from "../wire/metaobject-types.js";
+import { Dynamic, ObjectRef } from "../wire/values.js";
+import type { ClientLink } from "./client-link.js";
+import type { GatewayMetrics } from "./metrics.js";
+import { rewriteObjects } from "./object-rewrite.js";
+import type { Permissions } from "./permissions.js";
+import type { Upstream } from "./upstream.js";
+
+export interface RouterLimits {
+  /** Calls one client may have in flight. */
+  maxPendingCalls: number;
+  /** Bytes queued toward a client above which its events are dropped (and counted). */
+  maxQueuedBytes: number;
+  /** Bytes queued toward a client above which it is disconnected. */
+  hardQueuedBytes: number;
+}
+
+export const DEFAULT_LIMITS: RouterLimits = {
+  maxPendingCalls: 1_000,
+  maxQueuedBytes: 8 * 1024 * 1024,
+  hardQueuedBytes: 64 * 1024 * 1024,
+};
+
+const UNHANDLED = "The call request could not be handled.";
+const EMPTY = new Uint8Array(0);
+
+interface Target {
+  conn: Connection;
+  service: number;
+  objectId: number;
+  meta: MetaObject;
+  serviceName: string;
+}
+
+interface Subscriber {
+  clientObjectId: number;
+  links: Set<bigint>;
+}
+
+interface Fanout {
+  conn: Connection;
+  service: number;
+  objectId: number;
+  signal: number;
+  signature: string;
+  withSignature: boolean;
+  upstreamLink: bigint;
+  ready: Promise<void>;
+  subscribers: Map<ClientLink, Subscriber>;
+}
+
+/** A client's object exported upstream by the gateway (callbacks passed as arguments). */
+interface UpstreamExport {
+  link: ClientLink;
+  clientService: number;
+  clientObjectId: number;
+  meta: MetaObject;
+}
+
+let nextUpstreamLink = 1n;
+
+export class Router {
+  readonly clients = new Set<ClientLink>();
+  private readonly fanouts = new Map<string, Fanout>();
+  private readonly eventHandlersInstalled = new Set<string>();
+  private readonly upstreamRefs = new Map<string, { refs: number; conn: Connection; service: number; objectId: number }>();
+  private readonly upstreamExports = new Map<string, UpstreamExport>();
+  private readonly exportIds = new Map<string, number>();
+  private readonly upstreamInflight = new Map<string, AbortController>();
+  private readonly connIds = new WeakMap<Connection, number>();
+  private nextConnId = 1;
+
+  constructor(
+    private readonly upstream: Upstream,
+    private readonly permissions: Permissions,
+    private readonly metrics: GatewayMetrics,
+    private readonly limits: RouterLimits,
+    private readonly logger: Logger,
+  ) {}
+
+  // --- clients ----------------------------------------------------------------------------
+
+  addClient(link: ClientLink): void {
+    this.clients.add(link);
+    link.conn.setRequestHandler((msg) => this.onClientRequest(link, msg));
+  }
+
+  removeClient(link: ClientLink): void {
+    if (!this.clients.delete(link)) return;
+    for (const ac of link.inflight.values()) ac.abort(new QiError("ERR_DISCONNECTED", "client left"));
+    link.inflight.clear();
+    for (const fkey of new Set(link.subscriptions.values())) {
+      const f = this.fanouts.get(fkey);
+      if (!f) continue;
+      f.subscribers.delete(link);
+      if (f.subscribers.size === 0) this.dropFanout(fkey, f, true);
+    }
+    link.subscriptions.clear();
+    for (const mapped of link.objects.values()) this.releaseUpstreamRef(mapped.upstreamKey);
+    link.objects.clear();
+    link.objectIdsByUpstream.clear();
+    for (const key of link.exportedUpstream) {
+      this.upstreamExports.delete(key);
+    }
+    for (const k of this.exportIds.keys()) if (k.startsWith(`${link.number}|`)) this.exportIds.delete(k);
+    link.exportedUpstream.clear();
+  }
+
+  /** Installed on every upstream connection: calls addressed to clients' objects go to them. */
+  adoptUpstream(conn: Connection): void {
+    const peer = PeerObjects.of(conn);
+    conn.setRequestHandler((msg) => {
+      if (!this.onUpstreamRequest(conn, msg)) peer?.handleRequest(msg);
+    });
+  }
+
+  /** A service went away: its subscriptions are gone, its calls in flight fail now. */
+  onServiceRemoved(serviceId: number, name: string): void {
+    for (const [key, f] of this.fanouts) if (f.service === serviceId) this.dropFanout(key, f, false);
+    const reason = new QiError("ERR_DISCONNECTED", `Service "${name}" was removed while the call was in flight.`);
+    for (const link of this.clients) {
+      for (const [id, ac] of link.inflight) {
+        if ((ac as AbortController & { service?: number }).service === serviceId) {
+          ac.abort(reason);
+          link.inflight.delete(id);
+        }
+      }
+    }
+  }
+
+  stats(): { clients: number; fanouts: number; upstreamObjects: number; exports: number } {
+    return {
+      clients: this.clients.size,
+      fanouts: this.fanouts.size,
+      upstreamObjects: this.upstreamRefs.size,
+      exports: this.upstreamExports.size,
+    };
+  }
+
+  // --- client → service -------------------------------------------------------------------
+
+  private onClientRequest(link: ClientLink, msg: Message): void {
+    this.metrics.bytesIn(msg.payload.byteLength + 28);
+    if (msg.type === MessageType.Cancel) {
+      if (msg.payload.byteLength >= 4) {
+        const id = new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0, true);
+        link.inflight.get(id)?.abort(new QiError("ERR_CANCELED", "canceled by the client"));
+      }
+      return;
+    }
+    if (msg.service === 1 && msg.object === 1) {
+      PeerObjects.of(link.conn)?.handleRequest(msg);
+      return;
+    }
+    this.forwardFromClient(link, msg).catch((e) => {
+      if (msg.type === MessageType.Call) this.answerError(link, msg, errorText(e));
+    });
+  }
+
+  private async resolveTarget(link: ClientLink, msg: Message): Promise<Target | undefined> {
+    const info = this.upstream.serviceById(msg.service);
+    if (!info || !this.permissions.canSee(link.identity, info.name)) return undefined;
+    if (msg.object === 1) {
+      const conn = await this.upstream.connectionFor(msg.service);
+      const meta = await this.upstream.metaObject(conn, msg.service, 1);
+      return { conn, service: msg.service, objectId: 1, meta, serviceName: info.name };
+    }
+    const mapped = link.objects.get(msg.object);
+    if (!mapped || mapped.service !== msg.service) return undefined;
+    return { conn: mapped.upstream, service: mapped.service, objectId: mapped.objectId, meta: mapped.meta, serviceName: info.name };
+  }
+
+  private async forwardFromClient(link: ClientLink, msg: Message): Promise<void> {
+    const target = await this.resolveTarget(link, msg);
+    if (!target || target.conn.isClosed) {
+      if (msg.type === MessageType.Call) this.answerError(link, msg, UNHANDLED);
+      return;
+    }
+    switch (msg.action) {
+      case Reserved.registerEvent:
+      case Reserved.registerEventWithSignature:
+        if (msg.type === MessageType.Call) await this.subscribe(link, target, msg);
+        return;
+      case Reserved.unregisterEvent:
+        if (msg.type === MessageType.Call) await this.unsubscribe(link, msg);
+        return;
+      case Reserved.terminate:
+        if (msg.object !== 1) this.releaseClientObject(link, msg.object);
+        if (msg.type === MessageType.Call) link.conn.reply(msg, EMPTY);
+        return;
+    }
+    const denied = this.checkMember(link, target, msg);
+    if (denied) {
+      if (msg.type === MessageType.Call) this.answerError(link, msg, denied);
+      return;
+    }
+    const paramsSig = msg.flags & MessageFlags.DynamicPayload ? "m" : parametersOf(target.meta, msg.action);
+    let payload = msg.payload;
+    if (paramsSig !== undefined && !(msg.flags & MessageFlags.ReturnType)) {
+      payload = rewriteObjects(msg.payload, paramsSig, ctxOf(link.conn), ctxOf(target.conn), (ref) =>
+        this.exportClientObject(link, target.conn, target.service, ref),
+      );
+    }
+    const address = { service: target.service, object: target.objectId, action: msg.action };
+    if (msg.type === MessageType.Post) {
+      target.conn.post(address, payload, msg.flags);
+      this.metrics.bytesOut(payload.byteLength + 28);
+      return;
+    }
+    if (link.inflight.size >= this.limits.maxPendingCalls) {
+      this.metrics.refusedCall();
+      this.answerError(link, msg, `Too many pending calls through the gateway (limit ${this.limits.maxPendingCalls}).`);
+      return;
+    }
+    const ac = new AbortController() as AbortController & { service?: number };
+    ac.service = target.service;
+    link.inflight.set(msg.id, ac);
+    const started = performance.now();
+    this.metrics.bytesOut(payload.byteLength + 28);
+    try {
+      const reply = await target.conn.call(address, payload, { flags: msg.flags, signal: ac.signal });
+      if (link.conn.isClosed) return;
+      const returnSig = reply.flags & MessageFlags.DynamicPayload ? "m" : returnOf(target.meta, msg.action);
+      const out =
+        returnSig === undefined
+          ? reply.payload
+          : rewriteObjects(reply.payload, returnSig, ctxOf(target.conn), ctxOf(link.conn), (ref) =>
+              this.importUpstreamObject(link, target.conn, ref),
+            );
+      link.conn.reply(msg, out, reply.flags);
+      this.metrics.bytesOut(out.byteLength + 28);
+      this.metrics.call(target.serviceName, (performance.now() - started) / 1000, false);
+    } catch (e) {
+      this.metrics.call(target.serviceName, (performance.now() - started) / 1000, true);
+      if (link.conn.isClosed) return;
+      const reason = ac.signal.aborted ? ac.signal.reason : undefined;
+      if (isQiError(reason) && reason.code !== "ERR_CANCELED") this.answerError(link, msg, reason.message);
+      else if (isQiError(e, "ERR_CANCELED")) link.conn.replyCanceled(msg);
+      else this.answerError(link, msg, errorText(e));
+    } finally {
+      link.inflight.delete(msg.id);
+    }
+  }
+
+  /** Permission check for a member; returns the refusal text, or undefined when allowed. */
+  private checkMember(link: ClientLink, target: Target, msg: Message): string | undefined {
+    const action = msg.action;
+    if (action === Reserved.metaObject || action === Reserved.property || action === Reserved.properties) return undefined;
+    if (action === Reserved.setProperty) {
+      const name = propertyNameOf(target.meta, msg);
+      if (name === undefined || !this.permissions.allows(link.identity, "write", `${target.serviceName}.${name}`)) {
+        return `Permission denied: cannot set ${target.serviceName}.${name ?? "?"}.`;
+      }
+      return undefined;
+    }
+    const name = target.meta.methods.get(action)?.name ?? target.meta.signals.get(action)?.name;
+    if (name === undefined) return undefined; // unknown member: the service answers for itself
+    if (!this.permissions.allows(link.identity, "call", `${target.serviceName}.${name}`)) {
+      return `Permission denied: cannot call ${target.serviceName}.${name}.`;
+    }
+    return undefined;
+  }
+
+  private answerError(link: ClientLink, msg: Message, text: string): void {
+    this.metrics.error();
+    link.conn.replyError(msg, text);
+  }
+
+  // --- signals ----------------------------------------------------------------------------
+
+  private async subscribe(link: ClientLink, target: Target, msg: Message): Promise<void> {
+    const withSignature = msg.action === Reserved.registerEventWithSignature;
+    const args = decodeReservedArgs(msg, withSignature ? "(IILs)" : "(IIL)");
+    const signal = Number(args[1]);
+    const clientLinkId = BigInt(args[2] as bigint);
+    const wanted = withSignature ? String(args[3]) : undefined;
+    const meta = target.meta.signals.get(signal);
+    if (!meta) {
+      this.answerError(link, msg, `Cannot find signal #${signal} on object {${msg.service}.${msg.object}}`);
+      return;
+    }
+    if (!this.permissions.allows(link.identity, "subscribe", `${target.serviceName}.${meta.name}`)) {
+      this.answerError(link, msg, `Permission denied: cannot subscribe to ${target.serviceName}.${meta.name}.`);
+      return;
+    }
+    const fkey = `${this.connId(target.conn)}.${target.service}.${target.objectId}.${signal}.${wanted ?? ""}`;
+    let f = this.fanouts.get(fkey);
+    if (!f) {
+      const upstreamLink = nextUpstreamLink++;
+      const payload = withSignature
+        ? encode("(IILs)", [target.service, signal, upstreamLink, wanted])
+        : encode("(IIL)", [target.service, signal, upstreamLink]);
+      this.installEventHandler(target.conn, target.service, target.objectId);
+      const fanout: Fanout = {
+        conn: target.conn,
+        service: target.service,
+        objectId: target.objectId,
+        signal,
+        signature: wanted ?? meta.signature,
+        withSignature,
+        upstreamLink,
+        subscribers: new Map(),
+        ready: target.conn.call({ service: target.service, object: target.objectId, action: msg.action }, payload).then(() => {}),
+      };
+      f = fanout;
+      this.fanouts.set(fkey, fanout);
+      fanout.ready.catch(() => {
+        if (this.fanouts.get(fkey) === fanout) this.fanouts.delete(fkey);
+      });
+    }
+    try {
+      await f.ready;
+    } catch (e) {
+      this.answerError(link, msg, errorText(e));
+      return;
+    }
+    let sub = f.subscribers.get(link);
+    if (!sub) {
+      sub = { clientObjectId: msg.object, links: new Set() };
+      f.subscribers.set(link, sub);
+    }
+    sub.links.add(clientLinkId);
+    link.subscriptions.set(`${msg.service}.${msg.object}.${clientLinkId}`, fkey);
+    link.conn.reply(msg, encode("L", clientLinkId));
+  }
+
+  private async unsubscribe(link: ClientLink, msg: Message): Promise<void> {
+    const args = decodeReservedArgs(msg, "(IIL)");
+    const clientLinkId = BigInt(args[2] as bigint);
+    if (clientLinkId === 0xffffffffffffffffn) {
+      link.conn.reply(msg, EMPTY);
+      return;
+    }
+    const key = `${msg.service}.${msg.object}.${clientLinkId}`;
+    const fkey = link.subscriptions.get(key);
+    if (fkey === undefined) {
+      this.answerError(link, msg, `Unregister request failed for ${msg.service}.${msg.object} link ${clientLinkId}`);
+      return;
+    }
+    link.subscriptions.delete(key);
+    const f = this.fanouts.get(fkey);
+    if (f) {
+      const sub = f.subscribers.get(link);
+      sub?.links.delete(clientLinkId);
+      if (sub && sub.links.size === 0) f.subscribers.delete(link);
+      if (f.subscribers.size === 0) this.dropFanout(fkey, f, true);
+    }
+    link.conn.reply(msg, EMPTY);
+  }
+
+  private dropFanout(key: string, f: Fanout, unregisterUpstream: boolean): void {
+    if (this.fanouts.get(key) !== f) return;
+    this.fanouts.delete(key);
+    for (const [link] of f.subscribers) {
+      for (const [k, v] of link.subscriptions) if (v === key) link.subscriptions.delete(k);
+    }
+    if (unregisterUpstream && !f.conn.isClosed) {
+      f.ready
+        .then(() =>
+          f.conn.call(
+            { service: f.service, object: f.objectId, action: Reserved.unregisterEvent },
+            encode("(IIL)", [f.service, f.signal, f.upstreamLink]),
+          ),
+        )
+        .catch(() => {});
+    }
+  }
+
+  private installEventHandler(conn: Connection, service: number, objectId: number): void {
+    const key = `${this.connId(conn)}.${service}.${objectId}`;
+    if (this.eventHandlersInstalled.has(key)) return;
+    this.eventHandlersInstalled.add(key);
+    conn.setEventHandler(service, objectId, (msg) => this.onUpstreamEvent(conn, msg));
+    conn.onClose(() => this.eventHandlersInstalled.delete(key));
+  }
+
+  /** One upstream Event, to every subscribed client (the payload is shared when it can be). */
+  private onUpstreamEvent(conn: Connection, msg: Message): void {
+    const base = `${this.connId(conn)}.${msg.service}.${msg.object}.${msg.action}.`;
+    const dynamic = (msg.flags & MessageFlags.DynamicPayload) !== 0;
+    for (const [key, f] of this.fanouts) {
+      if (!key.startsWith(base)) continue;
+      // Events for registerEventWithSignature come as dynamics (spec §5.6).
+      if (f.withSignature !== dynamic && (f.withSignature || this.hasDynamicFanout(base))) continue;
+      this.deliver(f, msg, conn);
+    }
+  }
+
+  private hasDynamicFanout(base: string): boolean {
+    for (const [key, f] of this.fanouts) if (key.startsWith(base) && f.withSignature) return true;
+    return false;
+  }
+
+  private deliver(f: Fanout, msg: Message, conn: Connection): void {
+    const sig = msg.flags & MessageFlags.DynamicPayload ? "m" : f.signature;
+    for (const [link, sub] of f.subscribers) {
+      const queued = link.conn.channel.bufferedBytes;
+      if (queued > this.limits.hardQueuedBytes) {
+        this.logger.warn({ client: link.number, queued }, "client stalled past the hard limit, disconnecting");
+        link.conn.close(new QiError("ERR_LIMIT", "client too slow: outgoing queue over the hard limit"));
+        continue;
+      }
+      if (queued > this.limits.maxQueuedBytes) {
+        link.droppedEvents += sub.links.size;
+        this.metrics.droppedEvents(sub.links.size);
+        continue;
+      }
+      let payload = msg.payload;
+      try {
+        payload = rewriteObjects(msg.payload, sig, ctxOf(conn), ctxOf(link.conn), (ref) => this.importUpstreamObject(link, conn, ref));
+      } catch {
+        continue;
+      }
+      for (let n = 0; n < sub.links.size; n++) {
+        link.conn.sendEvent({ service: msg.service, object: sub.clientObjectId, action: msg.action }, payload, msg.flags);
+        this.metrics.bytesOut(payload.byteLength + 28);
+      }
+    }
+  }
+
+  // --- objects ----------------------------------------------------------------------------
+
+  /** An object returned by a service: the client gets its own id for it. */
+  private importUpstreamObject(link: ClientLink, conn: Connection, ref: ObjectRef): ObjectRef {
+    if (ref.objectId === 0) return ref;
+    const upKey = `${this.connId(conn)}.${ref.serviceId}.${ref.objectId}`;
+    // One of the client's own objects coming back: give it its original address.
+    const own = this.upstreamExports.get(upKey);
+    if (own && own.link === link) return new ObjectRef(ref.metaObject, own.clientService, own.clientObjectId, ref.uid);
+    let clientId = link.objectIdsByUpstream.get(upKey);
+    if (clientId === undefined) {
+      clientId = link.allocateObjectId();
+      link.objectIdsByUpstream.set(upKey, clientId);
+      link.objects.set(clientId, {
+        clientObjectId: clientId,
+        upstream: conn,
+        service: ref.serviceId,
+        objectId: ref.objectId,
+        meta: ref.metaObject,
+        uid: ref.uid,
+        upstreamKey: upKey,
+      });
+      const shared = this.upstreamRefs.get(upKey);
+      if (shared) shared.refs++;
+      else this.upstreamRefs.set(upKey, { refs: 1, conn, service: ref.serviceId, objectId: ref.objectId });
+      this.upstream.rememberMetaObject(conn, ref.serviceId, ref.objectId, ref.metaObject);
+    }
+    return new ObjectRef(ref.metaObject, ref.serviceId, clientId, ref.uid);
+  }
+
+  /** The client dropped an object (terminate): the upstream one is released with the last holder. */
+  private releaseClientObject(link: ClientLink, clientObjectId: number): void {
+    const mapped = link.objects.get(clientObjectId);
+    if (!mapped) return;
+    link.objects.delete(clientObjectId);
+    link.objectIdsByUpstream.delete(mapped.upstreamKey);
+    this.releaseUpstreamRef(mapped.upstreamKey);
+  }
+
+  private releaseUpstreamRef(upKey: string): void {
+    const shared = this.upstreamRefs.get(upKey);
+    if (!shared) return;
+    shared.refs--;
+    if (shared.refs > 0) return;
+    this.upstreamRefs.delete(upKey);
+    if (shared.conn.isClosed) return;
+    const payload = new Uint8Array(4);
+    new DataView(payload.buffer).setUint32(0, shared.service, true);
+    shared.conn.post({ service: shared.service, object: shared.objectId, action: Reserved.terminate }, payload);
+  }
+
+  /** An object the client passes as an argument: upstream sees a gateway-hosted id for it. */
+  private exportClientObject(link: ClientLink, conn: Connection, service: number, ref: ObjectRef): ObjectRef {
+    if (ref.objectId === 0) return ref;
+    // An object the client got from upstream, passed back: its upstream address.
+    const mapped = link.objects.get(ref.objectId);
+    if (mapped && mapped.upstream === conn && ref.objectId < 0x80000000) {
+      return new ObjectRef(ref.metaObject, mapped.service, mapped.objectId, ref.uid);
+    }
+    const idKey = `${link.number}|${this.connId(conn)}|${ref.serviceId}.${ref.objectId}`;
+    let gwId = this.exportIds.get(idKey);
+    if (gwId === undefined) {
+      gwId = allocateClientObjectId();
+      this.exportIds.set(idKey, gwId);
+      const key = `${this.connId(conn)}.${service}.${gwId}`;
+      this.upstreamExports.set(key, { link, clientService: ref.serviceId, clientObjectId: ref.objectId, meta: ref.metaObject });
+      link.exportedUpstream.add(key);
+      // Events the client's object emits go to the upstream subscribers of its gateway id.
+      const gw = gwId;
+      link.conn.setEventHandler(ref.serviceId, ref.objectId, (ev) => {
+        if (conn.isClosed) return;
+        const sig = ev.flags & MessageFlags.DynamicPayload ? "m" : ref.metaObject.signals.get(ev.action)?.signature;
+        const payload =
+          sig === undefined
+            ? ev.payload
+            : rewriteObjects(ev.payload, sig, ctxOf(link.conn), ctxOf(conn), (r) => this.exportClientObject(link, conn, service, r));
+        conn.sendEvent({ service, object: gw, action: ev.action }, payload, ev.flags);
+      });
+    }
+    return new ObjectRef(ref.metaObject, service, gwId, ref.uid);
+  }
+
+  // --- service → client (calls on objects the client passed) ------------------------------
+
+  /** Returns false when the request is not for a client object (then the default handler serves it). */
+  private onUpstreamRequest(conn: Connection, msg: Message): boolean {
+    const connId = this.connId(conn);
+    if (msg.type === MessageType.Cancel) {
+      if (msg.payload.byteLength < 4) return true;
+      const id = new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0, true);
+      const ac = this.upstreamInflight.get(`${connId}.${id}`);
+      if (!ac) return false;
+      ac.abort(new QiError("ERR_CANCELED", "canceled by the service"));
+      return true;
+    }
+    const key = `${connId}.${msg.service}.${msg.object}`;
+    const exp = this.upstreamExports.get(key);
+    if (!exp) return false;
+    this.forwardToClient(conn, msg, exp).catch((e) => {
+      if (msg.type === MessageType.Call && !conn.isClosed) conn.replyError(msg, errorText(e));
+    });
+    return true;
+  }
+
+  private async forwardToClient(conn: Connection, msg: Message, exp: UpstreamExport): Promise<void> {
+    const link = exp.link;
+    if (link.conn.isClosed) {
+      if (msg.type === MessageType.Call) conn.replyError(msg, UNHANDLED);
+      return;
+    }
+    const paramsSig = msg.flags & MessageFlags.DynamicPayload ? "m" : parametersOf(exp.meta, msg.action);
+    const payload =
+      paramsSig === undefined || msg.flags & MessageFlags.ReturnType
+        ? msg.payload
+        : rewriteObjects(msg.payload, paramsSig, ctxOf(conn), ctxOf(link.conn), (ref) => this.importUpstreamObject(link, conn, ref));
+    const address = { service: exp.clientService, object: exp.clientObjectId, action: msg.action };
+    if (msg.type === MessageType.Post) {
+      link.conn.post(address, payload, msg.flags);
+      return;
+    }
+    const ac = new AbortController();
+    const inflightKey = `${this.connId(conn)}.${msg.id}`;
+    this.upstreamInflight.set(inflightKey, ac);
+    try {
+      const reply = await link.conn.call(address, payload, { flags: msg.flags, signal: ac.signal });
+      const returnSig = reply.flags & MessageFlags.DynamicPayload ? "m" : returnOf(exp.meta, msg.action);
+      const out =
+        returnSig === undefined
+          ? reply.payload
+          : rewriteObjects(reply.payload, returnSig, ctxOf(link.conn), ctxOf(conn), (ref) =>
+              this.exportClientObject(link, conn, msg.service, ref),
+            );
+      conn.reply(msg, out, reply.flags);
+    } catch (e) {
+      if (conn.isClosed) return;
+      if (isQiError(e, "ERR_CANCELED")) conn.replyCanceled(msg);
+      else conn.replyError(msg, errorText(e));
+    } finally {
+      this.upstreamInflight.delete(inflightKey);
+    }
+  }
+
+  private connId(conn: Connection): number {
+    let id = this.connIds.get(conn);
+    if (id === undefined) {
+      id = this.nextConnId++;
+      this.connIds.set(conn, id);
+    }
+    return id;
+  }
+}
+
+function ctxOf(conn: Connection): CodecContext {
+  return { objectUid: conn.shared(Capability.ObjectPtrUID) };
+}
+
+const RESERVED_PARAMS: Record<number, string> = {
+  0: "(IIL)",
+  1: "(IIL)",
+  2: "(I)",
+  3: "(I)",
+  5: "(m)",
+  6: "(mm)",
+  7: "()",
+  8: "(IILs)",
+};
+
+function parametersOf(meta: MetaObject, action: number): string | undefined {
+  return meta.methods.get(action)?.parametersSignature ?? meta.signals.get(action)?.signature ?? RESERVED_PARAMS[action];
+}
+
+function returnOf(meta: MetaObject, action: number): string | undefined {
+  return meta.methods.get(action)?.returnSignature;
+}
+
+function decodeReservedArgs(msg: Message, sig: string): unknown[] {
+  if (msg.flags & MessageFlags.DynamicPayload) {
+    const d = decode("m", msg.payload) as Dynamic;
+    return Array.isArray(d.value) ? d.value : [];
+  }
+  return decode(sig, msg.payload) as unknown[];
+}
+
+function propertyNameOf(meta: MetaObject, msg: Message): string | undefined {
+  try {
+    const args = decodeReservedArgs(msg, "(mm)");
+    const key = args[0] instanceof Dynamic ? args[0].value : args[0];
+    if (typeof key === "string") return key;
+    const uid = Number(key);
+    return meta.properties.get(uid)?.name;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The gateway's side of the internal network: one Session attached to the Service Directory
+ * (re-attached with backoff when it goes away), the list of ready services, the connection
+ * each service is reached through, and the MetaObjects needed to read payloads.
+ */
+import { EventEmitter } from "node:events";
+import type { Logger } from "pino";
+import type { ClientAuthenticator } from "../connection/auth.js";
+import type { Connection } from "../connection/connection.js";
+import { errorText } from "../connection/connection.js";
+import { QiError } from "../connection/errors.js";
+import type { Dispatcher } from "../dispatch/index.js";
+import { Session } from "../session/session.js";
+import { SERVICE_DIRECTORY_NAME } from "../session/service-directory.js";
+import type { ServiceInfo } from "../session/service-info.js";
+import type { ClientTlsOptions } from "../transport/index.js";
+import { encode } from "../wire/codec.js";
+import { decodeMetaObject } from "../wire/metaobject.js";
+import type { MetaObject } from "../wire/metaobject-types.js";
+
+export interface UpstreamOptions {
+  url: string;
+  authenticator?: ClientAuthenticator;
+  tls?: ClientTlsOptions;
+  dispatcher: Dispatcher;
+  logger: Logger;
+  /** First retry delay after losing the directory; doubles up to `maxBackoffMs`. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Called for every outgoing connection (to install the gateway's request handler). */
+  onConnection: (conn: Connection) => void;
+}
+
+export interface UpstreamEvents {
+  attached: [];
+  detached: [reason: string];
+  serviceAdded: [info: ServiceInfo];
+  serviceRemoved: [info: ServiceInfo];
+}
+
+export class Upstream extends EventEmitter<UpstreamEvents> {
+  private session: Session | undefined;
+  private readonly services = new Map<number, ServiceInfo>();
+  private readonly serviceConnections = new Map<number, Promise<Connection>>();
+  private readonly metaObjects = new WeakMap<Connection, Map<string, Promise<MetaObject>>>();
+  private readonly seenConnections = new WeakSet<Connection>();
+  private closed = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private backoffMs: number;
+  private attaching: Promise<void> | undefined;
+
+  constructor(private readonly options: UpstreamOptions) {
+    super();
+    this.backoffMs = options.initialBackoffMs ?? 200;
+  }
+
+  get isAttached(): boolean {
+    return this.session?.isConnected ?? false;
+  }
+
+  /** Attaches once; rejects if the directory cannot be reached now (the caller may retry). */
+  attach(): Promise<void> {
+    if (!this.attaching) {
+      this.attaching = this.attachOnce().finally(() => {
+        this.attaching = undefined;
+      });
+    }
+    return this.attaching;
+  }
+
+  /** Attaches, retrying with backoff until it works or the gateway closes. */
+  attachWithRetry(): void {
+    if (this.closed || this.retryTimer) return;
+    this.attach().catch((e) => {
+      if (this.closed) return;
+      this.options.logger.warn({ err: errorText(e), retryInMs: this.backoffMs }, "service directory unreachable");
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.attachWithRetry();
+      }, this.backoffMs);
+      this.retryTimer.unref?.();
+      this.backoffMs = Math.min(this.backoffMs * 2, this.options.maxBackoffMs ?? 5_000);
+    });
+  }
+
+  listServices(): ServiceInfo[] {
+    return [...this.services.values()].sort((a, b) => a.serviceId - b.serviceId);
+  }
+
+  serviceById(id: number): ServiceInfo | undefined {
+    return this.services.get(id);
+  }
+
+  serviceByName(name: string): ServiceInfo | undefined {
+    for (const info of this.services.values()) if (info.name === name) return info;
+    return undefined;
+  }
+
+  /** The connection a service is reached through (shared by every client). */
+  connectionFor(serviceId: number): Promise<Connection> {
+    const existing = this.serviceConnections.get(serviceId);
+    if (existing) return existing;
+    const info = this.services.get(serviceId);
+    const session = this.session;
+    if (!info || !session) return Promise.reject(new QiError("ERR_NO_SUCH_SERVICE", `Service #${serviceId} is unavailable.`));
+    const opening = (async () => {
+      if (info.name === SERVICE_DIRECTORY_NAME) return session.directoryConnection!;
+      const { connection } = await session.serviceConnection(info.name);
+      return connection;
+    })().then((conn) => {
+      this.adopt(conn);
+      conn.onClose(() => {
+        if (this.serviceConnections.get(serviceId) === opening) this.serviceConnections.delete(serviceId);
+      });
+      return conn;
+    });
+    this.serviceConnections.set(serviceId, opening);
+    opening.catch(() => {
+      if (this.serviceConnections.get(serviceId) === opening) this.serviceConnections.delete(serviceId);
+    });
+    return opening;
+  }
+
+  /** The MetaObject of a remote object, fetched once per connection (metaObject, member 2). */
+  metaObject(conn: Connection, service: number, object: number): Promise<MetaObject> {
+    let perConn = this.metaObjects.get(conn);
+    if (!perConn) {
+      perConn = new Map();
+      this.metaObjects.set(conn, perConn);
+    }
+    const key = `${service}.${object}`;
+    let meta = perConn.get(key);
+    if (!meta) {
+      meta = conn.call({ service, object, action: 2 }, encode("(I)", [0])).then((m) => decodeMetaObject(m.payload));
+      const map = perConn;
+      meta.catch(() => map.delete(key));
+      perConn.set(key, meta);
+    }
+    return meta;
+  }
+
+  /** Remembers a MetaObject learnt from an object reference. */
+  rememberMetaObject(conn: Connection, service: number, object: number, meta: MetaObject): void {
+    let perConn = this.metaObjects.get(conn);
+    if (!perConn) {
+      perConn = new Map();
+      this.metaObjects.set(conn, perConn);
+    }
+    perConn.set(`${service}.${object}`, Promise.resolve(meta));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    const s = this.session;
+    this.session = undefined;
+    await s?.close();
+  }
+
+  private adopt(conn: Connection): void {
+    if (this.seenConnections.has(conn)) return;
+    this.seenConnections.add(conn);
+    this.options.onConnection(conn);
+  }
+
+  private async attachOnce(): Promise<void> {
+    if (this.isAttached) return;
+    const session = new Session({
+      authenticator: this.options.authenticator,
+      clientTls: this.options.tls,
+      dispatcher: this.options.dispatcher,
+    });
+    session.on("serviceRegistered", (id, name) => this.onRegistered(session, id, name));
+    session.on("serviceUnregistered", (id) => this.onUnregistered(id));
+    session.on("disconnected", (reason) => this.onDetached(session, reason));
+    try {
+      await session.connect(this.options.url);
+      this.session = session;
+      this.adopt(session.directoryConnection!);
+      for (const info of await session.services()) this.services.set(info.serviceId, info);
+    } catch (e) {
+      this.session = undefined;
+      this.services.clear();
+      await session.close();
+      throw e;
+    }
+    this.backoffMs = this.options.initialBackoffMs ?? 200;
+    this.options.logger.info({ url: this.options.url, services: this.services.size }, "attached to service directory");
+    this.emit("attached");
+    for (const info of this.listServices()) this.emit("serviceAdded", info);
+  }
+
+  private onRegistered(session: Session, id: number, name: string): void {
+    if (this.session !== session) return;
+    session.serviceInfo(name).then(
+      (info) => {
+        if (this.session !== session || this.services.has(id)) return;
+        this.services.set(id, info);
+        this.emit("serviceAdded", info);
+      },
+      (e) => this.options.logger.warn({ service: name, err: errorText(e) }, "cannot read info of a new service"),
+    );
+  }
+
+  private onUnregistered(id: number): void {
+    const info = this.services.get(id);
+    if (!info) return;
+    this.services.delete(id);
+    this.serviceConnections.delete(id);
+    this.emit("serviceRemoved", info);
+  }
+
+  private onDetached(session: Session, reason: string): void {
+    if (this.session !== session) return;
+    this.session = undefined;
+    const gone = this.listServices();
+    this.services.clear();
+    this.serviceConnections.clear();
+    session.close().catch(() => {});
+    this.options.logger.warn({ reason }, "lost the service directory");
+    for (const info of gone.reverse()) this.emit("serviceRemoved", info);
+    this.emit("detached", reason);
+    this.attachWithRetry();
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * Serving one request (Call or Post) on a local object: reserved members 0–8 and 80–85,
+ * user methods under the dispatch policy, signal triggers by Post (spec §5.4), argument
+ * decoding with DynamicPayload and ReturnType (spec §1.4), stats and trace.
+ */
+import { Capability } from "../connection/capabilities.js";
+import { errorText } from "../connection/connection.js";
+import { QiError } from "../connection/errors.js";
+import { isDispatchError } from "../dispatch/index.js";
+import { decode, decodeFrom, encode } from "../wire/codec.js";
+import { convertValue } from "../wire/convert.js";
+import { inferSignature } from "../wire/infer.js";
+import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
+import { META_OBJECT_SIGNATURE } from "../wire/metaobject.js";
+import { Reader } from "../wire/reader.js";
+import { parseSignature } from "../wire/signature.js";
+import { Dynamic } from "../wire/values.js";
+import { addressKey } from "../connection/connection.js";
+import type { PeerObjects } from "./peer.js";
+import type { CallContext, QiObject } from "./qi-object.js";
+import { Reserved, STATS_SIGNATURE, TraceKind } from "./reserved.js";
+
+const INVALID_LINK = 0xffffffffffffffffn;
+const EMPTY = new Uint8Array(0);
+let nextServerLink = 1n;
+
+interface DecodedArgs {
+  args: unknown[];
+  /** Signature the caller wants the result in (ReturnType flag). */
+  wantedReturn: string | undefined;
+}
+
+export async function invokeRequest(peer: PeerObjects, target: QiObject, msg: Message): Promise<void> {
+  const action = msg.action;
+  if (action < 80 && isNetworkMember(action)) {
+    serveNetworkMember(peer, target, msg);
+    return;
+  }
+  if (action >= 80 && action <= 85) {
+    serveManageable(peer, target, msg);
+    return;
+  }
+  const entry = target.methodEntry(action);
+  if (!entry) {
+    if (msg.type === MessageType.Post && target.signalMeta(action)) {
+      // A Post on a signal id triggers the signal on the real object (spec §5.4).
+      const sig = target.signalMeta(action)!.signature;
+      target.emitById(action, decodeArgs(peer, msg, sig).args);
+      return;
+    }
+    if (msg.type === MessageType.Call) {
+      peer.conn.replyError(msg, `No such method {${msg.service}.${msg.object}.${action}, id:${msg.id}}`);
+    }
+    return;
+  }
+  const meta = entry.meta;
+  let decoded: DecodedArgs;
+  try {
+    decoded = decodeArgs(peer, msg, meta.parametersSignature);
+  } catch (e) {
+    if (msg.type === MessageType.Call) {
+      peer.conn.replyError(msg, `Arguments do not match ${meta.name}::${meta.parametersSignature}: ${errorText(e)}`);
+    }
+    return;
+  }
+  const ac = new AbortController();
+  const isCall = msg.type === MessageType.Call;
+  if (isCall) peer.inflight.set(msg.id, ac);
+  const context: CallContext = {
+    signal: ac.signal,
+    identity: peer.conn.identity,
+    peer: peer.conn.peer,
+    connection: peer.conn,
+  };
+  const traceId = target.isTraceEnabled ? target.trace(TraceKind.Call, action, decoded.args) : 0;
+  const wallStart = performance.now();
+  const cpuStart = target.isStatsEnabled ? process.cpuUsage() : undefined;
+  try {
+    const runOptions = { strand: target.strand, signal: ac.signal, timeoutMs: peer.callTimeoutMs, label: meta.name };
+    const result = entry.pool
+      ? await peer.dispatcher.runOnPool(entry.pool.module, entry.pool.export, decoded.args, runOptions)
+      : await peer.dispatcher.run(() => entry.impl!.apply(context, decoded.args), runOptions);
+    record(target, action, wallStart, cpuStart);
+    if (traceId) target.trace(TraceKind.Result, action, result, traceId);
+    if (isCall && !peer.conn.isClosed) sendResult(peer, msg, meta.returnSignature, result, decoded.wantedReturn);
+  } catch (e) {
+    record(target, action, wallStart, cpuStart);
+    if (traceId) target.trace(TraceKind.Error, action, errorText(e), traceId);
+    if (!isCall || peer.conn.isClosed) return;
+    if (ac.signal.aborted && isCanceled(e)) peer.conn.replyCanceled(msg);
+    else peer.conn.replyError(msg, errorText(e));
+  } finally {
+    if (isCall) peer.inflight.delete(msg.id);
+  }
+}
+
+function isCanceled(e: unknown): boolean {
+  return (isDispatchError(e) && e.code === "ERR_CANCELED") || (e instanceof QiError && e.code === "ERR_CANCELED");
+}
+
+function record(target: QiObject, uid: number, wallStart: number, cpuStart: NodeJS.CpuUsage | undefined): void {
+  if (!cpuStart) return;
+  const cpu = process.cpuUsage(cpuStart);
+  target.recordCall(uid, (performance.now() - wallStart) / 1000, cpu.user / 1e6, cpu.system / 1e6);
+}
+
+/** Decodes a request's arguments into a JS array for the implementation. */
+export function decodeArgs(peer: PeerObjects, msg: Message, paramsSig: string): DecodedArgs {
+  const ctx = peer.codecContext(msg.service, "host");
+  if (msg.flags & MessageFlags.DynamicPayload) {
+    // The whole argument tuple travels inside one dynamic (spec §1.4).
+    const d = decode("m", msg.payload, ctx) as Dynamic;
+    return { args: tupleToArgs(d, paramsSig), wantedReturn: undefined };
+  }
+  const reader = new Reader(msg.payload);
+  const node = parseSignature(paramsSig);
+  const value = decodeFrom(reader, node, ctx);
+  let wantedReturn: string | undefined;
+  if (msg.flags & MessageFlags.ReturnType) wantedReturn = decodeFrom(reader, parseSignature("s"), ctx) as string;
+  if (reader.remaining !== 0) throw new QiError("ERR_BAD_ARGUMENTS", `${reader.remaining} unexpected bytes after the arguments`);
+  if (paramsSig === "m") return { args: tupleToArgs(value as Dynamic, undefined), wantedReturn };
+  return { args: asArray(value), wantedReturn };
+}
+
+function tupleToArgs(d: Dynamic, paramsSig: string | undefined): unknown[] {
+  if (paramsSig === undefined || paramsSig === "m") return asArray(d.value);
+  return asArray(convertValue(d.value, d.signature, paramsSig));
+}
+
+function asArray(v: unknown): unknown[] {
+  if (Array.isArray(v)) return v;
+  if (v && typeof v === "object" && "fields" in v) return Object.values((v as { fields: Record<string, unknown> }).fields);
+  return v === undefined ? [] : [v];
+}
+
+function sendResult(peer: PeerObjects, msg: Message, returnSig: string, result: unknown, wanted: string | undefined): void {
+  const ctx = peer.codecContext(msg.service, "host");
+  if (wanted !== undefined && wanted !== returnSig) {
+    // ReturnType: answer with a dynamic converted to what the caller asked for, if possible;
+    // otherwise fall back silently to the advertised signature (spec §1.4).
+    try {
+      const converted = convertValue(result, returnSig, wanted);
+      peer.conn.reply(msg, encode("m", new Dynamic(wanted, converted), ctx), MessageFlags.DynamicPayload);
+      return;
+    } catch {
+      // fall through
+    }
+  }
+  let payload: Uint8Array;
+  try {
+    payload = returnSig === "v" ? EMPTY : encode(returnSig, result, ctx);
+  } catch (e) {
+    if (!peer.conn.shared(Capability.MessageFlags) || peer.conn.remoteCapabilities.get(Capability.MessageFlags) !== true) {
+      peer.conn.replyError(msg, `failed to convert the result to ${returnSig}: ${errorText(e)}`);
+      return;
+    }
+    try {
+      peer.conn.reply(msg, encode("m", new Dynamic(inferSignature(result), result), ctx), MessageFlags.DynamicPayload);
+    } catch {
+      peer.conn.replyError(msg, `failed to convert the result to ${returnSig}: ${errorText(e)}`);
+    }
+    return;
+  }
+  peer.conn.reply(msg, payload);
+}
+
+function isNetworkMember(action: number): boolean {
+  return action <= 8 && action !== 4;
+}
+
+function serveNetworkMember(peer: PeerObjects, target: QiObject, msg: Message): void {
+  const conn = peer.conn;
+  const reply = (sig: string, value: unknown) => {
+    if (msg.type === MessageType.Call) conn.reply(msg, sig === "v" ? EMPTY : encode(sig, value, peer.codecContext(msg.service, "host")));
+  };
+  const fail = (text: string) => {
+    if (msg.type === MessageType.Call) conn.replyError(msg, text);
+  };
+  try {
+    const sigs: Record<number, string> = { 0: "(IIL)", 1: "(IIL)", 2: "(I)", 3: "(I)", 5: "(m)", 6: "(mm)", 7: "()", 8: "(IILs)" };
+    const { args } = decodeArgs(peer, msg, sigs[msg.action]!);
+    switch (msg.action) {
+      case Reserved.registerEvent:
+      case Reserved.registerEventWithSignature: {
+        const signalUid = args[1] as number;
+        const link = args[2] as bigint;
+        const meta = target.signalMeta(signalUid);
+        if (!meta) return fail(`Cannot find signal #${signalUid} on object {${msg.service}.${msg.object}}`);
+        const wanted = msg.action === Reserved.registerEventWithSignature ? (args[3] as string) : undefined;
+        subscribe(peer, target, msg.service, msg.object, signalUid, meta.signature, link, wanted);
+        return reply("L", nextServerLink++);
+      }
+      case Reserved.unregisterEvent: {
+        const link = args[2] as bigint;
+        if (link === INVALID_LINK) return reply("v", undefined);
+        const key = `${addressKey(msg.service, msg.object)}.${link}`;
+        const sub = peer.subscriptions.get(key);
+        if (!sub) return fail(`Unregister request failed for ${msg.service}.${msg.object} link ${link}`);
+        sub.unsubscribe();
+        peer.subscriptions.delete(key);
+        return reply("v", undefined);
+      }
+      case Reserved.metaObject:
+        return reply(META_OBJECT_SIGNATURE, target.metaObject());
+      case Reserved.terminate:
+        if (msg.object !== 1) peer.unexport(msg.service, msg.object);
+        return reply("v", undefined);
+      case Reserved.property: {
+        const uid = target.propertyUid(args[0]);
+        return reply("m", new Dynamic(target.propertyMeta(uid)!.signature, target.propertyValueById(uid)));
+      }
+      case Reserved.setProperty: {
+        const uid = target.propertyUid(args[0]);
+        const sig = target.propertyMeta(uid)!.signature;
+        const v = args[1];
+        const value = v instanceof Dynamic ? (sig === "m" ? v : convertValue(v.value, v.signature, sig)) : v;
+        target.setPropertyById(uid, value);
+        return reply("v", undefined);
+      }
+      case Reserved.properties:
+        return reply("[s]", target.propertyNames());
+    }
+  } catch (e) {
+    fail(errorText(e));
+  }
+}
+
+/** A peer's registerEvent: every emission goes to it as an Event (spec §5.6). */
+function subscribe(
+  peer: PeerObjects,
+  target: QiObject,
+  service: number,
+  object: number,
+  signalUid: number,
+  signature: string,
+  link: bigint,
+  wanted: string | undefined,
+): void {
+  const key = `${addressKey(service, object)}.${link}`;
+  peer.subscriptions.get(key)?.unsubscribe();
+  const address = { service, object, action: signalUid };
+  const unsubscribe = target.connect(signalUid, (args) => {
+    if (peer.conn.isClosed) return;
+    try {
+      if (wanted !== undefined) {
+        const converted = convertValue(args, signature, wanted);
+        peer.conn.sendEvent(address, encode("m", new Dynamic(wanted, converted), peer.codecContext(service, "host")), MessageFlags.DynamicPayload);
+      } else {
+        peer.conn.sendEvent(address, encodeEvent(peer, service, signature, args));
+      }
+    } catch {
+      // An emission that does not fit the signature is dropped for this subscriber only.
+    }
+  });
+  peer.subscriptions.set(key, { unsubscribe });
+}
+
+/**
+ * Event payloads are encoded once per emission and shared by every subscriber whose
+ * connection encodes objects the same way (fan-out to many clients costs one encode).
+ */
+const eventPayloads = new WeakMap<unknown[], Map<string, Uint8Array>>();
+
+function encodeEvent(peer: PeerObjects, service: number, signature: string, args: unknown[]): Uint8Array {
+  if (signature.includes("o")) return encode(signature, args, peer.codecContext(service, "host"));
+  const uidFlag = peer.conn.shared(Capability.ObjectPtrUID) ? "1" : "0";
+  const cacheKey = `${signature}|${uidFlag}`;
+  let perArgs = eventPayloads.get(args);
+  const cached = perArgs?.get(cacheKey);
+  if (cached) return cached;
+  const payload = encode(signature, args, peer.codecContext(service, "host"));
+  if (!perArgs) {
+    perArgs = new Map();
+    eventPayloads.set(args, perArgs);
+  }
+  perArgs.set(cacheKey, payload);
+  return payload;
+}
+
+function serveManageable(peer: PeerObjects, target: QiObject, msg: Message): void {
+  const conn = peer.conn;
+  const reply = (sig: string, value: unknown) => {
+    if (msg.type === MessageType.Call) conn.reply(msg, sig === "v" ? EMPTY : encode(sig, value));
+  };
+  try {
+    switch (msg.action) {
+      case Reserved.isStatsEnabled:
+        return reply("b", target.isStatsEnabled);
+      case Reserved.enableStats:
+        target.enableStats((decode("(b)", msg.payload) as boolean[])[0]);
+        return reply("v", undefined);
+      case Reserved.stats:
+        return reply(STATS_SIGNATURE, target.stats());
+      case Reserved.clearStats:
+        target.clearStats();
+        return reply("v", undefined);
+      case Reserved.isTraceEnabled:
+        return reply("b", target.isTraceEnabled);
+      case Reserved.enableTrace:
+        target.enableTrace((decode("(b)", msg.payload) as boolean[])[0]);
+        return reply("v", undefined);
+    }
+  } catch (e) {
+    if (msg.type === MessageType.Call) conn.replyError(msg, errorText(e));
+  }
+}

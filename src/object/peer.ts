@@ -1,0 +1,215 @@
+/**
+ * Everything object-related that belongs to one connection: the objects served on it
+ * (services' main objects, objects exported by reference), signal subscriptions it holds,
+ * calls in flight (for Cancel), and the proxies of the objects the peer exported to us.
+ * Installed as the connection's request handler, so both ends of every connection serve
+ * calls (ClientServerSocket).
+ */
+import { Capability } from "../connection/capabilities.js";
+import { type Connection, addressKey, errorText } from "../connection/connection.js";
+import { QiError } from "../connection/errors.js";
+import type { Dispatcher } from "../dispatch/index.js";
+import type { CodecContext } from "../wire/codec.js";
+import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
+import { ObjectRef } from "../wire/values.js";
+import { allocateClientObjectId, allocateHostedObjectId, MAIN_OBJECT_ID } from "./ids.js";
+import { invokeRequest } from "./invoke.js";
+import { QiObject } from "./qi-object.js";
+import { RemoteObject } from "./remote-object.js";
+
+/** Where a host finds its services' main objects: service id → object. */
+export interface ServiceRegistry {
+  mainObject(serviceId: number): QiObject | undefined;
+}
+
+export interface PeerObjectsOptions {
+  registry?: ServiceRegistry;
+  dispatcher: Dispatcher;
+  /** Per-call timeout for methods served here (ms); none by default. */
+  callTimeoutMs?: number;
+}
+
+const ATTACHMENT = "objects";
+const NO_REGISTRY: ServiceRegistry = { mainObject: () => undefined };
+
+interface Subscription {
+  unsubscribe: () => void;
+}
+
+/** Sends `terminate` for proxies the program forgot without releasing them. */
+const forgotten = new FinalizationRegistry<{ conn: Connection; service: number; object: number }>((held) => {
+  held.conn.objectsRelease?.(held.service, held.object);
+});
+
+declare module "../connection/connection.js" {
+  interface Connection {
+    objectsRelease?: (service: number, object: number) => void;
+  }
+}
+
+export class PeerObjects {
+  readonly conn: Connection;
+  readonly dispatcher: Dispatcher;
+  readonly callTimeoutMs: number | undefined;
+  private readonly registry: ServiceRegistry;
+  /** Objects exported on this connection by reference: "service.object" → object. */
+  private readonly exported = new Map<string, QiObject>();
+  private readonly exportedIds = new Map<QiObject, Map<number, number>>();
+  /** Subscriptions the peer holds on our objects: "service.object.link" → subscription. */
+  readonly subscriptions = new Map<string, Subscription>();
+  /** Calls being served, by message id, for Cancel. */
+  readonly inflight = new Map<number, AbortController>();
+  /** Proxies of the peer's objects, so one remote object is one proxy. */
+  private readonly proxies = new Map<string, WeakRef<RemoteObject>>();
+
+  private constructor(conn: Connection, options: PeerObjectsOptions) {
+    this.conn = conn;
+    this.dispatcher = options.dispatcher;
+    this.callTimeoutMs = options.callTimeoutMs;
+    this.registry = options.registry ?? NO_REGISTRY;
+    conn.setRequestHandler((msg) => this.handleRequest(msg));
+    conn.objectsRelease = (service, object) => this.releaseRemote(service, object);
+    conn.onClose(() => this.dispose());
+  }
+
+  /** The object state of a connection, created on first use. */
+  static attach(conn: Connection, options: PeerObjectsOptions): PeerObjects {
+    const existing = conn.attachments.get(ATTACHMENT) as PeerObjects | undefined;
+    if (existing) return existing;
+    const peer = new PeerObjects(conn, options);
+    conn.attachments.set(ATTACHMENT, peer);
+    return peer;
+  }
+
+  static of(conn: Connection): PeerObjects | undefined {
+    return conn.attachments.get(ATTACHMENT) as PeerObjects | undefined;
+  }
+
+  /** The object a request is addressed to, if this connection serves one there. */
+  resolve(service: number, object: number): QiObject | undefined {
+    return this.exported.get(addressKey(service, object)) ?? (object === MAIN_OBJECT_ID ? this.registry.mainObject(service) : undefined);
+  }
+
+  /**
+   * Codec context for a payload exchanged with `serviceId`: local objects inside become
+   * exported references (as host, ids from 3; as client, ids from 2^31), references from the
+   * peer become proxies.
+   */
+  codecContext(serviceId: number, side: "host" | "client"): CodecContext {
+    return {
+      objectUid: this.conn.shared(Capability.ObjectPtrUID),
+      exportObject: (value) => this.exportObject(value, serviceId, side),
+      importObject: (ref) => this.importObject(ref),
+    };
+  }
+
+  exportObject(value: unknown, serviceId: number, side: "host" | "client"): ObjectRef {
+    if (value instanceof ObjectRef) return value;
+    if (value === null || value === undefined) {
+      return new ObjectRef({ methods: new Map(), signals: new Map(), properties: new Map(), description: "" }, serviceId, 0, new Uint8Array(20));
+    }
+    if (value instanceof RemoteObject) {
+      // libqi re-exports a proxy as a forwarding object (spec §5.7); not supported yet.
+      throw new QiError("ERR_BAD_ARGUMENTS", "passing a remote object on to another peer is not supported yet");
+    }
+    if (!(value instanceof QiObject)) {
+      throw new QiError("ERR_BAD_ARGUMENTS", "an object argument must be a QiObject, a proxy, or null");
+    }
+    let ids = this.exportedIds.get(value);
+    let objectId = ids?.get(serviceId);
+    if (objectId === undefined) {
+      objectId = side === "host" ? allocateHostedObjectId() : allocateClientObjectId();
+      if (!ids) {
+        ids = new Map();
+        this.exportedIds.set(value, ids);
+      }
+      ids.set(serviceId, objectId);
+      this.exported.set(addressKey(serviceId, objectId), value);
+    }
+    return new ObjectRef(value.metaObject(), serviceId, objectId, value.uid);
+  }
+
+  importObject(ref: ObjectRef): RemoteObject | null {
+    if (ref.objectId === 0) return null;
+    const key = addressKey(ref.serviceId, ref.objectId);
+    const known = this.proxies.get(key)?.deref();
+    if (known && !known.isReleased) return known;
+    const proxy = new RemoteObject(this, ref.serviceId, ref.objectId, ref.metaObject, ref.uid);
+    this.proxies.set(key, new WeakRef(proxy));
+    if (ref.objectId !== MAIN_OBJECT_ID) forgotten.register(proxy, { conn: this.conn, service: ref.serviceId, object: ref.objectId }, proxy);
+    return proxy;
+  }
+
+  /** A proxy for a remote main object whose MetaObject we fetched (Session.service). */
+  adoptProxy(proxy: RemoteObject): void {
+    this.proxies.set(addressKey(proxy.serviceId, proxy.objectId), new WeakRef(proxy));
+  }
+
+  /** Forgets an exported object (terminate received, or the peer left). */
+  unexport(service: number, object: number): void {
+    const key = addressKey(service, object);
+    const obj = this.exported.get(key);
+    if (!obj) return;
+    this.exported.delete(key);
+    const ids = this.exportedIds.get(obj);
+    ids?.delete(service);
+    if (ids && ids.size === 0) this.exportedIds.delete(obj);
+    for (const [subKey, sub] of this.subscriptions) {
+      if (subKey.startsWith(`${key}.`)) {
+        sub.unsubscribe();
+        this.subscriptions.delete(subKey);
+      }
+    }
+  }
+
+  get exportedCount(): number {
+    return this.exported.size;
+  }
+
+  /** Sends `terminate` for a remote object we no longer hold (libqi posts it, spec §3.2). */
+  releaseRemote(service: number, object: number): void {
+    const key = addressKey(service, object);
+    const proxy = this.proxies.get(key)?.deref();
+    if (proxy) forgotten.unregister(proxy);
+    this.proxies.delete(key);
+    this.conn.setEventHandler(service, object, undefined);
+    if (object === MAIN_OBJECT_ID || this.conn.isClosed) return;
+    const payload = new Uint8Array(4);
+    new DataView(payload.buffer).setUint32(0, service, true);
+    this.conn.post({ service, object, action: 3 }, payload);
+  }
+
+  /** Serves one incoming Call, Post or Cancel addressed to an object on this connection. */
+  handleRequest(msg: Message): void {
+    if (msg.type === MessageType.Cancel) {
+      if (msg.payload.byteLength >= 4) {
+        const id = new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0, true);
+        this.inflight.get(id)?.abort(new QiError("ERR_CANCELED", "call canceled by the caller"));
+      }
+      return;
+    }
+    const target = this.resolve(msg.service, msg.object);
+    if (!target) {
+      if (msg.type === MessageType.Call) this.conn.replyError(msg, "The call request could not be handled.");
+      return;
+    }
+    invokeRequest(this, target, msg).catch((e) => {
+      if (msg.type === MessageType.Call) this.conn.replyError(msg, errorText(e));
+    });
+  }
+
+  private dispose(): void {
+    for (const ac of this.inflight.values()) ac.abort(new QiError("ERR_DISCONNECTED", "caller disconnected"));
+    this.inflight.clear();
+    for (const sub of this.subscriptions.values()) sub.unsubscribe();
+    this.subscriptions.clear();
+    this.exported.clear();
+    this.exportedIds.clear();
+    for (const ref of this.proxies.values()) ref.deref()?.markReleased();
+    this.proxies.clear();
+  }
+}
+
+export function hasDynamicPayload(msg: Message): boolean {
+  return (msg.flags & MessageFlags.DynamicPayload) !== 0;
+}

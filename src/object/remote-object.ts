@@ -1,0 +1,311 @@
+/**
+ * A proxy of an object served by a peer: calls by name (with overload resolution), posts,
+ * signals (one remote subscription per signal, shared by local listeners, spec §5.6),
+ * properties, cancel through an AbortSignal, and release (terminate, spec §3.2).
+ */
+import { Capability } from "../connection/capabilities.js";
+import { QiError } from "../connection/errors.js";
+import { decode, encode } from "../wire/codec.js";
+import { inferSignature } from "../wire/infer.js";
+import { type Message, MessageFlags } from "../wire/message-types.js";
+import type { MetaMethod, MetaObject } from "../wire/metaobject-types.js";
+import { parseSignature } from "../wire/signature.js";
+import { Dynamic } from "../wire/values.js";
+import { Reserved } from "./reserved.js";
+import type { PeerObjects } from "./peer.js";
+
+export interface InvokeOptions {
+  /** Aborting sends a Cancel to the callee and rejects with ERR_CANCELED. */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export type SignalCallback = (...args: any[]) => void;
+
+interface SignalSubscription {
+  uid: number;
+  signature: string;
+  listeners: Map<number, SignalCallback>;
+  /** The link id we registered with; undefined while registering. */
+  remoteLink: bigint | undefined;
+  registering: Promise<void> | undefined;
+}
+
+let nextLocalLink = 1;
+
+export class RemoteObject {
+  readonly peer: PeerObjects;
+  readonly serviceId: number;
+  readonly objectId: number;
+  readonly metaObject: MetaObject;
+  readonly uid: Uint8Array | undefined;
+  private released = false;
+  private readonly subscriptions = new Map<number, SignalSubscription>();
+  private readonly byName = new Map<string, MetaMethod[]>();
+
+  constructor(peer: PeerObjects, serviceId: number, objectId: number, metaObject: MetaObject, uid?: Uint8Array) {
+    this.peer = peer;
+    this.serviceId = serviceId;
+    this.objectId = objectId;
+    this.metaObject = metaObject;
+    this.uid = uid;
+    for (const m of metaObject.methods.values()) {
+      const list = this.byName.get(m.name) ?? [];
+      list.push(m);
+      this.byName.set(m.name, list);
+    }
+    peer.conn.setEventHandler(serviceId, objectId, (msg) => this.onEvent(msg));
+  }
+
+  get isReleased(): boolean {
+    return this.released || this.peer.conn.isClosed;
+  }
+
+  /** Calls a method by name (`name` or `name::(sig)` to pick an overload). */
+  call<T = unknown>(name: string, ...args: unknown[]): Promise<T> {
+    return this.invoke<T>(name, args);
+  }
+
+  /** Like call, with options (cancel, timeout). */
+  async invoke<T = unknown>(name: string, args: unknown[], options: InvokeOptions = {}): Promise<T> {
+    this.checkUsable();
+    const { method, payload, flags } = this.prepareCall(name, args);
+    const answer = await this.peer.conn.call(
+      { service: this.serviceId, object: this.objectId, action: method.uid },
+      payload,
+      { flags, signal: options.signal, timeoutMs: options.timeoutMs },
+    );
+    return this.decodeReply(answer, method.returnSignature) as T;
+  }
+
+  /** Fire-and-forget call of a method, or trigger of a signal (spec §5.4). */
+  post(name: string, ...args: unknown[]): void {
+    this.checkUsable();
+    const signal = this.findSignal(name);
+    const ctx = this.peer.codecContext(this.serviceId, "client");
+    if (signal && !this.byName.has(name)) {
+      this.peer.conn.post({ service: this.serviceId, object: this.objectId, action: signal.uid }, encode(signal.signature, args, ctx));
+      return;
+    }
+    const { method, payload, flags } = this.prepareCall(name, args);
+    this.peer.conn.post({ service: this.serviceId, object: this.objectId, action: method.uid }, payload, flags);
+  }
+
+  /** A typed function for one method: `const add = calc.method<number>("add"); await add(1, 2)`. */
+  method<T = unknown>(name: string): (...args: unknown[]) => Promise<T> {
+    return (...args) => this.invoke<T>(name, args);
+  }
+
+  signal(name: string): RemoteSignal {
+    const meta = this.findSignal(name);
+    if (!meta) throw new QiError("ERR_NO_SUCH_MEMBER", `no signal "${name}" on ${this.describe()}`);
+    return new RemoteSignal(this, meta.uid, meta.signature);
+  }
+
+  property<T = unknown>(name: string): RemoteProperty<T> {
+    const meta = [...this.metaObject.properties.values()].find((p) => p.name === name);
+    if (!meta) throw new QiError("ERR_NO_SUCH_MEMBER", `no property "${name}" on ${this.describe()}`);
+    return new RemoteProperty<T>(this, meta.uid, meta.name, meta.signature);
+  }
+
+  /** Drops this proxy; for objects other than a service's main object the host is told (terminate). */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const sub of this.subscriptions.values()) if (sub.remoteLink !== undefined) this.unregister(sub.uid, sub.remoteLink);
+    this.subscriptions.clear();
+    this.peer.releaseRemote(this.serviceId, this.objectId);
+  }
+
+  /** Called when the connection closed under it. */
+  markReleased(): void {
+    this.released = true;
+    this.subscriptions.clear();
+  }
+
+  describe(): string {
+    return `object ${this.serviceId}.${this.objectId}`;
+  }
+
+  // --- signals ----------------------------------------------------------------------------
+
+  /** Adds a local listener; the first one registers the remote subscription. */
+  async connectSignal(uid: number, signature: string, callback: SignalCallback): Promise<number> {
+    this.checkUsable();
+    let sub = this.subscriptions.get(uid);
+    if (!sub) {
+      sub = { uid, signature, listeners: new Map(), remoteLink: undefined, registering: undefined };
+      this.subscriptions.set(uid, sub);
+      const link = (BigInt(uid) << 32n) | BigInt(nextLocalLink++ & 0xffffffff);
+      const s = sub;
+      s.registering = this.peer.conn
+        .call({ service: this.serviceId, object: this.objectId, action: Reserved.registerEvent }, encode("(IIL)", [this.serviceId, uid, link]))
+        .then(() => {
+          s.remoteLink = link;
+        })
+        .catch((e) => {
+          if (this.subscriptions.get(uid) === s) this.subscriptions.delete(uid);
+          throw e;
+        });
+    }
+    const localId = nextLocalLink++;
+    sub.listeners.set(localId, callback);
+    try {
+      await sub.registering;
+    } catch (e) {
+      sub.listeners.delete(localId);
+      throw e;
+    }
+    return localId;
+  }
+
+  /** Removes a local listener; the last one unregisters the remote subscription. */
+  async disconnectSignal(uid: number, localId: number): Promise<void> {
+    const sub = this.subscriptions.get(uid);
+    if (!sub?.listeners.delete(localId)) return;
+    if (sub.listeners.size > 0) return;
+    this.subscriptions.delete(uid);
+    await sub.registering?.catch(() => {});
+    if (sub.remoteLink !== undefined && !this.peer.conn.isClosed) await this.unregister(uid, sub.remoteLink);
+  }
+
+  private unregister(uid: number, link: bigint): Promise<void> {
+    return this.peer.conn
+      .call({ service: this.serviceId, object: this.objectId, action: Reserved.unregisterEvent }, encode("(IIL)", [this.serviceId, uid, link]))
+      .then(
+        () => {},
+        () => {},
+      );
+  }
+
+  private onEvent(msg: Message): void {
+    const sub = this.subscriptions.get(msg.action);
+    if (!sub || sub.listeners.size === 0) return;
+    let args: unknown[];
+    try {
+      const ctx = this.peer.codecContext(this.serviceId, "client");
+      if (msg.flags & MessageFlags.DynamicPayload) {
+        const d = decode("m", msg.payload, ctx) as Dynamic;
+        args = Array.isArray(d.value) ? d.value : [d.value];
+      } else if (sub.signature === "m") {
+        const d = decode("m", msg.payload, ctx) as Dynamic;
+        args = Array.isArray(d.value) ? d.value : [d.value];
+      } else {
+        args = decode(sub.signature, msg.payload, ctx) as unknown[];
+      }
+    } catch {
+      return; // an undecodable event is dropped; the connection goes on
+    }
+    for (const cb of sub.listeners.values()) {
+      this.peer.dispatcher.deliver(() => cb(...args));
+    }
+  }
+
+  // --- calls ------------------------------------------------------------------------------
+
+  private prepareCall(name: string, args: unknown[]): { method: MetaMethod; payload: Uint8Array; flags: number } {
+    const candidates = this.candidates(name, args.length);
+    const ctx = this.peer.codecContext(this.serviceId, "client");
+    let lastError: unknown;
+    for (const method of candidates) {
+      try {
+        const sig = method.parametersSignature;
+        const payload = sig === "m" ? encode("m", new Dynamic(inferSignature(args), args), ctx) : encode(sig, args, ctx);
+        return { method, payload, flags: 0 };
+      } catch (e) {
+        lastError = e;
+      }
+    }
+    // Nothing converts: send the arguments as they are, in a dynamic, if the peer accepts
+    // that (spec §1.4); the callee converts or answers with an Error.
+    if (candidates.length === 1 && this.peer.conn.remoteCapabilities.get(Capability.MessageFlags) === true) {
+      const payload = encode("m", new Dynamic(inferSignature(args), args), ctx);
+      return { method: candidates[0], payload, flags: MessageFlags.DynamicPayload };
+    }
+    const sigs = candidates.map((m) => `${m.name}::${m.parametersSignature}`).join(", ");
+    throw new QiError("ERR_BAD_ARGUMENTS", `arguments do not fit ${sigs}: ${lastError instanceof Error ? lastError.message : String(lastError)}`, { cause: lastError });
+  }
+
+  private candidates(name: string, argc: number): MetaMethod[] {
+    const sep = name.indexOf("::");
+    if (sep >= 0) {
+      const base = name.slice(0, sep);
+      const sig = name.slice(sep + 2);
+      const exact = (this.byName.get(base) ?? []).filter((m) => m.parametersSignature === sig);
+      if (exact.length === 0) throw new QiError("ERR_NO_SUCH_MEMBER", `no method "${name}" on ${this.describe()}`);
+      return exact;
+    }
+    const all = this.byName.get(name);
+    if (!all || all.length === 0) throw new QiError("ERR_NO_SUCH_MEMBER", `no method "${name}" on ${this.describe()}`);
+    const byCount = all.filter((m) => {
+      const node = parseSignature(m.parametersSignature);
+      return node.kind === "tuple" ? node.members.length === argc : true;
+    });
+    if (byCount.length === 0) {
+      const sigs = all.map((m) => `${m.name}::${m.parametersSignature}`).join(", ");
+      throw new QiError("ERR_BAD_ARGUMENTS", `${argc} argument(s) do not fit ${sigs}`);
+    }
+    return byCount;
+  }
+
+  private decodeReply(msg: Message, returnSig: string): unknown {
+    const ctx = this.peer.codecContext(this.serviceId, "client");
+    if (msg.flags & MessageFlags.DynamicPayload) return (decode("m", msg.payload, ctx) as Dynamic).value;
+    if (returnSig === "v" && msg.payload.byteLength === 0) return undefined;
+    return decode(returnSig, msg.payload, ctx);
+  }
+
+  private findSignal(name: string) {
+    for (const s of this.metaObject.signals.values()) if (s.name === name) return s;
+    return undefined;
+  }
+
+  private checkUsable(): void {
+    if (this.released) throw new QiError("ERR_CLOSED", `${this.describe()} was released`);
+    if (this.peer.conn.isClosed) throw new QiError("ERR_DISCONNECTED", `connection of ${this.describe()} is closed`);
+  }
+}
+
+export class RemoteSignal {
+  constructor(
+    private readonly owner: RemoteObject,
+    readonly uid: number,
+    readonly signature: string,
+  ) {}
+
+  /** Subscribes; resolves with a link id for `disconnect` once the host acknowledged. */
+  connect(callback: SignalCallback): Promise<number> {
+    return this.owner.connectSignal(this.uid, this.signature, callback);
+  }
+
+  disconnect(link: number): Promise<void> {
+    return this.owner.disconnectSignal(this.uid, link);
+  }
+}
+
+export class RemoteProperty<T> {
+  constructor(
+    private readonly owner: RemoteObject,
+    readonly uid: number,
+    readonly name: string,
+    readonly signature: string,
+  ) {}
+
+  async get(): Promise<T> {
+    const v = await this.owner.invoke<Dynamic>("property", [new Dynamic("s", this.name)]);
+    return (v instanceof Dynamic ? v.value : v) as T;
+  }
+
+  async set(value: T): Promise<void> {
+    await this.owner.invoke("setProperty", [new Dynamic("s", this.name), new Dynamic(this.signature, value)]);
+  }
+
+  /** Change notifications: the property is also a signal with the same id (spec §3.1). */
+  connect(callback: (value: T) => void): Promise<number> {
+    return this.owner.connectSignal(this.uid, `(${this.signature})`, callback as SignalCallback);
+  }
+
+  disconnect(link: number): Promise<void> {
+    return this.owner.disconnectSignal(this.uid, link);
+  }
+}

@@ -1,0 +1,5 @@
+/** Session layer: Session (client and service host), Service Directory, ServiceInfo, machineId. */
+export { machineId, machineIdPath } from "./machine-id.js";
+export * from "./service-directory.js";
+export * from "./service-info.js";
+export * from "./session.js";

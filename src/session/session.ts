@@ -1,0 +1,424 @@
+/**
+ * Session (spec §5.8, §8.1): a client of a Service Directory and a host of services. One
+ * session may also *be* the Service Directory (listenStandalone). Connections to services
+ * are chosen like libqi's (spec §6.4) and shared: one connection per endpoint.
+ */
+import { EventEmitter } from "node:events";
+import { randomUUID } from "node:crypto";
+import type { AuthProvider, ClientAuthenticator } from "../connection/auth.js";
+import { Connection } from "../connection/connection.js";
+import { QiError } from "../connection/errors.js";
+import { Dispatcher, type DispatchMode } from "../dispatch/index.js";
+import { MAIN_OBJECT_ID } from "../object/ids.js";
+import { PeerObjects, type ServiceRegistry } from "../object/peer.js";
+import type { QiObject } from "../object/qi-object.js";
+import { RemoteObject } from "../object/remote-object.js";
+import { Strand } from "../dispatch/index.js";
+import {
+  type ClientTlsOptions,
+  type Channel,
+  CONNECT_DEFAULTS,
+  connect as connectChannel,
+  formatUrl,
+  LISTEN_DEFAULTS,
+  isLoopbackUrl,
+  type Listener,
+  listen as listenChannel,
+  parseUrl,
+  type ServerTlsOptions,
+  sortEndpoints,
+} from "../transport/index.js";
+import { encode } from "../wire/codec.js";
+import { decodeMetaObject } from "../wire/metaobject.js";
+import { machineId as defaultMachineId } from "./machine-id.js";
+import { ServiceDirectory, SERVICE_DIRECTORY_ID, SERVICE_DIRECTORY_NAME } from "./service-directory.js";
+import { type ServiceInfo, serviceInfoFromValue, serviceInfoToStruct, uidAsString } from "./service-info.js";
+
+export const DEFAULT_CONNECT_URL = "tcp://127.0.0.1:9559";
+export const DEFAULT_LISTEN_URL = "tcp://127.0.0.1:0";
+
+export interface SessionOptions {
+  /** Credentials for the Service Directory and every service connection. */
+  authenticator?: ClientAuthenticator;
+  /** Checks clients that connect to this session's listeners; default: accept everyone. */
+  authProvider?: AuthProvider;
+  /** Refuse clients that skip authentication (default false, lenient like libqi). */
+  enforceAuth?: boolean;
+  /** TLS for outgoing tcps/tcpsm connections (verification is on by default). */
+  clientTls?: ClientTlsOptions;
+  /** TLS identity for tcps/tcpsm listeners. */
+  serverTls?: ServerTlsOptions;
+  /** Dispatch policy for methods served by this session (default: QI_DISPATCH or async). */
+  dispatch?: DispatchMode;
+  dispatcher?: Dispatcher;
+  /** Override the machine id (default: libqi's file, spec §6.5). */
+  machineId?: string;
+  /** Connect/handshake timeout in ms (default 10 s). */
+  timeoutMs?: number;
+  /** Largest payload accepted from peers (default 50 MB). */
+  maxPayload?: number;
+  /** Per-call timeout for methods this session serves. */
+  callTimeoutMs?: number;
+}
+
+export interface SessionEvents {
+  connected: [];
+  disconnected: [reason: string];
+  serviceRegistered: [id: number, name: string];
+  serviceUnregistered: [id: number, name: string];
+}
+
+export class Session extends EventEmitter<SessionEvents> {
+  readonly machineId: string;
+  readonly sessionId = randomUUID();
+  readonly dispatcher: Dispatcher;
+  private readonly options: SessionOptions;
+  private sdConnection: Connection | undefined;
+  private sdProxy: RemoteObject | undefined;
+  private sdUrl: string | undefined;
+  /** Outgoing connections by endpoint URL (the SD's too), shared by all services behind it. */
+  private readonly connections = new Map<string, Promise<Connection>>();
+  private readonly netListeners: Listener[] = [];
+  private readonly serverConnections = new Set<Connection>();
+  /** Services this session hosts: service id → main object. */
+  private readonly hosted = new Map<number, { name: string; object: QiObject }>();
+  private readonly registry: ServiceRegistry;
+  private directory: ServiceDirectory | undefined;
+  private readonly serviceProxies = new Map<string, Promise<RemoteObject>>();
+  private closed = false;
+
+  constructor(options: SessionOptions = {}) {
+    super();
+    this.options = options;
+    this.machineId = options.machineId ?? defaultMachineId();
+    this.dispatcher = options.dispatcher ?? new Dispatcher({ mode: options.dispatch });
+    this.registry = {
+      mainObject: (id) => (id === SERVICE_DIRECTORY_ID ? this.directory?.object : this.hosted.get(id)?.object),
+    };
+  }
+
+  // --- connecting -------------------------------------------------------------------------
+
+  /** Connects to a Service Directory (default `tcp://127.0.0.1:9559`). */
+  async connect(url: string = DEFAULT_CONNECT_URL): Promise<void> {
+    if (this.sdConnection && !this.sdConnection.isClosed) throw new QiError("ERR_PROTOCOL", "session already connected");
+    const normalized = normalizeConnectUrl(url);
+    const conn = await this.openConnection(normalized);
+    await this.attachDirectory(conn, normalized);
+  }
+
+  get isConnected(): boolean {
+    return !!this.sdConnection && this.sdConnection.isReady;
+  }
+
+  /** The URL of the Service Directory this session is connected to. */
+  url(): string | undefined {
+    return this.sdUrl;
+  }
+
+  /** The URLs this session listens on. */
+  endpoints(): string[] {
+    return sortEndpoints(this.netListeners.flatMap((l) => l.endpoints()));
+  }
+
+  /** The Service Directory object, if this session is the directory (listenStandalone). */
+  get serviceDirectory(): ServiceDirectory | undefined {
+    return this.directory;
+  }
+
+  // --- listening --------------------------------------------------------------------------
+
+  /** Listens for incoming connections (to serve the services this session registers). */
+  async listen(url: string = DEFAULT_LISTEN_URL): Promise<string[]> {
+    const listener = await listenChannel(
+      normalizeListenUrl(url),
+      { tls: this.options.serverTls, maxPayload: this.options.maxPayload },
+      (channel) => this.acceptChannel(channel),
+    );
+    this.netListeners.push(listener);
+    const endpoints = listener.endpoints();
+    if (this.sdConnection && !this.directory) await this.publishEndpoints();
+    return endpoints;
+  }
+
+  /** Becomes a Service Directory listening on `url`, and connects to itself as a client. */
+  async listenStandalone(url: string = "tcp://127.0.0.1:9559"): Promise<string[]> {
+    if (this.directory || this.sdConnection) throw new QiError("ERR_PROTOCOL", "session already connected or standalone");
+    this.directory = new ServiceDirectory({ machineId: this.machineId, endpoints: () => this.endpoints() });
+    try {
+      await this.listen(url);
+      const own = this.endpoints().find((e) => isLoopbackUrl(e)) ?? this.endpoints()[0];
+      if (!own) throw new QiError("ERR_PROTOCOL", "listening produced no endpoint");
+      await this.connect(own);
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    return this.endpoints();
+  }
+
+  // --- services ---------------------------------------------------------------------------
+
+  async services(): Promise<ServiceInfo[]> {
+    const list = await this.sd().call<unknown[]>("services");
+    return list.map(serviceInfoFromValue);
+  }
+
+  async serviceInfo(name: string): Promise<ServiceInfo> {
+    return serviceInfoFromValue(await this.sd().call("service", name));
+  }
+
+  /** A proxy of the named service, over the best connection (spec §6.4). */
+  service(name: string): Promise<RemoteObject> {
+    if (name === SERVICE_DIRECTORY_NAME) return Promise.resolve(this.sd());
+    const cached = this.serviceProxies.get(name);
+    if (cached) {
+      return cached.then((p) => {
+        if (!p.isReleased) return p;
+        this.serviceProxies.delete(name);
+        return this.service(name);
+      });
+    }
+    const created = this.createServiceProxy(name);
+    this.serviceProxies.set(name, created);
+    created.catch(() => {
+      if (this.serviceProxies.get(name) === created) this.serviceProxies.delete(name);
+    });
+    return created;
+  }
+
+  /**
+   * The connection a service is reached through, chosen like libqi (spec §6.4), with its
+   * info. The gateway forwards raw messages over it.
+   */
+  async serviceConnection(name: string): Promise<{ connection: Connection; info: ServiceInfo }> {
+    const info = await this.serviceInfo(name);
+    return { connection: await this.connectionFor(info), info };
+  }
+
+  /** The connection to the Service Directory, while connected. */
+  get directoryConnection(): Connection | undefined {
+    return this.sdConnection;
+  }
+
+  /** Resolves when the service is registered and ready (or rejects after `timeoutMs`). */
+  async waitForService(name: string, timeoutMs = 30_000): Promise<void> {
+    const sd = this.sd();
+    let resolveAdded!: () => void;
+    const added = new Promise<void>((r) => {
+      resolveAdded = r;
+    });
+    const link = await sd.signal("serviceAdded").connect((_id: number, n: string) => {
+      if (n === name) resolveAdded();
+    });
+    try {
+      const present = (await this.services()).some((s) => s.name === name);
+      if (present) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new QiError("ERR_TIMEOUT", `service "${name}" did not appear within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([added, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    } finally {
+      await sd.signal("serviceAdded").disconnect(link);
+    }
+  }
+
+  /** Registers an object as a service; returns its id. Listens on the default URL if needed. */
+  async registerService(name: string, object: QiObject): Promise<number> {
+    if (object.wantsStrand && !object.strand) object.strand = new Strand();
+    if (this.directory) {
+      // In-process registration on our own directory: reachable over our listeners.
+      const id = this.directory.registerLocal(this.infoFor(name, object));
+      this.hosted.set(id, { name, object });
+      this.directory.serviceReady(id);
+      return id;
+    }
+    if (this.netListeners.length === 0) await this.listen(DEFAULT_LISTEN_URL);
+    const sd = this.sd();
+    const id = await sd.call<number>("registerService", serviceInfoToStruct(this.infoFor(name, object)));
+    this.hosted.set(id, { name, object });
+    try {
+      await sd.call("serviceReady", id);
+    } catch (e) {
+      this.hosted.delete(id);
+      throw e;
+    }
+    return id;
+  }
+
+  async unregisterService(id: number): Promise<void> {
+    if (!this.hosted.has(id)) throw new QiError("ERR_NO_SUCH_SERVICE", `this session hosts no service #${id}`);
+    try {
+      if (this.directory) this.directory.unregisterService(id);
+      else await this.sd().call("unregisterService", id);
+    } finally {
+      this.hosted.delete(id);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const reason = new QiError("ERR_CLOSED", "session closed");
+    for (const p of this.connections.values()) p.then((c) => c.close(reason)).catch(() => {});
+    this.connections.clear();
+    for (const c of this.serverConnections) c.close(reason);
+    this.serverConnections.clear();
+    await Promise.all(this.netListeners.splice(0).map((l) => l.close().catch(() => {})));
+    this.serviceProxies.clear();
+    this.sdConnection = undefined;
+    this.sdProxy = undefined;
+    if (!this.options.dispatcher) await this.dispatcher.close();
+  }
+
+  // --- internals --------------------------------------------------------------------------
+
+  private sd(): RemoteObject {
+    if (!this.sdProxy || this.sdProxy.isReleased) throw new QiError("ERR_DISCONNECTED", "session is not connected to a Service Directory");
+    return this.sdProxy;
+  }
+
+  private infoFor(name: string, object: QiObject): ServiceInfo {
+    return {
+      name,
+      serviceId: 0,
+      machineId: this.machineId,
+      processId: process.pid,
+      endpoints: this.endpoints(),
+      sessionId: this.sessionId,
+      objectUid: uidAsString(object.uid),
+    };
+  }
+
+  private async publishEndpoints(): Promise<void> {
+    const sd = this.sd();
+    for (const [id, { name, object }] of this.hosted) {
+      await sd.call("updateServiceInfo", serviceInfoToStruct({ ...this.infoFor(name, object), serviceId: id }));
+    }
+  }
+
+  private acceptChannel(channel: Channel): void {
+    if (this.closed) {
+      channel.close();
+      return;
+    }
+    const conn = new Connection(channel, {
+      role: "server",
+      authProvider: this.options.authProvider,
+      enforceAuth: this.options.enforceAuth,
+      handshakeTimeoutMs: this.options.timeoutMs,
+    });
+    PeerObjects.attach(conn, { registry: this.registry, dispatcher: this.dispatcher, callTimeoutMs: this.options.callTimeoutMs });
+    this.serverConnections.add(conn);
+    conn.onClose(() => this.serverConnections.delete(conn));
+  }
+
+  /** Opens (or reuses) an authenticated client connection to an endpoint. */
+  private openConnection(url: string): Promise<Connection> {
+    const existing = this.connections.get(url);
+    if (existing) return existing;
+    const opening = (async () => {
+      const channel = await connectChannel(url, {
+        tls: this.options.clientTls,
+        timeout: this.options.timeoutMs,
+        maxPayload: this.options.maxPayload,
+      });
+      const conn = new Connection(channel, {
+        role: "client",
+        authenticator: this.options.authenticator,
+        handshakeTimeoutMs: this.options.timeoutMs,
+      });
+      // Our connections serve calls too (ClientServerSocket): services we host, objects we pass.
+      PeerObjects.attach(conn, { registry: this.registry, dispatcher: this.dispatcher, callTimeoutMs: this.options.callTimeoutMs });
+      conn.onClose(() => {
+        if (this.connections.get(url) === opening) this.connections.delete(url);
+      });
+      await conn.ready();
+      return conn;
+    })();
+    this.connections.set(url, opening);
+    opening.catch(() => {
+      if (this.connections.get(url) === opening) this.connections.delete(url);
+    });
+    return opening;
+  }
+
+  /** The libqi connect sequence (spec §5.8): metaObject, serviceAdded/Removed, machineId. */
+  private async attachDirectory(conn: Connection, url: string): Promise<void> {
+    const sdProxy = await fetchProxy(conn, SERVICE_DIRECTORY_ID);
+    await sdProxy.signal("serviceAdded").connect((id: number, name: string) => {
+      this.emit("serviceRegistered", id, name);
+    });
+    await sdProxy.signal("serviceRemoved").connect((id: number, name: string) => {
+      this.serviceProxies.delete(name);
+      this.emit("serviceUnregistered", id, name);
+    });
+    await sdProxy.call("machineId");
+    this.sdConnection = conn;
+    this.sdProxy = sdProxy;
+    this.sdUrl = url;
+    conn.onClose((reason) => {
+      if (this.sdConnection !== conn) return;
+      this.sdConnection = undefined;
+      this.sdProxy = undefined;
+      this.serviceProxies.clear();
+      if (!this.closed) this.emit("disconnected", reason.message);
+    });
+    this.emit("connected");
+  }
+
+  private async createServiceProxy(name: string): Promise<RemoteObject> {
+    const info = await this.serviceInfo(name);
+    const conn = await this.connectionFor(info);
+    return fetchProxy(conn, info.serviceId);
+  }
+
+  /** libqi's endpoint choice (spec §6.4). */
+  private async connectionFor(info: ServiceInfo): Promise<Connection> {
+    const sdConn = this.sdConnection!;
+    for (const ep of info.endpoints) {
+      if (ep === "qi:ServiceDirectory") return sdConn;
+    }
+    for (const ep of info.endpoints) {
+      const open = this.connections.get(ep);
+      if (open) return open;
+    }
+    const local = info.machineId === this.machineId;
+    const connectable = info.endpoints.filter((e) => /^(tcp|tcps|tcpsm):\/\//.test(e));
+    const loopback = connectable.filter((e) => isLoopbackUrl(e));
+    const candidates = local && loopback.length > 0 ? loopback : connectable.filter((e) => local || !isLoopbackUrl(e));
+    if (candidates.length === 0) {
+      // A service published without usable endpoints may still be reachable over the SD connection.
+      if (info.endpoints.length === 0 || info.endpoints.every((e) => e.startsWith("qi:"))) return sdConn;
+      throw new QiError("ERR_NO_SUCH_SERVICE", `Could not connect to service #${info.serviceId}: no usable endpoint in ${info.endpoints.join(", ")}`);
+    }
+    try {
+      return await Promise.any(candidates.map((ep) => this.openConnection(ep)));
+    } catch (e) {
+      throw new QiError("ERR_NO_SUCH_SERVICE", `Could not connect to service #${info.serviceId}: no endpoint replied.`, { cause: e });
+    }
+  }
+}
+
+/** Fetches a remote object's MetaObject (metaObject(0), spec §5.8) and builds its proxy. */
+async function fetchProxy(conn: Connection, serviceId: number): Promise<RemoteObject> {
+  const peer = PeerObjects.of(conn)!;
+  const reply = await conn.call({ service: serviceId, object: MAIN_OBJECT_ID, action: 2 }, encode("(I)", [0]));
+  const meta = decodeMetaObject(reply.payload);
+  const proxy = new RemoteObject(peer, serviceId, MAIN_OBJECT_ID, meta);
+  peer.adoptProxy(proxy);
+  return proxy;
+}
+
+function normalizeConnectUrl(url: string): string {
+  return formatUrl(parseUrl(url, CONNECT_DEFAULTS));
+}
+
+function normalizeListenUrl(url: string): string {
+  return formatUrl(parseUrl(url, LISTEN_DEFAULTS));
+}

@@ -1,0 +1,41 @@
+/** Transport layer: URLs, channels of qi messages over TCP / TLS, connect and listen. */
+export {
+  type Channel,
+  type ChannelOptions,
+  type CloseHandler,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_KEEPALIVE_MS,
+  type MessageHandler,
+  SocketChannel,
+  type SocketScheme,
+} from "./channel.js";
+export { connect } from "./connect.js";
+export { isTransportError, TransportError, type TransportErrorCode } from "./errors.js";
+export { listen } from "./listen.js";
+export type {
+  ClientTlsOptions,
+  ConnectOptions,
+  Listener,
+  ListenOptions,
+  OnChannel,
+  PemInput,
+  SchemeDriver,
+  ServerTlsOptions,
+} from "./options.js";
+export { registeredSchemes, registerScheme, schemeDriver, unregisterScheme } from "./schemes.js";
+export { DEFAULT_CONNECT_TIMEOUT_MS } from "./socket-driver.js";
+export { normalizeFingerprint } from "./tls.js";
+export {
+  CONNECT_DEFAULTS,
+  formatUrl,
+  isLoopbackHost,
+  isLoopbackUrl,
+  LISTEN_DEFAULTS,
+  parseUrl,
+  QI_SCHEMES,
+  type QiScheme,
+  type QiUrl,
+  sortEndpoints,
+  type UrlDefaults,
+} from "./url.js";

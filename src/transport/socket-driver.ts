@@ -1,0 +1,248 @@
+/**
+ * The parts of connecting and listening shared by the socket schemes (tcp, tcps, tcpsm):
+ * turning a connecting socket into a Channel with timeout/abort/error classification, and
+ * turning a net/tls server into a Listener with published endpoints.
+ */
+import type { Server, Socket } from "node:net";
+import { networkInterfaces } from "node:os";
+import { type Channel, DEFAULT_CLOSE_TIMEOUT_MS, SocketChannel, type SocketScheme } from "./channel.js";
+import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
+import type { ConnectOptions, Listener, ListenOptions, OnChannel } from "./options.js";
+import { formatUrl, type QiUrl, sortEndpoints } from "./url.js";
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+const noop = (): void => {};
+
+export interface EstablishSpec {
+  url: QiUrl & { scheme: SocketScheme };
+  opts: ConnectOptions;
+  /** Starts connecting (net.connect / tls.connect). */
+  start: () => Socket;
+  /** TLS: wait for secureConnect instead of connect. */
+  secure: boolean;
+  /** TLS: extra check once the handshake is done (certificate pinning); an Error fails the connect. */
+  verify?: (socket: Socket) => Error | undefined;
+}
+
+/** Connects and resolves with a Channel, or rejects with a TransportError. */
+export function establish(spec: EstablishSpec): Promise<Channel> {
+  const { url, opts, secure } = spec;
+  const where = formatUrl(url);
+  return new Promise<Channel>((resolve, reject) => {
+    const signal = opts.signal;
+    if (signal?.aborted) {
+      reject(new TransportError("ERR_ABORTED", `connect to ${where} aborted`, { cause: signal.reason }));
+      return;
+    }
+    let socket: Socket;
+    try {
+      socket = spec.start();
+    } catch (e) {
+      reject(classify(e, false));
+      return;
+    }
+    let tcpUp = false;
+    let done = false;
+
+    function classify(e: unknown, afterTcp: boolean): Error {
+      if (e instanceof TransportError) return e;
+      const code = nodeErrorCode(e);
+      if (secure && (afterTcp || isTlsErrorCode(code))) return tlsError(where, e);
+      if (afterTcp) {
+        return new TransportError("ERR_CONNECT", `connection to ${where} failed: ${asError(e).message}`, {
+          cause: e,
+        });
+      }
+      return new TransportError("ERR_CONNECT", `cannot connect to ${where}: ${asError(e).message}`, {
+        cause: e,
+      });
+    }
+    const cleanup = (): void => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      socket.off("error", onError);
+      socket.off("connect", onTcp);
+      socket.off(secure ? "secureConnect" : "connect", onReady);
+    };
+    const fail = (err: Error): void => {
+      if (done) return;
+      done = true;
+      cleanup();
+      socket.on("error", noop); // late errors of a socket we are abandoning
+      socket.destroy();
+      reject(err);
+    };
+    const onError = (e: unknown): void => fail(classify(e, tcpUp));
+    const onAbort = (): void =>
+      fail(new TransportError("ERR_ABORTED", `connect to ${where} aborted`, { cause: signal?.reason }));
+    const onTcp = (): void => {
+      tcpUp = true;
+    };
+    const onReady = (): void => {
+      if (done) return;
+      const bad = spec.verify?.(socket);
+      if (bad) {
+        fail(bad);
+        return;
+      }
+      done = true;
+      cleanup();
+      try {
+        resolve(new SocketChannel(socket, url.scheme, opts));
+      } catch (e) {
+        socket.destroy();
+        reject(e);
+      }
+    };
+
+    const timeout = opts.timeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const timer =
+      timeout > 0
+        ? setTimeout(() => {
+            const phase = secure && tcpUp ? " (TLS handshake)" : "";
+            fail(
+              new TransportError("ERR_TIMEOUT", `connect to ${where} timed out after ${timeout} ms${phase}`),
+            );
+          }, timeout)
+        : undefined;
+    signal?.addEventListener("abort", onAbort, { once: true });
+    socket.on("error", onError);
+    if (secure) socket.once("connect", onTcp);
+    socket.once(secure ? "secureConnect" : "connect", onReady);
+  });
+}
+
+export interface ServeSpec {
+  server: Server;
+  url: QiUrl & { scheme: SocketScheme };
+  opts: ListenOptions;
+  onChannel: OnChannel;
+  /** Server event that hands over a ready socket: "connection" (net) or "secureConnection" (tls). */
+  readyEvent: "connection" | "secureConnection";
+}
+
+function isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "0:0:0:0:0:0:0:0";
+}
+
+function isLinkLocalV6(addr: string): boolean {
+  return /^fe[89ab]/i.test(addr);
+}
+
+/** Local interface addresses reachable through a wildcard listener (link-local IPv6 skipped). */
+export function wildcardAddresses(ipv4: boolean, ipv6: boolean): string[] {
+  const out = new Set<string>();
+  for (const infos of Object.values(networkInterfaces())) {
+    for (const info of infos ?? []) {
+      // Node 18.0–18.3 reported family as a number.
+      const family = String(info.family);
+      if (ipv4 && (family === "IPv4" || family === "4")) out.add(info.address);
+      if (ipv6 && (family === "IPv6" || family === "6") && !isLinkLocalV6(info.address))
+        out.add(info.address);
+    }
+  }
+  return [...out];
+}
+
+/** Starts `server` listening on `url` and resolves with a Listener. */
+export function serve(spec: ServeSpec): Promise<Listener> {
+  const { server, url, opts, onChannel } = spec;
+  const scheme = url.scheme;
+  const report = (e: unknown): void => {
+    try {
+      opts.onError?.(asError(e));
+    } catch {
+      // an onError that throws has nowhere to go
+    }
+  };
+  const channels = new Set<Channel>();
+  const raw = new Set<Socket>();
+  let closing: Promise<void> | undefined;
+
+  server.on("connection", (s: Socket) => {
+    raw.add(s);
+    s.once("close", () => raw.delete(s));
+    if (closing) s.destroy();
+  });
+  server.on(spec.readyEvent, (socket: Socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    let ch: SocketChannel;
+    try {
+      ch = new SocketChannel(socket, scheme, opts);
+    } catch (e) {
+      socket.destroy();
+      report(e);
+      return;
+    }
+    if (ch.closed) return;
+    channels.add(ch);
+    ch.onClose(() => channels.delete(ch));
+    try {
+      onChannel(ch);
+    } catch (e) {
+      ch.destroy(asError(e));
+      report(e);
+    }
+  });
+
+  return new Promise<Listener>((resolve, reject) => {
+    const onListenError = (e: Error): void => {
+      const code = nodeErrorCode(e);
+      const why =
+        code === "EADDRINUSE"
+          ? "address already in use"
+          : code === "EADDRNOTAVAIL"
+            ? "address not available on this machine"
+            : e.message;
+      reject(new TransportError("ERR_LISTEN", `cannot listen on ${formatUrl(url)}: ${why}`, { cause: e }));
+    };
+    server.once("error", onListenError);
+    server.listen(
+      { host: url.host, port: url.port, ipv6Only: opts.ipv6Only ?? false, backlog: opts.backlog },
+      () => {
+        server.off("error", onListenError);
+        server.on("error", report);
+        const addr = server.address();
+        if (addr === null || typeof addr === "string") {
+          reject(new TransportError("ERR_LISTEN", `cannot listen on ${formatUrl(url)}: no address`));
+          return;
+        }
+        const port = addr.port;
+        const bound = formatUrl({ scheme, host: addr.address, port });
+        const wildcard = isWildcard(addr.address);
+        const v6 = addr.family === "IPv6" || String(addr.family) === "6";
+        const closeTimeout = opts.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS;
+        const listener: Listener = {
+          url: bound,
+          port,
+          endpoints(): string[] {
+            if (!wildcard) return [bound];
+            const hosts = wildcardAddresses(!v6 || !(opts.ipv6Only ?? false), v6);
+            return sortEndpoints(hosts.map((host) => formatUrl({ scheme, host, port })));
+          },
+          close(): Promise<void> {
+            if (!closing) {
+              closing = new Promise<void>((done) => {
+                server.close(() => done());
+                const reason = new TransportError("ERR_CLOSED", `listener ${bound} closed`);
+                for (const ch of channels) ch.close(reason);
+                // Sockets still in a TLS handshake, or channels whose peer does not read.
+                const timer = setTimeout(() => {
+                  for (const s of raw) s.destroy();
+                }, closeTimeout);
+                timer.unref();
+                server.once("close", () => clearTimeout(timer));
+              });
+            }
+            return closing;
+          },
+        };
+        resolve(listener);
+      },
+    );
+  });
+}

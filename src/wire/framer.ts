@@ -1,0 +1,295 @@
+/**
+ * Splits a byte stream into messages (spec §1.1): 28-byte header, then `size` payload bytes,
+ * back to back, nothing else.
+ *
+ * An explicit two-state machine over the incoming chunks:
+ *
+ *   HEADER   collecting the 28 header bytes. Fast path: when a whole header sits in the current
+ *            chunk it is decoded in place; only a header split across chunks is gathered in a
+ *            28-byte scratch buffer.
+ *   PAYLOAD  collecting the payload of a header that is already known and validated. Its buffer
+ *            is allocated once, with exactly `size` bytes, and each chunk is copied into it once.
+ *
+ * A payload that lies inside a single chunk is delivered as a subarray view of that chunk
+ * (zero copy: `payload.buffer === chunk.buffer`). Callers must therefore not reuse a chunk's memory
+ * after pushing it (Node sockets never do).
+ *
+ * Two ways to feed it:
+ *   push(chunk)                 for 'data' events: a payload split across chunks is copied once.
+ *   readBuffer()/commitRead(n)  for sockets that read into caller memory (Node's `onread`): a large
+ *                               pending payload is itself handed out as the read target, so the
+ *                               kernel writes into it and the framer copies nothing. On a TCP
+ *                               loopback with 1 MiB payloads this runs at pipe speed, where push
+ *                               mode, whose extra copy into fresh memory is as costly as the
+ *                               kernel's, reaches about 60–75% (bench/wire.bench.ts).
+ *
+ * Errors are fatal (spec §1.7: no resynchronisation after bad magic): the first WireError is
+ * thrown from push and the framer is dead; every later push throws that same error. If the
+ * onMessage callback throws, its exception propagates out of push and also kills the framer (the
+ * rest of that chunk cannot be resumed reliably). Error offsets are positions in the whole stream.
+ *
+ * No Node APIs: runs unchanged in browsers.
+ */
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "./message-types.js";
+import { messageAt, validateHeaderAt } from "./header.js";
+
+export interface FramerOptions {
+  /** Largest accepted payload in bytes (ERR_PAYLOAD_TOO_LARGE above it). Default DEFAULT_MAX_PAYLOAD. */
+  maxPayload?: number;
+  /** Reject unknown flag bits (see DecodeHeaderOptions.strictFlags). Default false, as libqi. */
+  strictFlags?: boolean;
+  /**
+   * Allocates the buffer of a payload that spans chunks; must return exactly `size` bytes.
+   * Default `new Uint8Array(size)`. Every byte is overwritten before the message is delivered
+   * (a partly filled buffer is never exposed), so Node transports should pass
+   * `(n) => Buffer.allocUnsafeSlow(n)`: it skips the zero-fill and its page faults, which cost
+   * more than the copy itself for large payloads (≈200 µs vs ≈20 µs per MiB). Not
+   * `Buffer.allocUnsafe`: its pool would make small payloads share an ArrayBuffer.
+   */
+  allocate?: (size: number) => Uint8Array;
+  /** Size of the fresh buffers handed out by readBuffer() between payloads. Default 64 KiB. */
+  readBufferSize?: number;
+  /**
+   * readBuffer() hands out the unfilled rest of a pending payload itself (so the socket writes
+   * straight into it) when at least this many payload bytes are missing. Default 16 KiB: below,
+   * the extra read call per message costs more than copying the tail.
+   */
+  directReadMin?: number;
+}
+
+const defaultAllocate = (size: number): Uint8Array => new Uint8Array(size);
+
+const STATE_HEADER = 0;
+const STATE_PAYLOAD = 1;
+const STATE_DEAD = 2;
+
+const EMPTY = new Uint8Array(0);
+
+export class Framer {
+  private readonly onMessage: (m: Message) => void;
+  private readonly maxPayload: number;
+  private readonly strictFlags: boolean;
+  private readonly allocate: (size: number) => Uint8Array;
+
+  private state = STATE_HEADER;
+  /** Stream position of the first byte of the current chunk. */
+  private streamPos = 0;
+  /** Header bytes gathered in `scratch` (only when a header straddles chunks). */
+  private headerFill = 0;
+  private readonly scratch = new Uint8Array(HEADER_SIZE);
+  /** The message being assembled in STATE_PAYLOAD (payload = its exactly sized buffer). */
+  private pending: Message | undefined = undefined;
+  private payloadFill = 0;
+  private error: unknown = undefined;
+  private inPush = false;
+  private readonly readBufferSize: number;
+  private readonly directReadMin: number;
+  /** The buffer last handed out by readBuffer() and not yet committed. */
+  private target: Uint8Array | undefined = undefined;
+  /** `target` is the rest of the pending payload (bytes land in place, no push needed). */
+  private targetDirect = false;
+
+  constructor(onMessage: (m: Message) => void, opts: FramerOptions = {}) {
+    const maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    if (!(maxPayload >= 0)) throw new RangeError(`Framer: bad maxPayload ${maxPayload}`);
+    this.onMessage = onMessage;
+    this.maxPayload = maxPayload;
+    this.strictFlags = opts.strictFlags ?? false;
+    this.allocate = opts.allocate ?? defaultAllocate;
+    this.readBufferSize = opts.readBufferSize ?? 64 * 1024;
+    this.directReadMin = opts.directReadMin ?? 16 * 1024;
+    if (!(this.readBufferSize >= 1))
+      throw new RangeError(`Framer: bad readBufferSize ${this.readBufferSize}`);
+  }
+
+  /**
+   * Bytes of the current, not yet complete message received so far (header and payload bytes);
+   * 0 at a message boundary.
+   */
+  get bufferedBytes(): number {
+    if (this.state === STATE_PAYLOAD) return HEADER_SIZE + this.payloadFill;
+    return this.headerFill;
+  }
+
+  /** The error that killed this framer, if any. */
+  get failure(): unknown {
+    return this.error;
+  }
+
+  get isDead(): boolean {
+    return this.state === STATE_DEAD;
+  }
+
+  /** Feed the next chunk of the stream; onMessage runs synchronously for each completed message. */
+  push(chunk: Uint8Array): void {
+    if (this.state === STATE_DEAD) throw this.error;
+    if (this.target !== undefined && this.targetDirect) {
+      throw new Error(
+        "Framer.push while a readBuffer() payload target is outstanding; call commitRead first",
+      );
+    }
+    if (this.inPush) {
+      // A synchronous push from inside onMessage would reorder the stream.
+      throw new Error("Framer.push called re-entrantly from onMessage");
+    }
+    this.inPush = true;
+    try {
+      this.run(chunk);
+    } catch (e) {
+      this.state = STATE_DEAD;
+      this.error = e;
+      this.pending = undefined;
+      throw e;
+    } finally {
+      this.inPush = false;
+    }
+  }
+
+  /**
+   * Pull-mode input, for sockets that read into caller-provided memory (Node:
+   * `net.connect({ onread: { buffer: () => framer.readBuffer(), callback: (n) => framer.commitRead(n) } })`).
+   * Returns where the next bytes of the stream should be written: while a large payload is being
+   * assembled, the unfilled rest of that payload buffer (the socket then fills it directly and the
+   * framer copies nothing); otherwise a fresh buffer of `readBufferSize` bytes, handled like a
+   * pushed chunk (so payloads inside it are zero-copy views, and it is never reused). Calling it
+   * again before commitRead returns the same memory.
+   */
+  readBuffer(): Uint8Array {
+    if (this.state === STATE_DEAD) throw this.error;
+    if (this.state === STATE_PAYLOAD) {
+      const payload = this.pending!.payload;
+      if (payload.length - this.payloadFill >= this.directReadMin) {
+        this.targetDirect = true;
+        this.target = payload.subarray(this.payloadFill);
+        return this.target;
+      }
+    }
+    if (this.target === undefined || this.targetDirect) {
+      this.targetDirect = false;
+      this.target = this.allocate(this.readBufferSize);
+    }
+    return this.target;
+  }
+
+  /** `n` bytes were written at the start of the buffer last returned by readBuffer(). */
+  commitRead(n: number): void {
+    const target = this.target;
+    if (this.state === STATE_DEAD) throw this.error;
+    if (target === undefined) throw new Error("Framer.commitRead without readBuffer");
+    if (!(n >= 0 && n <= target.length && Math.floor(n) === n)) {
+      throw new RangeError(`Framer.commitRead: ${n} bytes do not fit a ${target.length}-byte buffer`);
+    }
+    this.target = undefined;
+    if (!this.targetDirect) {
+      this.push(n === target.length ? target : target.subarray(0, n));
+      return;
+    }
+    this.targetDirect = false;
+    if (this.inPush) throw new Error("Framer.commitRead called re-entrantly from onMessage");
+    this.inPush = true;
+    try {
+      this.streamPos += n;
+      this.payloadFill += n;
+      const msg = this.pending!;
+      if (this.payloadFill === msg.payload.length) {
+        this.pending = undefined;
+        this.payloadFill = 0;
+        this.state = STATE_HEADER;
+        this.onMessage(msg);
+      }
+    } catch (e) {
+      this.state = STATE_DEAD;
+      this.error = e;
+      this.pending = undefined;
+      throw e;
+    } finally {
+      this.inPush = false;
+    }
+  }
+
+  private allocPayload(size: number): Uint8Array {
+    const payload = this.allocate(size);
+    if (payload.length !== size) {
+      throw new RangeError(`Framer: allocate(${size}) returned ${payload.length} bytes`);
+    }
+    return payload;
+  }
+
+  private run(chunk: Uint8Array): void {
+    const len = chunk.length;
+    const base = this.streamPos;
+    this.streamPos = base + len;
+    let pos = 0;
+    while (pos < len) {
+      if (this.state === STATE_PAYLOAD) {
+        const msg = this.pending!;
+        const payload = msg.payload;
+        const need = payload.length - this.payloadFill;
+        const avail = len - pos;
+        if (avail < need) {
+          payload.set(pos === 0 ? chunk : chunk.subarray(pos), this.payloadFill);
+          this.payloadFill += avail;
+          return;
+        }
+        payload.set(chunk.subarray(pos, pos + need), this.payloadFill);
+        pos += need;
+        this.pending = undefined;
+        this.payloadFill = 0;
+        this.state = STATE_HEADER;
+        this.onMessage(msg);
+        continue;
+      }
+
+      // STATE_HEADER
+      if (this.headerFill === 0 && len - pos >= HEADER_SIZE) {
+        // Fast path: the whole header is in this chunk.
+        const size = validateHeaderAt(chunk, pos, this.maxPayload, this.strictFlags, base + pos);
+        const start = pos + HEADER_SIZE;
+        const end = start + size;
+        if (end <= len) {
+          const msg = messageAt(chunk, pos, size, chunk.subarray(start, end));
+          pos = end;
+          this.onMessage(msg);
+          continue;
+        }
+        // Payload continues in later chunks: allocate it once, exactly sized (size already
+        // passed the limit check).
+        const payload = this.allocPayload(size);
+        payload.set(chunk.subarray(start, len), 0);
+        this.pending = messageAt(chunk, pos, size, payload);
+        this.payloadFill = len - start;
+        this.state = STATE_PAYLOAD;
+        return;
+      }
+
+      // Slow path: gather a header that straddles chunks.
+      const take = Math.min(HEADER_SIZE - this.headerFill, len - pos);
+      const scratch = this.scratch;
+      for (let i = 0; i < take; i++) scratch[this.headerFill + i] = chunk[pos + i];
+      this.headerFill += take;
+      pos += take;
+      if (this.headerFill < HEADER_SIZE) return;
+      this.headerFill = 0;
+      const headerStart = base + pos - HEADER_SIZE;
+      const size = validateHeaderAt(scratch, 0, this.maxPayload, this.strictFlags, headerStart);
+      if (size === 0) {
+        this.onMessage(messageAt(scratch, 0, 0, EMPTY));
+        continue;
+      }
+      const avail = len - pos;
+      if (avail >= size) {
+        // Header was split but the payload is entirely in this chunk: still a view.
+        const msg = messageAt(scratch, 0, size, chunk.subarray(pos, pos + size));
+        pos += size;
+        this.onMessage(msg);
+        continue;
+      }
+      const payload = this.allocPayload(size);
+      if (avail > 0) payload.set(chunk.subarray(pos, len), 0);
+      this.pending = messageAt(scratch, 0, size, payload);
+      this.payloadFill = avail;
+      this.state = STATE_PAYLOAD;
+      return;
+    }
+  }
+}

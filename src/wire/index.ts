@@ -1,0 +1,14 @@
+/** Public face of the wire layer: signatures, values, binary codec, MetaObject, framing. */
+export * from "./codec.js";
+export * from "./convert.js";
+export * from "./errors.js";
+export * from "./framer.js";
+export * from "./header.js";
+export * from "./infer.js";
+export * from "./message-types.js";
+export * from "./metaobject.js";
+export * from "./metaobject-types.js";
+export * from "./reader.js";
+export * from "./signature.js";
+export * from "./values.js";
+export * from "./writer.js";

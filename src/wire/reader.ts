@@ -1,0 +1,209 @@
+/**
+ * A bounds-checked little-endian reader over a Uint8Array view. Every read checks the
+ * remaining length and throws WireError ERR_TRUNCATED with the offset; counts are checked
+ * against the remaining bytes before anything is allocated (ERR_COUNT_TOO_LARGE).
+ * Offsets in errors are positions in `bytes` (the array given to the constructor).
+ */
+import { WireError } from "./errors.js";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const utf8Lossy = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** Total number of zero-size elements (e.g. `[v]`, `[()]`) one reader accepts. */
+export const DEFAULT_ZERO_SIZE_BUDGET = 1_000_000;
+
+export class Reader {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  pos: number;
+  readonly end: number;
+  /** Remaining allowance of zero-size list/map elements. */
+  zeroSizeBudget = DEFAULT_ZERO_SIZE_BUDGET;
+
+  constructor(bytes: Uint8Array, offset = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = offset;
+    this.end = end;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  /** Throws ERR_TRUNCATED unless `n` more bytes are available. */
+  need(n: number): void {
+    if (this.end - this.pos < n) {
+      throw new WireError(
+        "ERR_TRUNCATED",
+        `input ends after ${this.end - this.pos} bytes where ${n} are needed`,
+        this.pos,
+      );
+    }
+  }
+
+  u8(): number {
+    if (this.pos >= this.end) this.need(1);
+    return this.bytes[this.pos++];
+  }
+  i8(): number {
+    if (this.pos >= this.end) this.need(1);
+    return this.view.getInt8(this.pos++);
+  }
+  bool(): boolean {
+    return this.u8() !== 0;
+  }
+  u16(): number {
+    this.need(2);
+    const v = this.view.getUint16(this.pos, true);
+    this.pos += 2;
+    return v;
+  }
+  i16(): number {
+    this.need(2);
+    const v = this.view.getInt16(this.pos, true);
+    this.pos += 2;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  i32(): number {
+    this.need(4);
+    const v = this.view.getInt32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  u64(): bigint {
+    this.need(8);
+    const v = this.view.getBigUint64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+  i64(): bigint {
+    this.need(8);
+    const v = this.view.getBigInt64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+  f32(): number {
+    this.need(4);
+    const v = this.view.getFloat32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  f64(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
+  /** `n` bytes as a view into the input (no copy). */
+  bytesView(n: number): Uint8Array {
+    this.need(n);
+    const v = this.bytes.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
+  /** u32 length + that many bytes (the `s`/`r` layout), as a view. */
+  sizedBytes(): Uint8Array {
+    const at = this.pos;
+    const n = this.u32();
+    if (n > this.end - this.pos) {
+      this.pos = at;
+      throw new WireError(
+        "ERR_COUNT_TOO_LARGE",
+        `length ${n} exceeds the ${this.end - at - 4} remaining bytes`,
+        at,
+      );
+    }
+    const v = this.bytes.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
+  /**
+   * Reads a u32 element count and checks that `count` elements of at least `minSize` bytes
+   * each fit in the remaining input (elements of size 0 draw on `zeroSizeBudget`).
+   */
+  count(minSize: number): number {
+    const at = this.pos;
+    const n = this.u32();
+    if (n === 0) return 0;
+    if (minSize > 0) {
+      if (n * minSize > this.end - this.pos) {
+        throw new WireError(
+          "ERR_COUNT_TOO_LARGE",
+          `count ${n} × ${minSize} bytes exceeds the ${this.end - this.pos} remaining bytes`,
+          at,
+        );
+      }
+    } else {
+      if (n > this.zeroSizeBudget) {
+        throw new WireError("ERR_COUNT_TOO_LARGE", `count ${n} of zero-size elements exceeds the budget`, at);
+      }
+      this.zeroSizeBudget -= n;
+    }
+    return n;
+  }
+
+  /**
+   * A length-prefixed UTF-8 string. Returns undefined when the bytes are not valid UTF-8
+   * (the caller decides: ByteString, error, or lossy text); `lastStringBytes` holds them.
+   */
+  text(): string | undefined {
+    const b = this.sizedBytes();
+    this.lastStringBytes = b;
+    return decodeUtf8(b);
+  }
+
+  /** Offset of the first byte of the last `text()`'s content. */
+  get lastStringOffset(): number {
+    return this.pos - this.lastStringBytes.length;
+  }
+  lastStringBytes: Uint8Array = EMPTY;
+
+  /** A length-prefixed string decoded leniently (invalid sequences → U+FFFD). */
+  lossyText(): string {
+    const b = this.sizedBytes();
+    return decodeUtf8(b) ?? utf8Lossy.decode(b);
+  }
+
+  /** Throws ERR_TRAILING_BYTES unless the input is exhausted. */
+  expectEnd(): void {
+    if (this.pos !== this.end) {
+      throw new WireError(
+        "ERR_TRAILING_BYTES",
+        `${this.end - this.pos} bytes left after the value`,
+        this.pos,
+      );
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Strict UTF-8 decoding; undefined if invalid. */
+export function decodeUtf8(b: Uint8Array): string | undefined {
+  const n = b.length;
+  if (n <= 32) {
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (b[i] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
+  }
+  try {
+    return utf8.decode(b);
+  } catch {
+    return undefined;
+  }
+}
