@@ -8,7 +8,7 @@ import type { Channel } from "../transport/channel.js";
 import { decode, encode } from "../wire/codec.js";
 import type { CodecContext } from "../wire/codec.js";
 import { nextMessageId } from "../wire/header.js";
-import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
+import { DEFAULT_MAX_PAYLOAD, type Message, MessageFlags, MessageType } from "../wire/message-types.js";
 import { Dynamic } from "../wire/values.js";
 import {
   AUTH_ERROR_REASON_KEY,
@@ -55,7 +55,15 @@ export interface ConnectionOptions {
   handshakeTimeoutMs?: number;
   /** Calls of ours that may wait for an answer at once. Default 10,000. */
   maxPendingCalls?: number;
+  /** Largest payload accepted once the handshake is done (default 50 MB, spec §1.7). */
+  maxPayload?: number;
 }
+
+/**
+ * Server side, before authentication a peer may only send handshake-sized messages, so an
+ * anonymous client cannot make us allocate `maxPayload` bytes per connection.
+ */
+export const HANDSHAKE_MAX_PAYLOAD = 64 * 1024;
 
 export interface CallOptions {
   flags?: number;
@@ -116,6 +124,8 @@ export class Connection {
       this.rejectReady = reject;
     });
     this.readyPromise.catch(() => {});
+    if (this.role === "server")
+      channel.setMaxPayload(Math.min(HANDSHAKE_MAX_PAYLOAD, options.maxPayload ?? DEFAULT_MAX_PAYLOAD));
     channel.onMessage((m) => this.onMessage(m));
     channel.onClose((reason) => this.onChannelClosed(reason));
     this.handshakeTimer = setTimeout(() => {
@@ -176,7 +186,9 @@ export class Connection {
     const max = this.options.maxPendingCalls ?? 10_000;
     if (this.pending.size >= max) {
       return Promise.reject(
-        new QiError("ERR_LIMIT", `too many pending calls on ${this.peer} (limit ${max})`, { peer: this.peer }),
+        new QiError("ERR_LIMIT", `too many pending calls on ${this.peer} (limit ${max})`, {
+          peer: this.peer,
+        }),
       );
     }
     if (options.signal?.aborted) return Promise.reject(canceledError(address));
@@ -186,7 +198,10 @@ export class Connection {
       this.pending.set(id, entry);
       if (options.timeoutMs !== undefined) {
         entry.timer = setTimeout(() => {
-          this.abandon(id, new QiError("ERR_TIMEOUT", `call timed out after ${options.timeoutMs} ms`, details(address)));
+          this.abandon(
+            id,
+            new QiError("ERR_TIMEOUT", `call timed out after ${options.timeoutMs} ms`, details(address)),
+          );
         }, options.timeoutMs);
       }
       const signal = options.signal;
@@ -232,8 +247,17 @@ export class Connection {
 
   close(reason?: Error): void {
     if (this.state === "closed") return;
-    this.finish(reason ?? new QiError("ERR_CLOSED", `connection to ${this.peer} closed`, { peer: this.peer }));
+    this.finish(
+      reason ?? new QiError("ERR_CLOSED", `connection to ${this.peer} closed`, { peer: this.peer }),
+    );
     this.channel.close();
+  }
+
+  /** Closes at once, dropping what is queued (for a peer that stopped reading). */
+  destroy(reason: Error): void {
+    if (this.state === "closed") return;
+    this.finish(reason);
+    this.channel.destroy(reason);
   }
 
   // --- incoming ---------------------------------------------------------------------------
@@ -297,7 +321,13 @@ export class Connection {
     this.settle(msg.id, entry);
     if (msg.type === MessageType.Reply) entry.resolve(msg);
     else if (msg.type === MessageType.Error) {
-      entry.reject(new QiError("ERR_REMOTE", decodeErrorPayload(msg.payload), { ...details(entry.address), remote: true, peer: this.peer }));
+      entry.reject(
+        new QiError("ERR_REMOTE", decodeErrorPayload(msg.payload), {
+          ...details(entry.address),
+          remote: true,
+          peer: this.peer,
+        }),
+      );
     } else entry.reject(canceledError(entry.address));
   }
 
@@ -347,7 +377,13 @@ export class Connection {
       return;
     }
     if (msg.type === MessageType.Error) {
-      this.fail(new QiError("ERR_AUTH", `authentication refused by ${this.peer}: ${decodeErrorPayload(msg.payload)}`, { peer: this.peer, remote: true }));
+      this.fail(
+        new QiError(
+          "ERR_AUTH",
+          `authentication refused by ${this.peer}: ${decodeErrorPayload(msg.payload)}`,
+          { peer: this.peer, remote: true },
+        ),
+      );
       return;
     }
     if (msg.type !== MessageType.Reply) return;
@@ -363,7 +399,13 @@ export class Connection {
       this.sendAuthenticate(this.options.authenticator.processAuth(serverData));
     } else {
       const reason = serverData.get(AUTH_ERROR_REASON_KEY);
-      this.fail(new QiError("ERR_AUTH", `authentication with ${this.peer} failed: ${typeof reason === "string" ? reason : "Invalid authentication state token"}`, { peer: this.peer, remote: true }));
+      this.fail(
+        new QiError(
+          "ERR_AUTH",
+          `authentication with ${this.peer} failed: ${typeof reason === "string" ? reason : "Invalid authentication state token"}`,
+          { peer: this.peer, remote: true },
+        ),
+      );
     }
   }
 
@@ -375,8 +417,11 @@ export class Connection {
       return;
     }
     if (this.options.enforceAuth) {
-      if (msg.type === MessageType.Call) this.replyError(msg, "Authentication required: send an authenticate call first.");
-      this.fail(new QiError("ERR_AUTH", `${this.peer} skipped the required authentication`, { peer: this.peer }));
+      if (msg.type === MessageType.Call)
+        this.replyError(msg, "Authentication required: send an authenticate call first.");
+      this.fail(
+        new QiError("ERR_AUTH", `${this.peer} skipped the required authentication`, { peer: this.peer }),
+      );
       return;
     }
     // Lenient like libqi 2.5: a peer that skips the handshake is accepted and told our
@@ -409,7 +454,11 @@ export class Connection {
       if (this.state === "closed") return;
       if (result.state === AuthState.Error) {
         this.replyError(msg, `Authentication failed: ${result.reason ?? "refused"}`);
-        this.fail(new QiError("ERR_AUTH", `${this.peer} failed authentication: ${result.reason ?? "refused"}`, { peer: this.peer }));
+        this.fail(
+          new QiError("ERR_AUTH", `${this.peer} failed authentication: ${result.reason ?? "refused"}`, {
+            peer: this.peer,
+          }),
+        );
         return;
       }
       const reply = new Map<string, unknown>([[AUTH_STATE_KEY, new Dynamic("I", result.state)]]);
@@ -432,11 +481,13 @@ export class Connection {
     if (outcome instanceof Promise) {
       // Hold whatever arrives meanwhile so nothing is dispatched before authentication.
       this.held = [];
-      outcome.then(finish, (e) => finish({ state: AuthState.Error, reason: errorText(e) })).finally(() => {
-        const held = this.held ?? [];
-        this.held = undefined;
-        for (const m of held) this.onMessage(m);
-      });
+      outcome
+        .then(finish, (e) => finish({ state: AuthState.Error, reason: errorText(e) }))
+        .finally(() => {
+          const held = this.held ?? [];
+          this.held = undefined;
+          for (const m of held) this.onMessage(m);
+        });
     } else finish(outcome);
   }
 
@@ -448,6 +499,7 @@ export class Connection {
     if (this.state !== "handshaking") return;
     this.state = "ready";
     clearTimeout(this.handshakeTimer);
+    if (this.role === "server") this.channel.setMaxPayload(this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD);
     this.resolveReady();
   }
 
@@ -459,10 +511,14 @@ export class Connection {
 
   private onChannelClosed(reason: Error | undefined): void {
     this.finish(
-      new QiError("ERR_DISCONNECTED", `connection to ${this.peer} lost${reason ? `: ${reason.message}` : ""}`, {
-        peer: this.peer,
-        cause: reason,
-      }),
+      new QiError(
+        "ERR_DISCONNECTED",
+        `connection to ${this.peer} lost${reason ? `: ${reason.message}` : ""}`,
+        {
+          peer: this.peer,
+          cause: reason,
+        },
+      ),
     );
   }
 

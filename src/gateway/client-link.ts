@@ -36,6 +36,10 @@ export class ClientLink {
   /** Keys of the client's own objects exported upstream by the gateway. */
   readonly exportedUpstream = new Set<string>();
   droppedEvents = 0;
+  /** Bytes of events dropped since the outgoing queue was last under the soft limit. */
+  owedBytes = 0;
+  /** Reading from this client is paused until its outgoing queue drains. */
+  throttle: ReturnType<typeof setInterval> | undefined;
   private nextObjectId = 2;
 
   constructor(conn: Connection, view: QiObject) {

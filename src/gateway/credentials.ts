@@ -2,11 +2,23 @@
  * Gateway credentials: users with *hashed* tokens (scrypt, salted), checked in constant time,
  * with failed attempts rate-limited per source address.
  */
-import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
-import { type AuthContext, type AuthData, type AuthProvider, type AuthResult, AuthState } from "../connection/auth.js";
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
+import {
+  type AuthContext,
+  type AuthData,
+  type AuthProvider,
+  type AuthResult,
+  AuthState,
+} from "../connection/auth.js";
 
 const SCRYPT_N = 16384;
 const KEY_LENGTH = 32;
+let dummyHash: string | undefined;
+/** A hash to check unknown users against (made once, on first use). */
+function dummy(): string {
+  dummyHash ??= hashToken("not a real token", Buffer.alloc(16));
+  return dummyHash;
+}
 
 /** `scrypt$N$saltHex$hashHex`: what a credentials file stores instead of the token. */
 export function hashToken(token: string, salt: Buffer = randomBytes(16)): string {
@@ -14,14 +26,20 @@ export function hashToken(token: string, salt: Buffer = randomBytes(16)): string
   return `scrypt$${SCRYPT_N}$${salt.toString("hex")}$${hash.toString("hex")}`;
 }
 
-export function verifyToken(token: string, stored: string): boolean {
+/** Checks a token against its stored hash, off the event loop (scrypt runs on libuv's pool). */
+export async function verifyToken(token: string, stored: string): Promise<boolean> {
   const parts = stored.split("$");
   if (parts.length !== 4 || parts[0] !== "scrypt") return false;
   const n = Number(parts[1]);
   const salt = Buffer.from(parts[2], "hex");
   const expected = Buffer.from(parts[3], "hex");
-  if (!Number.isInteger(n) || n < 2 || expected.length === 0) return false;
-  const actual = scryptSync(token, salt, expected.length, { N: n, maxmem: 256 * n * 8 });
+  if (!Number.isInteger(n) || n < 2 || n > 1 << 20 || expected.length === 0 || expected.length > 128)
+    return false;
+  const actual = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(token, salt, expected.length, { N: n, maxmem: 256 * n * 8 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
+  );
   return timingSafeEqual(actual, expected);
 }
 
@@ -83,19 +101,25 @@ export class GatewayAuthProvider implements AuthProvider {
 
   private readonly certificateUsers: Set<string>;
 
-  processAuth(data: AuthData, ctx: AuthContext): AuthResult {
+  async processAuth(data: AuthData, ctx: AuthContext): Promise<AuthResult> {
     if (ctx.peerCertificateSubject && this.certificateUsers.has(ctx.peerCertificateSubject)) {
       this.onResult?.(true, ctx, ctx.peerCertificateSubject);
       return { state: AuthState.Done, identity: ctx.peerCertificateSubject };
     }
     if (this.limiter.isBlocked(ctx.remoteAddress)) {
       this.onResult?.(false, ctx, undefined);
-      return { state: AuthState.Error, reason: "too many failed attempts from this address, try again later" };
+      return {
+        state: AuthState.Error,
+        reason: "too many failed attempts from this address, try again later",
+      };
     }
     const user = data.get("user");
     const token = data.get("token");
     const entry = typeof user === "string" && Object.hasOwn(this.users, user) ? this.users[user] : undefined;
-    const ok = entry !== undefined && typeof token === "string" && verifyToken(token, entry.token);
+    // Unknown users cost the same hash as known ones, so timing does not tell which exist.
+    const ok =
+      (await verifyToken(typeof token === "string" ? token : "", entry?.token ?? dummy())) &&
+      entry !== undefined;
     if (!ok) {
       this.limiter.recordFailure(ctx.remoteAddress);
       this.onResult?.(false, ctx, typeof user === "string" ? user : undefined);

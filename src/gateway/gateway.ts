@@ -72,7 +72,9 @@ export class Gateway {
 
   constructor(options: GatewayOptions) {
     if (!options.authProvider && !options.allowAnonymous) {
-      throw new Error("the gateway requires authentication: give it an auth provider (credentials) or set allowAnonymous explicitly");
+      throw new Error(
+        "the gateway requires authentication: give it an auth provider (credentials) or set allowAnonymous explicitly",
+      );
     }
     this.options = options;
     this.logger = options.logger ?? pino({ level: "silent" });
@@ -87,16 +89,24 @@ export class Gateway {
       logger: this.logger,
       onConnection: (conn) => this.router.adoptUpstream(conn),
     });
-    this.router = new Router(this.upstream, this.permissions, this.metrics, { ...DEFAULT_LIMITS, ...options.limits }, this.logger);
+    this.router = new Router(
+      this.upstream,
+      this.permissions,
+      this.metrics,
+      { ...DEFAULT_LIMITS, ...options.limits },
+      this.logger,
+    );
     this.upstream.on("serviceAdded", (info) => {
       for (const link of this.router.clients) {
-        if (this.permissions.canSee(link.identity, info.name)) link.view.emit("serviceAdded", info.serviceId, info.name);
+        if (this.permissions.canSee(link.identity, info.name))
+          link.view.emit("serviceAdded", info.serviceId, info.name);
       }
     });
     this.upstream.on("serviceRemoved", (info) => {
       this.router.onServiceRemoved(info.serviceId, info.name);
       for (const link of this.router.clients) {
-        if (this.permissions.canSee(link.identity, info.name)) link.view.emit("serviceRemoved", info.serviceId, info.name);
+        if (this.permissions.canSee(link.identity, info.name))
+          link.view.emit("serviceRemoved", info.serviceId, info.name);
       }
     });
   }
@@ -109,7 +119,11 @@ export class Gateway {
     for (const url of this.options.listen) {
       const listener = await listen(
         url,
-        { tls: this.options.tls, maxPayload: this.options.maxPayload, onError: (e) => this.logger.debug({ err: e.message }, "listener error") },
+        {
+          tls: this.options.tls,
+          maxPayload: this.options.maxPayload,
+          onError: (e) => this.logger.debug({ err: e.message }, "listener error"),
+        },
         (channel) => this.accept(channel),
       );
       this.listeners.push(listener);
@@ -152,7 +166,11 @@ export class Gateway {
   }
 
   stats() {
-    return { ...this.router.stats(), droppedEvents: this.metrics.droppedTotal, attached: this.upstream.isAttached };
+    return {
+      ...this.router.stats(),
+      droppedEvents: this.metrics.droppedTotal,
+      attached: this.upstream.isAttached,
+    };
   }
 
   async close(): Promise<void> {
@@ -175,6 +193,7 @@ export class Gateway {
       authProvider: this.options.authProvider,
       enforceAuth: !this.options.allowAnonymous,
       handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+      maxPayload: this.options.maxPayload,
     });
     const view = createSdView({
       conn,
@@ -196,7 +215,10 @@ export class Gateway {
       this.router.removeClient(link);
       if (!counted) return;
       this.metrics.clientDisconnected();
-      this.logger.info({ client: link.number, peer, reason: reason.message, droppedEvents: link.droppedEvents }, "client disconnected");
+      this.logger.info(
+        { client: link.number, peer, reason: reason.message, droppedEvents: link.droppedEvents },
+        "client disconnected",
+      );
     });
     conn.ready().then(
       () => {

@@ -3,7 +3,13 @@ export { ClientLink } from "./client-link.js";
 export { FailureLimiter, GatewayAuthProvider, hashToken, verifyToken } from "./credentials.js";
 export { Gateway, type GatewayOptions } from "./gateway.js";
 export { GatewayMetrics } from "./metrics.js";
-export { type Action, Permissions, type PermissionsConfig, type RuleSet, type UserPermissions } from "./permissions.js";
+export {
+  type Action,
+  Permissions,
+  type PermissionsConfig,
+  type RuleSet,
+  type UserPermissions,
+} from "./permissions.js";
 export { DEFAULT_LIMITS, type RouterLimits } from "./router.js";
 
 import { Gateway, type GatewayOptions } from "./gateway.js";
@@ -19,3 +25,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   return gw;
 }
+export {
+  ConfigError,
+  type GatewayConfig,
+  gatewayConfigSchema,
+  gatewayOptionsFromConfig,
+  loadGatewayConfig,
+  validateGatewayConfig,
+} from "./config.js";

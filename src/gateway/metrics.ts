@@ -6,7 +6,11 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  private readonly clients = new Gauge({ name: "qi_gateway_clients", help: "Connected external clients", registers: [this.registry] });
+  private readonly clients = new Gauge({
+    name: "qi_gateway_clients",
+    help: "Connected external clients",
+    registers: [this.registry],
+  });
   private readonly connections = new Counter({
     name: "qi_gateway_connections_total",
     help: "External connections accepted",
@@ -23,7 +27,11 @@ export class GatewayMetrics {
     labelNames: ["service"],
     registers: [this.registry],
   });
-  private readonly errors = new Counter({ name: "qi_gateway_errors_total", help: "Error answers sent to clients", registers: [this.registry] });
+  private readonly errors = new Counter({
+    name: "qi_gateway_errors_total",
+    help: "Error answers sent to clients",
+    registers: [this.registry],
+  });
   private readonly refused = new Counter({
     name: "qi_gateway_refused_calls_total",
     help: "Calls refused by a limit",
@@ -34,8 +42,16 @@ export class GatewayMetrics {
     help: "Events dropped toward slow clients",
     registers: [this.registry],
   });
-  private readonly bytesInCounter = new Counter({ name: "qi_gateway_bytes_in_total", help: "Bytes received from clients", registers: [this.registry] });
-  private readonly bytesOutCounter = new Counter({ name: "qi_gateway_bytes_out_total", help: "Bytes forwarded", registers: [this.registry] });
+  private readonly bytesInCounter = new Counter({
+    name: "qi_gateway_bytes_in_total",
+    help: "Bytes received from clients",
+    registers: [this.registry],
+  });
+  private readonly bytesOutCounter = new Counter({
+    name: "qi_gateway_bytes_out_total",
+    help: "Bytes forwarded",
+    registers: [this.registry],
+  });
   private readonly latency = new Histogram({
     name: "qi_gateway_call_seconds",
     help: "Latency of forwarded calls",

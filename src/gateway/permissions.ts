@@ -30,14 +30,20 @@ export interface PermissionsConfig {
   default?: UserPermissions;
 }
 
-const KEY: Record<Action, keyof UserPermissions> = { see: "services", call: "call", subscribe: "subscribe", write: "write" };
+const KEY: Record<Action, keyof UserPermissions> = {
+  see: "services",
+  call: "call",
+  subscribe: "subscribe",
+  write: "write",
+};
 
 export class Permissions {
   private readonly compiled = new Map<string, CompiledUser>();
   private readonly fallback: CompiledUser | undefined;
 
   constructor(private readonly config: PermissionsConfig | undefined) {
-    for (const [user, rules] of Object.entries(config?.users ?? {})) this.compiled.set(user, compileUser(rules));
+    for (const [user, rules] of Object.entries(config?.users ?? {}))
+      this.compiled.set(user, compileUser(rules));
     this.fallback = config?.default ? compileUser(config.default) : undefined;
   }
 
@@ -74,7 +80,11 @@ function compileUser(rules: UserPermissions): CompiledUser {
 }
 
 function compileRules(r: RuleSet | undefined): CompiledRules {
-  return { allow: (r?.allow ?? []).map(pattern), deny: (r?.deny ?? []).map(pattern), present: r !== undefined };
+  return {
+    allow: (r?.allow ?? []).map(pattern),
+    deny: (r?.deny ?? []).map(pattern),
+    present: r !== undefined,
+  };
 }
 
 function check(rules: CompiledRules, target: string): boolean {

@@ -81,7 +81,10 @@ export class Router {
   readonly clients = new Set<ClientLink>();
   private readonly fanouts = new Map<string, Fanout>();
   private readonly eventHandlersInstalled = new Set<string>();
-  private readonly upstreamRefs = new Map<string, { refs: number; conn: Connection; service: number; objectId: number }>();
+  private readonly upstreamRefs = new Map<
+    string,
+    { refs: number; conn: Connection; service: number; objectId: number }
+  >();
   private readonly upstreamExports = new Map<string, UpstreamExport>();
   private readonly exportIds = new Map<string, number>();
   private readonly upstreamInflight = new Map<string, AbortController>();
@@ -105,6 +108,8 @@ export class Router {
 
   removeClient(link: ClientLink): void {
     if (!this.clients.delete(link)) return;
+    clearInterval(link.throttle);
+    link.throttle = undefined;
     for (const ac of link.inflight.values()) ac.abort(new QiError("ERR_DISCONNECTED", "client left"));
     link.inflight.clear();
     for (const fkey of new Set(link.subscriptions.values())) {
@@ -135,7 +140,10 @@ export class Router {
   /** A service went away: its subscriptions are gone, its calls in flight fail now. */
   onServiceRemoved(serviceId: number, name: string): void {
     for (const [key, f] of this.fanouts) if (f.service === serviceId) this.dropFanout(key, f, false);
-    const reason = new QiError("ERR_DISCONNECTED", `Service "${name}" was removed while the call was in flight.`);
+    const reason = new QiError(
+      "ERR_DISCONNECTED",
+      `Service "${name}" was removed while the call was in flight.`,
+    );
     for (const link of this.clients) {
       for (const [id, ac] of link.inflight) {
         if ((ac as AbortController & { service?: number }).service === serviceId) {
@@ -185,7 +193,13 @@ export class Router {
     }
     const mapped = link.objects.get(msg.object);
     if (!mapped || mapped.service !== msg.service) return undefined;
-    return { conn: mapped.upstream, service: mapped.service, objectId: mapped.objectId, meta: mapped.meta, serviceName: info.name };
+    return {
+      conn: mapped.upstream,
+      service: mapped.service,
+      objectId: mapped.objectId,
+      meta: mapped.meta,
+      serviceName: info.name,
+    };
   }
 
   private async forwardFromClient(link: ClientLink, msg: Message): Promise<void> {
@@ -227,7 +241,11 @@ export class Router {
     }
     if (link.inflight.size >= this.limits.maxPendingCalls) {
       this.metrics.refusedCall();
-      this.answerError(link, msg, `Too many pending calls through the gateway (limit ${this.limits.maxPendingCalls}).`);
+      this.answerError(
+        link,
+        msg,
+        `Too many pending calls through the gateway (limit ${this.limits.maxPendingCalls}).`,
+      );
       return;
     }
     const ac = new AbortController() as AbortController & { service?: number };
@@ -245,8 +263,7 @@ export class Router {
           : rewriteObjects(reply.payload, returnSig, ctxOf(target.conn), ctxOf(link.conn), (ref) =>
               this.importUpstreamObject(link, target.conn, ref),
             );
-      link.conn.reply(msg, out, reply.flags);
-      this.metrics.bytesOut(out.byteLength + 28);
+      this.sendAnswer(link, msg, out, reply.flags);
       this.metrics.call(target.serviceName, (performance.now() - started) / 1000, false);
     } catch (e) {
       this.metrics.call(target.serviceName, (performance.now() - started) / 1000, true);
@@ -263,10 +280,14 @@ export class Router {
   /** Permission check for a member; returns the refusal text, or undefined when allowed. */
   private checkMember(link: ClientLink, target: Target, msg: Message): string | undefined {
     const action = msg.action;
-    if (action === Reserved.metaObject || action === Reserved.property || action === Reserved.properties) return undefined;
+    if (action === Reserved.metaObject || action === Reserved.property || action === Reserved.properties)
+      return undefined;
     if (action === Reserved.setProperty) {
       const name = propertyNameOf(target.meta, msg);
-      if (name === undefined || !this.permissions.allows(link.identity, "write", `${target.serviceName}.${name}`)) {
+      if (
+        name === undefined ||
+        !this.permissions.allows(link.identity, "write", `${target.serviceName}.${name}`)
+      ) {
         return `Permission denied: cannot set ${target.serviceName}.${name ?? "?"}.`;
       }
       return undefined;
@@ -298,7 +319,11 @@ export class Router {
       return;
     }
     if (!this.permissions.allows(link.identity, "subscribe", `${target.serviceName}.${meta.name}`)) {
-      this.answerError(link, msg, `Permission denied: cannot subscribe to ${target.serviceName}.${meta.name}.`);
+      this.answerError(
+        link,
+        msg,
+        `Permission denied: cannot subscribe to ${target.serviceName}.${meta.name}.`,
+      );
       return;
     }
     const fkey = `${this.connId(target.conn)}.${target.service}.${target.objectId}.${signal}.${wanted ?? ""}`;
@@ -318,7 +343,9 @@ export class Router {
         withSignature,
         upstreamLink,
         subscribers: new Map(),
-        ready: target.conn.call({ service: target.service, object: target.objectId, action: msg.action }, payload).then(() => {}),
+        ready: target.conn
+          .call({ service: target.service, object: target.objectId, action: msg.action }, payload)
+          .then(() => {}),
       };
       f = fanout;
       this.fanouts.set(fkey, fanout);
@@ -352,7 +379,11 @@ export class Router {
     const key = `${msg.service}.${msg.object}.${clientLinkId}`;
     const fkey = link.subscriptions.get(key);
     if (fkey === undefined) {
-      this.answerError(link, msg, `Unregister request failed for ${msg.service}.${msg.object} link ${clientLinkId}`);
+      this.answerError(
+        link,
+        msg,
+        `Unregister request failed for ${msg.service}.${msg.object} link ${clientLinkId}`,
+      );
       return;
     }
     link.subscriptions.delete(key);
@@ -413,27 +444,69 @@ export class Router {
     const sig = msg.flags & MessageFlags.DynamicPayload ? "m" : f.signature;
     for (const [link, sub] of f.subscribers) {
       const queued = link.conn.channel.bufferedBytes;
-      if (queued > this.limits.hardQueuedBytes) {
-        this.logger.warn({ client: link.number, queued }, "client stalled past the hard limit, disconnecting");
-        link.conn.close(new QiError("ERR_LIMIT", "client too slow: outgoing queue over the hard limit"));
-        continue;
-      }
       if (queued > this.limits.maxQueuedBytes) {
+        // What a stalled client is owed counts toward the hard limit: dropping events keeps
+        // its queue small, but a client that never reads must not be kept forever.
         link.droppedEvents += sub.links.size;
+        link.owedBytes += (msg.payload.byteLength + 28) * sub.links.size;
         this.metrics.droppedEvents(sub.links.size);
+        if (queued + link.owedBytes > this.limits.hardQueuedBytes) this.dropStalled(link, queued);
         continue;
       }
+      link.owedBytes = 0;
       let payload = msg.payload;
       try {
-        payload = rewriteObjects(msg.payload, sig, ctxOf(conn), ctxOf(link.conn), (ref) => this.importUpstreamObject(link, conn, ref));
+        payload = rewriteObjects(msg.payload, sig, ctxOf(conn), ctxOf(link.conn), (ref) =>
+          this.importUpstreamObject(link, conn, ref),
+        );
       } catch {
         continue;
       }
       for (let n = 0; n < sub.links.size; n++) {
-        link.conn.sendEvent({ service: msg.service, object: sub.clientObjectId, action: msg.action }, payload, msg.flags);
+        link.conn.sendEvent(
+          { service: msg.service, object: sub.clientObjectId, action: msg.action },
+          payload,
+          msg.flags,
+        );
         this.metrics.bytesOut(payload.byteLength + 28);
       }
     }
+  }
+
+  private dropStalled(link: ClientLink, queued: number): void {
+    this.logger.warn(
+      { client: link.number, queued, owed: link.owedBytes },
+      "client stalled past the hard limit, disconnecting",
+    );
+    link.conn.destroy(new QiError("ERR_LIMIT", "client too slow: outgoing queue over the hard limit"));
+  }
+
+  /**
+   * Answers go out whatever the queue (they were asked for), but a client whose queue is over
+   * the soft limit is not read until it drains, and one over the hard limit is dropped.
+   */
+  private sendAnswer(link: ClientLink, call: Message, payload: Uint8Array, flags: number): void {
+    const queued = link.conn.channel.bufferedBytes;
+    if (queued + payload.byteLength > this.limits.hardQueuedBytes) {
+      this.dropStalled(link, queued);
+      return;
+    }
+    link.conn.reply(call, payload, flags);
+    this.metrics.bytesOut(payload.byteLength + 28);
+    if (queued + payload.byteLength > this.limits.maxQueuedBytes) this.pauseReading(link);
+  }
+
+  private pauseReading(link: ClientLink): void {
+    if (link.throttle || link.conn.isClosed) return;
+    link.conn.channel.pause();
+    link.throttle = setInterval(() => {
+      if (link.conn.isClosed || link.conn.channel.bufferedBytes <= this.limits.maxQueuedBytes / 2) {
+        clearInterval(link.throttle);
+        link.throttle = undefined;
+        if (!link.conn.isClosed) link.conn.channel.resume();
+      }
+    }, 10);
+    link.throttle.unref?.();
   }
 
   // --- objects ----------------------------------------------------------------------------
@@ -444,7 +517,8 @@ export class Router {
     const upKey = `${this.connId(conn)}.${ref.serviceId}.${ref.objectId}`;
     // One of the client's own objects coming back: give it its original address.
     const own = this.upstreamExports.get(upKey);
-    if (own && own.link === link) return new ObjectRef(ref.metaObject, own.clientService, own.clientObjectId, ref.uid);
+    if (own && own.link === link)
+      return new ObjectRef(ref.metaObject, own.clientService, own.clientObjectId, ref.uid);
     let clientId = link.objectIdsByUpstream.get(upKey);
     if (clientId === undefined) {
       clientId = link.allocateObjectId();
@@ -484,7 +558,10 @@ export class Router {
     if (shared.conn.isClosed) return;
     const payload = new Uint8Array(4);
     new DataView(payload.buffer).setUint32(0, shared.service, true);
-    shared.conn.post({ service: shared.service, object: shared.objectId, action: Reserved.terminate }, payload);
+    shared.conn.post(
+      { service: shared.service, object: shared.objectId, action: Reserved.terminate },
+      payload,
+    );
   }
 
   /** An object the client passes as an argument: upstream sees a gateway-hosted id for it. */
@@ -501,17 +578,25 @@ export class Router {
       gwId = allocateClientObjectId();
       this.exportIds.set(idKey, gwId);
       const key = `${this.connId(conn)}.${service}.${gwId}`;
-      this.upstreamExports.set(key, { link, clientService: ref.serviceId, clientObjectId: ref.objectId, meta: ref.metaObject });
+      this.upstreamExports.set(key, {
+        link,
+        clientService: ref.serviceId,
+        clientObjectId: ref.objectId,
+        meta: ref.metaObject,
+      });
       link.exportedUpstream.add(key);
       // Events the client's object emits go to the upstream subscribers of its gateway id.
       const gw = gwId;
       link.conn.setEventHandler(ref.serviceId, ref.objectId, (ev) => {
         if (conn.isClosed) return;
-        const sig = ev.flags & MessageFlags.DynamicPayload ? "m" : ref.metaObject.signals.get(ev.action)?.signature;
+        const sig =
+          ev.flags & MessageFlags.DynamicPayload ? "m" : ref.metaObject.signals.get(ev.action)?.signature;
         const payload =
           sig === undefined
             ? ev.payload
-            : rewriteObjects(ev.payload, sig, ctxOf(link.conn), ctxOf(conn), (r) => this.exportClientObject(link, conn, service, r));
+            : rewriteObjects(ev.payload, sig, ctxOf(link.conn), ctxOf(conn), (r) =>
+                this.exportClientObject(link, conn, service, r),
+              );
         conn.sendEvent({ service, object: gw, action: ev.action }, payload, ev.flags);
       });
     }
@@ -550,7 +635,9 @@ export class Router {
     const payload =
       paramsSig === undefined || msg.flags & MessageFlags.ReturnType
         ? msg.payload
-        : rewriteObjects(msg.payload, paramsSig, ctxOf(conn), ctxOf(link.conn), (ref) => this.importUpstreamObject(link, conn, ref));
+        : rewriteObjects(msg.payload, paramsSig, ctxOf(conn), ctxOf(link.conn), (ref) =>
+            this.importUpstreamObject(link, conn, ref),
+          );
     const address = { service: exp.clientService, object: exp.clientObjectId, action: msg.action };
     if (msg.type === MessageType.Post) {
       link.conn.post(address, payload, msg.flags);
@@ -604,7 +691,11 @@ const RESERVED_PARAMS: Record<number, string> = {
 };
 
 function parametersOf(meta: MetaObject, action: number): string | undefined {
-  return meta.methods.get(action)?.parametersSignature ?? meta.signals.get(action)?.signature ?? RESERVED_PARAMS[action];
+  return (
+    meta.methods.get(action)?.parametersSignature ??
+    meta.signals.get(action)?.signature ??
+    RESERVED_PARAMS[action]
+  );
 }
 
 function returnOf(meta: MetaObject, action: number): string | undefined {

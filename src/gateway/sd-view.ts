@@ -32,7 +32,8 @@ export function createSdView(ctx: SdViewContext): QiObject {
   return new QiObject()
     .method("service", "(s)", INFO, (name: string) => {
       const info = ctx.services().find((s) => s.name === name);
-      if (!info || !ctx.canSee(name)) throw new QiError("ERR_NO_SUCH_SERVICE", `Cannot find service '${name}' in index`);
+      if (!info || !ctx.canSee(name))
+        throw new QiError("ERR_NO_SUCH_SERVICE", `Cannot find service '${name}' in index`);
       return publish(info);
     })
     .method("services", "()", `[${INFO}]`, () =>

@@ -73,7 +73,10 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     if (this.closed || this.retryTimer) return;
     this.attach().catch((e) => {
       if (this.closed) return;
-      this.options.logger.warn({ err: errorText(e), retryInMs: this.backoffMs }, "service directory unreachable");
+      this.options.logger.warn(
+        { err: errorText(e), retryInMs: this.backoffMs },
+        "service directory unreachable",
+      );
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.attachWithRetry();
@@ -102,7 +105,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     if (existing) return existing;
     const info = this.services.get(serviceId);
     const session = this.session;
-    if (!info || !session) return Promise.reject(new QiError("ERR_NO_SUCH_SERVICE", `Service #${serviceId} is unavailable.`));
+    if (!info || !session)
+      return Promise.reject(new QiError("ERR_NO_SUCH_SERVICE", `Service #${serviceId} is unavailable.`));
     const opening = (async () => {
       if (info.name === SERVICE_DIRECTORY_NAME) return session.directoryConnection!;
       const { connection } = await session.serviceConnection(info.name);
@@ -131,7 +135,9 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     const key = `${service}.${object}`;
     let meta = perConn.get(key);
     if (!meta) {
-      meta = conn.call({ service, object, action: 2 }, encode("(I)", [0])).then((m) => decodeMetaObject(m.payload));
+      meta = conn
+        .call({ service, object, action: 2 }, encode("(I)", [0]))
+        .then((m) => decodeMetaObject(m.payload));
       const map = perConn;
       meta.catch(() => map.delete(key));
       perConn.set(key, meta);
@@ -185,7 +191,10 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       throw e;
     }
     this.backoffMs = this.options.initialBackoffMs ?? 200;
-    this.options.logger.info({ url: this.options.url, services: this.services.size }, "attached to service directory");
+    this.options.logger.info(
+      { url: this.options.url, services: this.services.size },
+      "attached to service directory",
+    );
     this.emit("attached");
     for (const info of this.listServices()) this.emit("serviceAdded", info);
   }
@@ -198,7 +207,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
         this.services.set(id, info);
         this.emit("serviceAdded", info);
       },
-      (e) => this.options.logger.warn({ service: name, err: errorText(e) }, "cannot read info of a new service"),
+      (e) =>
+        this.options.logger.warn({ service: name, err: errorText(e) }, "cannot read info of a new service"),
     );
   }
 

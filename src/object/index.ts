@@ -1,6 +1,18 @@
 /** Object layer: defining, serving and proxying objects; objects passed by reference. */
 export { allocateClientObjectId, allocateHostedObjectId, MAIN_OBJECT_ID } from "./ids.js";
 export { PeerObjects, type PeerObjectsOptions, type ServiceRegistry } from "./peer.js";
-export { type CallContext, type MethodImpl, type MethodOptions, QiObject, type QiObjectOptions } from "./qi-object.js";
-export { type InvokeOptions, RemoteObject, RemoteProperty, RemoteSignal, type SignalCallback } from "./remote-object.js";
+export {
+  type CallContext,
+  type MethodImpl,
+  type MethodOptions,
+  QiObject,
+  type QiObjectOptions,
+} from "./qi-object.js";
+export {
+  type InvokeOptions,
+  RemoteObject,
+  RemoteProperty,
+  RemoteSignal,
+  type SignalCallback,
+} from "./remote-object.js";
 export * from "./reserved.js";

@@ -34,6 +34,7 @@ export interface CallContext {
   connection: Connection;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: implementations declare their own parameter types
 export type MethodImpl = (this: CallContext, ...args: any[]) => unknown;
 
 export interface MethodOptions {
@@ -113,7 +114,13 @@ export class QiObject {
    * method takes one dynamic per declared JS parameter and returns a dynamic, like Python
    * methods without `qi.bind`.
    */
-  method(name: string, params: string | undefined, returns: string | undefined, impl: MethodImpl, options: MethodOptions = {}): this {
+  method(
+    name: string,
+    params: string | undefined,
+    returns: string | undefined,
+    impl: MethodImpl,
+    options: MethodOptions = {},
+  ): this {
     const paramsSig = params ?? `(${"m".repeat(impl.length)})`;
     const returnSig = returns ?? "m";
     checkSignature(paramsSig, `parameters of ${name}`);
@@ -127,7 +134,9 @@ export class QiObject {
         name,
         parametersSignature: paramsSig,
         description: options.description ?? "",
-        parameters: (options.parameters ?? []).slice(0, count).map((p) => ({ name: p.name, description: p.description ?? "" })),
+        parameters: (options.parameters ?? [])
+          .slice(0, count)
+          .map((p) => ({ name: p.name, description: p.description ?? "" })),
         returnDescription: options.returnDescription ?? "",
       },
       impl,
@@ -311,7 +320,10 @@ export class QiObject {
       kind,
       slotId,
       arguments: args instanceof Dynamic ? args : new Dynamic(safeInfer(args), args),
-      timestamp: new Struct("timeval", { tv_sec: BigInt(Math.floor(now / 1000)), tv_usec: BigInt((now % 1000) * 1000) }),
+      timestamp: new Struct("timeval", {
+        tv_sec: BigInt(Math.floor(now / 1000)),
+        tv_usec: BigInt((now % 1000) * 1000),
+      }),
       userUsTime: BigInt(cpu.user),
       systemUsTime: BigInt(cpu.system),
       callerContext: 0,

@@ -20,6 +20,7 @@ export interface InvokeOptions {
   timeoutMs?: number;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: implementations declare their own parameter types
 export type SignalCallback = (...args: any[]) => void;
 
 interface SignalSubscription {
@@ -43,7 +44,13 @@ export class RemoteObject {
   private readonly subscriptions = new Map<number, SignalSubscription>();
   private readonly byName = new Map<string, MetaMethod[]>();
 
-  constructor(peer: PeerObjects, serviceId: number, objectId: number, metaObject: MetaObject, uid?: Uint8Array) {
+  constructor(
+    peer: PeerObjects,
+    serviceId: number,
+    objectId: number,
+    metaObject: MetaObject,
+    uid?: Uint8Array,
+  ) {
     this.peer = peer;
     this.serviceId = serviceId;
     this.objectId = objectId;
@@ -70,10 +77,14 @@ export class RemoteObject {
   async invoke<T = unknown>(name: string, args: unknown[], options: InvokeOptions = {}): Promise<T> {
     this.checkUsable();
     const { method, payload, flags } = this.prepareCall(name, args);
-    const answer = await this.peer.conn.call(
-      { service: this.serviceId, object: this.objectId, action: method.uid },
-      payload,
-      { flags, signal: options.signal, timeoutMs: options.timeoutMs },
+    // yieldWhile: in sync dispatch mode, a served method waiting here must let queued calls
+    // run, or a peer calling back into this process would deadlock (dispatcher rule 2).
+    const answer = await this.peer.dispatcher.yieldWhile(
+      this.peer.conn.call({ service: this.serviceId, object: this.objectId, action: method.uid }, payload, {
+        flags,
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+      }),
     );
     return this.decodeReply(answer, method.returnSignature) as T;
   }
@@ -84,11 +95,18 @@ export class RemoteObject {
     const signal = this.findSignal(name);
     const ctx = this.peer.codecContext(this.serviceId, "client");
     if (signal && !this.byName.has(name)) {
-      this.peer.conn.post({ service: this.serviceId, object: this.objectId, action: signal.uid }, encode(signal.signature, args, ctx));
+      this.peer.conn.post(
+        { service: this.serviceId, object: this.objectId, action: signal.uid },
+        encode(signal.signature, args, ctx),
+      );
       return;
     }
     const { method, payload, flags } = this.prepareCall(name, args);
-    this.peer.conn.post({ service: this.serviceId, object: this.objectId, action: method.uid }, payload, flags);
+    this.peer.conn.post(
+      { service: this.serviceId, object: this.objectId, action: method.uid },
+      payload,
+      flags,
+    );
   }
 
   /** A typed function for one method: `const add = calc.method<number>("add"); await add(1, 2)`. */
@@ -112,7 +130,8 @@ export class RemoteObject {
   release(): void {
     if (this.released) return;
     this.released = true;
-    for (const sub of this.subscriptions.values()) if (sub.remoteLink !== undefined) this.unregister(sub.uid, sub.remoteLink);
+    for (const sub of this.subscriptions.values())
+      if (sub.remoteLink !== undefined) this.unregister(sub.uid, sub.remoteLink);
     this.subscriptions.clear();
     this.peer.releaseRemote(this.serviceId, this.objectId);
   }
@@ -139,7 +158,10 @@ export class RemoteObject {
       const link = (BigInt(uid) << 32n) | BigInt(nextLocalLink++ & 0xffffffff);
       const s = sub;
       s.registering = this.peer.conn
-        .call({ service: this.serviceId, object: this.objectId, action: Reserved.registerEvent }, encode("(IIL)", [this.serviceId, uid, link]))
+        .call(
+          { service: this.serviceId, object: this.objectId, action: Reserved.registerEvent },
+          encode("(IIL)", [this.serviceId, uid, link]),
+        )
         .then(() => {
           s.remoteLink = link;
         })
@@ -151,7 +173,7 @@ export class RemoteObject {
     const localId = nextLocalLink++;
     sub.listeners.set(localId, callback);
     try {
-      await sub.registering;
+      await this.peer.dispatcher.yieldWhile(sub.registering ?? Promise.resolve());
     } catch (e) {
       sub.listeners.delete(localId);
       throw e;
@@ -166,12 +188,16 @@ export class RemoteObject {
     if (sub.listeners.size > 0) return;
     this.subscriptions.delete(uid);
     await sub.registering?.catch(() => {});
-    if (sub.remoteLink !== undefined && !this.peer.conn.isClosed) await this.unregister(uid, sub.remoteLink);
+    if (sub.remoteLink !== undefined && !this.peer.conn.isClosed)
+      await this.peer.dispatcher.yieldWhile(this.unregister(uid, sub.remoteLink));
   }
 
   private unregister(uid: number, link: bigint): Promise<void> {
     return this.peer.conn
-      .call({ service: this.serviceId, object: this.objectId, action: Reserved.unregisterEvent }, encode("(IIL)", [this.serviceId, uid, link]))
+      .call(
+        { service: this.serviceId, object: this.objectId, action: Reserved.unregisterEvent },
+        encode("(IIL)", [this.serviceId, uid, link]),
+      )
       .then(
         () => {},
         () => {},
@@ -203,14 +229,17 @@ export class RemoteObject {
 
   // --- calls ------------------------------------------------------------------------------
 
-  private prepareCall(name: string, args: unknown[]): { method: MetaMethod; payload: Uint8Array; flags: number } {
+  private prepareCall(
+    name: string,
+    args: unknown[],
+  ): { method: MetaMethod; payload: Uint8Array; flags: number } {
     const candidates = this.candidates(name, args.length);
     const ctx = this.peer.codecContext(this.serviceId, "client");
     let lastError: unknown;
     for (const method of candidates) {
       try {
         const sig = method.parametersSignature;
-        const payload = sig === "m" ? encode("m", new Dynamic(inferSignature(args), args), ctx) : encode(sig, args, ctx);
+        const payload = sig === "m" ? encode("m", argumentsDynamic(args), ctx) : encode(sig, args, ctx);
         return { method, payload, flags: 0 };
       } catch (e) {
         lastError = e;
@@ -219,11 +248,15 @@ export class RemoteObject {
     // Nothing converts: send the arguments as they are, in a dynamic, if the peer accepts
     // that (spec §1.4); the callee converts or answers with an Error.
     if (candidates.length === 1 && this.peer.conn.remoteCapabilities.get(Capability.MessageFlags) === true) {
-      const payload = encode("m", new Dynamic(inferSignature(args), args), ctx);
+      const payload = encode("m", argumentsDynamic(args), ctx);
       return { method: candidates[0], payload, flags: MessageFlags.DynamicPayload };
     }
     const sigs = candidates.map((m) => `${m.name}::${m.parametersSignature}`).join(", ");
-    throw new QiError("ERR_BAD_ARGUMENTS", `arguments do not fit ${sigs}: ${lastError instanceof Error ? lastError.message : String(lastError)}`, { cause: lastError });
+    throw new QiError(
+      "ERR_BAD_ARGUMENTS",
+      `arguments do not fit ${sigs}: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+      { cause: lastError },
+    );
   }
 
   private candidates(name: string, argc: number): MetaMethod[] {
@@ -232,11 +265,13 @@ export class RemoteObject {
       const base = name.slice(0, sep);
       const sig = name.slice(sep + 2);
       const exact = (this.byName.get(base) ?? []).filter((m) => m.parametersSignature === sig);
-      if (exact.length === 0) throw new QiError("ERR_NO_SUCH_MEMBER", `no method "${name}" on ${this.describe()}`);
+      if (exact.length === 0)
+        throw new QiError("ERR_NO_SUCH_MEMBER", `no method "${name}" on ${this.describe()}`);
       return exact;
     }
     const all = this.byName.get(name);
-    if (!all || all.length === 0) throw new QiError("ERR_NO_SUCH_MEMBER", `no method "${name}" on ${this.describe()}`);
+    if (!all || all.length === 0)
+      throw new QiError("ERR_NO_SUCH_MEMBER", `no method "${name}" on ${this.describe()}`);
     const byCount = all.filter((m) => {
       const node = parseSignature(m.parametersSignature);
       return node.kind === "tuple" ? node.members.length === argc : true;
@@ -250,7 +285,11 @@ export class RemoteObject {
 
   private decodeReply(msg: Message, returnSig: string): unknown {
     const ctx = this.peer.codecContext(this.serviceId, "client");
-    if (msg.flags & MessageFlags.DynamicPayload) return (decode("m", msg.payload, ctx) as Dynamic).value;
+    if (msg.flags & MessageFlags.DynamicPayload) {
+      // A method returning `m` gives a Dynamic whichever way the peer sent it.
+      const d = decode("m", msg.payload, ctx) as Dynamic;
+      return returnSig === "m" ? d : d.value;
+    }
     if (returnSig === "v" && msg.payload.byteLength === 0) return undefined;
     return decode(returnSig, msg.payload, ctx);
   }
@@ -261,8 +300,10 @@ export class RemoteObject {
   }
 
   private checkUsable(): void {
+    // A proxy whose connection died is marked released too: report the disconnection first.
+    if (this.peer.conn.isClosed)
+      throw new QiError("ERR_DISCONNECTED", `connection of ${this.describe()} is closed`);
     if (this.released) throw new QiError("ERR_CLOSED", `${this.describe()} was released`);
-    if (this.peer.conn.isClosed) throw new QiError("ERR_DISCONNECTED", `connection of ${this.describe()} is closed`);
   }
 }
 
@@ -308,4 +349,13 @@ export class RemoteProperty<T> {
   disconnect(link: number): Promise<void> {
     return this.owner.disconnectSignal(this.uid, link);
   }
+}
+
+/**
+ * The arguments as one dynamic whose signature is their tuple, e.g. `(is)` for (1, "x")
+ * (spec §2.4, §10 L2): what a method with parameters exactly `m` and a DynamicPayload call carry.
+ */
+function argumentsDynamic(args: unknown[]): Dynamic {
+  const sig = `(${args.map((a) => (a instanceof Dynamic ? "m" : inferSignature(a))).join("")})`;
+  return new Dynamic(sig, args);
 }

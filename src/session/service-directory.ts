@@ -8,7 +8,12 @@ import { QiError } from "../connection/errors.js";
 import { Capability } from "../connection/capabilities.js";
 import { QiObject } from "../object/qi-object.js";
 import { sortEndpoints } from "../transport/url.js";
-import { type ServiceInfo, SERVICE_INFO_SIGNATURE, serviceInfoFromValue, serviceInfoToStruct } from "./service-info.js";
+import {
+  type ServiceInfo,
+  SERVICE_INFO_SIGNATURE,
+  serviceInfoFromValue,
+  serviceInfoToStruct,
+} from "./service-info.js";
 
 export const SERVICE_DIRECTORY_ID = 1;
 export const SERVICE_DIRECTORY_NAME = "ServiceDirectory";
@@ -50,7 +55,9 @@ export class ServiceDirectory {
       })
       .method("unregisterService", "(I)", "v", (id: number) => sd.unregisterService(id))
       .method("serviceReady", "(I)", "v", (id: number) => sd.serviceReady(id))
-      .method("updateServiceInfo", `(${INFO})`, "v", (info: unknown) => sd.updateServiceInfo(serviceInfoFromValue(info)))
+      .method("updateServiceInfo", `(${INFO})`, "v", (info: unknown) =>
+        sd.updateServiceInfo(serviceInfoFromValue(info)),
+      )
       .signal("serviceAdded", "(Is)")
       .signal("serviceRemoved", "(Is)")
       .method("machineId", "()", "s", () => options.machineId)
@@ -76,7 +83,8 @@ export class ServiceDirectory {
     const id = this.byName.get(name);
     if (id === undefined) throw new QiError("ERR_NO_SUCH_SERVICE", `Cannot find service '${name}' in index`);
     const entry = this.entries.get(id)!;
-    if (!entry.ready) throw new QiError("ERR_NO_SUCH_SERVICE", `Cannot find ServiceInfo for service '${name}'`);
+    if (!entry.ready)
+      throw new QiError("ERR_NO_SUCH_SERVICE", `Cannot find ServiceInfo for service '${name}'`);
     return this.published(entry, relative);
   }
 
@@ -92,7 +100,8 @@ export class ServiceDirectory {
   unregisterService(id: number): void {
     const entry = this.entries.get(id);
     if (!entry) throw new QiError("ERR_NO_SUCH_SERVICE", `Can't find service #${id}`);
-    if (id === SERVICE_DIRECTORY_ID) throw new QiError("ERR_BAD_ARGUMENTS", "the ServiceDirectory cannot be unregistered");
+    if (id === SERVICE_DIRECTORY_ID)
+      throw new QiError("ERR_BAD_ARGUMENTS", "the ServiceDirectory cannot be unregistered");
     this.entries.delete(id);
     this.byName.delete(entry.info.name);
     this.object.emit("serviceRemoved", id, entry.info.name);
@@ -111,7 +120,12 @@ export class ServiceDirectory {
     if (!entry) throw new QiError("ERR_NO_SUCH_SERVICE", `Can't find service #${info.serviceId}`);
     entry.info = { ...info, name: entry.info.name };
     for (const other of this.entries.values()) {
-      if (other !== entry && other.ready && other.info.sessionId === info.sessionId && info.sessionId !== "") {
+      if (
+        other !== entry &&
+        other.ready &&
+        other.info.sessionId === info.sessionId &&
+        info.sessionId !== ""
+      ) {
         other.info = { ...other.info, endpoints: [...info.endpoints] };
       }
     }
@@ -173,10 +187,11 @@ export class ServiceDirectory {
       const set = new Set(absolute);
       for (const other of this.entries.values()) {
         if (!other.ready) continue;
-        const otherEndpoints = (other.info.serviceId === SERVICE_DIRECTORY_ID ? this.options.endpoints() : other.info.endpoints).filter(
-          (e) => !e.startsWith("qi:"),
-        );
-        if (otherEndpoints.length > 0 && otherEndpoints.every((e) => set.has(e))) endpoints.push(`qi:${other.info.name}`);
+        const otherEndpoints = (
+          other.info.serviceId === SERVICE_DIRECTORY_ID ? this.options.endpoints() : other.info.endpoints
+        ).filter((e) => !e.startsWith("qi:"));
+        if (otherEndpoints.length > 0 && otherEndpoints.every((e) => set.has(e)))
+          endpoints.push(`qi:${other.info.name}`);
       }
     }
     return { ...info, endpoints: sortEndpoints(endpoints) };

@@ -93,7 +93,8 @@ export class Session extends EventEmitter<SessionEvents> {
     this.machineId = options.machineId ?? defaultMachineId();
     this.dispatcher = options.dispatcher ?? new Dispatcher({ mode: options.dispatch });
     this.registry = {
-      mainObject: (id) => (id === SERVICE_DIRECTORY_ID ? this.directory?.object : this.hosted.get(id)?.object),
+      mainObject: (id) =>
+        id === SERVICE_DIRECTORY_ID ? this.directory?.object : this.hosted.get(id)?.object,
     };
   }
 
@@ -101,7 +102,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Connects to a Service Directory (default `tcp://127.0.0.1:9559`). */
   async connect(url: string = DEFAULT_CONNECT_URL): Promise<void> {
-    if (this.sdConnection && !this.sdConnection.isClosed) throw new QiError("ERR_PROTOCOL", "session already connected");
+    if (this.sdConnection && !this.sdConnection.isClosed)
+      throw new QiError("ERR_PROTOCOL", "session already connected");
     const normalized = normalizeConnectUrl(url);
     const conn = await this.openConnection(normalized);
     await this.attachDirectory(conn, normalized);
@@ -143,7 +145,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Becomes a Service Directory listening on `url`, and connects to itself as a client. */
   async listenStandalone(url: string = "tcp://127.0.0.1:9559"): Promise<string[]> {
-    if (this.directory || this.sdConnection) throw new QiError("ERR_PROTOCOL", "session already connected or standalone");
+    if (this.directory || this.sdConnection)
+      throw new QiError("ERR_PROTOCOL", "session already connected or standalone");
     this.directory = new ServiceDirectory({ machineId: this.machineId, endpoints: () => this.endpoints() });
     try {
       await this.listen(url);
@@ -216,7 +219,10 @@ export class Session extends EventEmitter<SessionEvents> {
       if (present) return;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new QiError("ERR_TIMEOUT", `service "${name}" did not appear within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new QiError("ERR_TIMEOUT", `service "${name}" did not appear within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
       });
       try {
         await Promise.race([added, timeout]);
@@ -252,7 +258,8 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   async unregisterService(id: number): Promise<void> {
-    if (!this.hosted.has(id)) throw new QiError("ERR_NO_SUCH_SERVICE", `this session hosts no service #${id}`);
+    if (!this.hosted.has(id))
+      throw new QiError("ERR_NO_SUCH_SERVICE", `this session hosts no service #${id}`);
     try {
       if (this.directory) this.directory.unregisterService(id);
       else await this.sd().call("unregisterService", id);
@@ -279,7 +286,8 @@ export class Session extends EventEmitter<SessionEvents> {
   // --- internals --------------------------------------------------------------------------
 
   private sd(): RemoteObject {
-    if (!this.sdProxy || this.sdProxy.isReleased) throw new QiError("ERR_DISCONNECTED", "session is not connected to a Service Directory");
+    if (!this.sdProxy || this.sdProxy.isReleased)
+      throw new QiError("ERR_DISCONNECTED", "session is not connected to a Service Directory");
     return this.sdProxy;
   }
 
@@ -298,7 +306,10 @@ export class Session extends EventEmitter<SessionEvents> {
   private async publishEndpoints(): Promise<void> {
     const sd = this.sd();
     for (const [id, { name, object }] of this.hosted) {
-      await sd.call("updateServiceInfo", serviceInfoToStruct({ ...this.infoFor(name, object), serviceId: id }));
+      await sd.call(
+        "updateServiceInfo",
+        serviceInfoToStruct({ ...this.infoFor(name, object), serviceId: id }),
+      );
     }
   }
 
@@ -312,8 +323,13 @@ export class Session extends EventEmitter<SessionEvents> {
       authProvider: this.options.authProvider,
       enforceAuth: this.options.enforceAuth,
       handshakeTimeoutMs: this.options.timeoutMs,
+      maxPayload: this.options.maxPayload,
     });
-    PeerObjects.attach(conn, { registry: this.registry, dispatcher: this.dispatcher, callTimeoutMs: this.options.callTimeoutMs });
+    PeerObjects.attach(conn, {
+      registry: this.registry,
+      dispatcher: this.dispatcher,
+      callTimeoutMs: this.options.callTimeoutMs,
+    });
     this.serverConnections.add(conn);
     conn.onClose(() => this.serverConnections.delete(conn));
   }
@@ -334,7 +350,11 @@ export class Session extends EventEmitter<SessionEvents> {
         handshakeTimeoutMs: this.options.timeoutMs,
       });
       // Our connections serve calls too (ClientServerSocket): services we host, objects we pass.
-      PeerObjects.attach(conn, { registry: this.registry, dispatcher: this.dispatcher, callTimeoutMs: this.options.callTimeoutMs });
+      PeerObjects.attach(conn, {
+        registry: this.registry,
+        dispatcher: this.dispatcher,
+        callTimeoutMs: this.options.callTimeoutMs,
+      });
       conn.onClose(() => {
         if (this.connections.get(url) === opening) this.connections.delete(url);
       });
@@ -389,18 +409,26 @@ export class Session extends EventEmitter<SessionEvents> {
       if (open) return open;
     }
     const local = info.machineId === this.machineId;
-    const connectable = info.endpoints.filter((e) => /^(tcp|tcps|tcpsm):\/\//.test(e));
+    const connectable = info.endpoints.filter((e) => /^(tcp|tcps|tcpsm|ws|wss):\/\//.test(e));
     const loopback = connectable.filter((e) => isLoopbackUrl(e));
-    const candidates = local && loopback.length > 0 ? loopback : connectable.filter((e) => local || !isLoopbackUrl(e));
+    const candidates =
+      local && loopback.length > 0 ? loopback : connectable.filter((e) => local || !isLoopbackUrl(e));
     if (candidates.length === 0) {
       // A service published without usable endpoints may still be reachable over the SD connection.
       if (info.endpoints.length === 0 || info.endpoints.every((e) => e.startsWith("qi:"))) return sdConn;
-      throw new QiError("ERR_NO_SUCH_SERVICE", `Could not connect to service #${info.serviceId}: no usable endpoint in ${info.endpoints.join(", ")}`);
+      throw new QiError(
+        "ERR_NO_SUCH_SERVICE",
+        `Could not connect to service #${info.serviceId}: no usable endpoint in ${info.endpoints.join(", ")}`,
+      );
     }
     try {
       return await Promise.any(candidates.map((ep) => this.openConnection(ep)));
     } catch (e) {
-      throw new QiError("ERR_NO_SUCH_SERVICE", `Could not connect to service #${info.serviceId}: no endpoint replied.`, { cause: e });
+      throw new QiError(
+        "ERR_NO_SUCH_SERVICE",
+        `Could not connect to service #${info.serviceId}: no endpoint replied.`,
+        { cause: e },
+      );
     }
   }
 }
@@ -408,7 +436,10 @@ export class Session extends EventEmitter<SessionEvents> {
 /** Fetches a remote object's MetaObject (metaObject(0), spec §5.8) and builds its proxy. */
 async function fetchProxy(conn: Connection, serviceId: number): Promise<RemoteObject> {
   const peer = PeerObjects.of(conn)!;
-  const reply = await conn.call({ service: serviceId, object: MAIN_OBJECT_ID, action: 2 }, encode("(I)", [0]));
+  const reply = await conn.call(
+    { service: serviceId, object: MAIN_OBJECT_ID, action: 2 },
+    encode("(I)", [0]),
+  );
   const meta = decodeMetaObject(reply.payload);
   const proxy = new RemoteObject(peer, serviceId, MAIN_OBJECT_ID, meta);
   peer.adoptProxy(proxy);

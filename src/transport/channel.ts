@@ -83,6 +83,8 @@ export interface Channel {
   readonly isSecure: boolean;
   /** TLS only: the certificate the peer presented, if any. */
   readonly peerCertificate?: PeerCertificate;
+  /** Changes the largest payload accepted from now on (e.g. small until authenticated). */
+  setMaxPayload(limit: number): void;
 }
 
 export type SocketScheme = Extract<QiScheme, "tcp" | "tcps" | "tcpsm">;
@@ -265,6 +267,10 @@ export class SocketChannel implements Channel {
   destroy(reason?: Error): void {
     this.finish(reason ?? new TransportError("ERR_CLOSED", `channel ${this.remoteUrl} destroyed`));
     this.socket.destroy();
+  }
+
+  setMaxPayload(limit: number): void {
+    this.framer.setMaxPayload(limit);
   }
 
   pause(): void {

@@ -22,6 +22,7 @@ export type {
   PemInput,
   SchemeDriver,
   ServerTlsOptions,
+  WsListenOptions,
 } from "./options.js";
 export { registeredSchemes, registerScheme, schemeDriver, unregisterScheme } from "./schemes.js";
 export { DEFAULT_CONNECT_TIMEOUT_MS } from "./socket-driver.js";
@@ -39,3 +40,5 @@ export {
   sortEndpoints,
   type UrlDefaults,
 } from "./url.js";
+export { WsChannel, type WsScheme, wsDriver, wssDriver } from "./ws.js";
+export { WsCloseCode } from "./ws-frame.js";

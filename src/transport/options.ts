@@ -1,4 +1,5 @@
 /** Options and contracts shared by the scheme drivers. */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SecureVersion } from "node:tls";
 import type { Channel, ChannelOptions } from "./channel.js";
 import type { QiUrl } from "./url.js";
@@ -67,6 +68,21 @@ export interface ListenOptions extends ChannelOptions {
    * a valid certificate), exceptions thrown by onChannel, server errors after listening started.
    */
   onError?: (err: Error) => void;
+  /** ws / wss listeners only. */
+  ws?: WsListenOptions;
+}
+
+/** The HTTP side of a ws / wss listener. */
+export interface WsListenOptions {
+  /**
+   * Browser origins (`https://console.example:8443`) allowed to open a WebSocket; any other
+   * Origin is refused with 403. There is no wildcard. Requests without an Origin header
+   * (non-browser clients) and same-origin requests (a page served by this listener, reached by
+   * IP address, `localhost` or the listening host name) are always accepted.
+   */
+  allowedOrigins?: string[];
+  /** Serves the non-upgrade HTTP requests of the listener (404 without one). */
+  httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 export interface Listener {

@@ -1,16 +1,19 @@
 /**
  * The scheme table: scheme name → driver (connector + listener factory). tcp, tcps and tcpsm are
- * built in; other transports (ws, wss) are added with registerScheme.
+ * built in, and ws, wss (WebSocket, ws.ts); other transports are added with registerScheme.
  */
 import type { SchemeDriver } from "./options.js";
 import { tcpDriver } from "./tcp.js";
 import { tcpsDriver, tcpsmDriver } from "./tls.js";
 import type { QiScheme } from "./url.js";
+import { wsDriver, wssDriver } from "./ws.js";
 
 const drivers = new Map<QiScheme, SchemeDriver>([
   ["tcp", tcpDriver],
   ["tcps", tcpsDriver],
   ["tcpsm", tcpsmDriver],
+  ["ws", wsDriver],
+  ["wss", wssDriver],
 ]);
 
 /** Installs (or replaces) the driver of a scheme. `qi:` endpoints are relative and take no driver. */

@@ -67,7 +67,7 @@ const EMPTY = new Uint8Array(0);
 
 export class Framer {
   private readonly onMessage: (m: Message) => void;
-  private readonly maxPayload: number;
+  private maxPayload: number;
   private readonly strictFlags: boolean;
   private readonly allocate: (size: number) => Uint8Array;
 
@@ -121,6 +121,15 @@ export class Framer {
   }
 
   /** Feed the next chunk of the stream; onMessage runs synchronously for each completed message. */
+  /**
+   * Changes the payload limit for messages whose header has not been read yet (a connection
+   * accepts only handshake-sized messages before authentication, then its full limit).
+   */
+  setMaxPayload(limit: number): void {
+    if (!(limit >= 0)) throw new RangeError(`Framer: bad maxPayload ${limit}`);
+    this.maxPayload = limit;
+  }
+
   push(chunk: Uint8Array): void {
     if (this.state === STATE_DEAD) throw this.error;
     if (this.target !== undefined && this.targetDirect) {

@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { isQiError, UserTokenAuthenticator } from "../../src/connection/index.js";
-import { GatewayAuthProvider, hashToken, startGateway, type Gateway, type GatewayOptions } from "../../src/gateway/index.js";
+import {
+  GatewayAuthProvider,
+  hashToken,
+  startGateway,
+  type Gateway,
+  type GatewayOptions,
+} from "../../src/gateway/index.js";
 import { QiObject, RemoteObject } from "../../src/object/index.js";
 import { Session } from "../../src/session/index.js";
 
@@ -11,9 +17,7 @@ afterEach(async () => {
 
 function counter(start: number): QiObject {
   let value = start;
-  return new QiObject()
-    .method("next", "()", "i", () => ++value)
-    .signal("changed", "(i)");
+  return new QiObject().method("next", "()", "i", () => ++value).signal("changed", "(i)");
 }
 
 function calc(): QiObject {
@@ -29,7 +33,12 @@ function calc(): QiObject {
       });
     })
     .method("makeCounter", "(i)", "o", (start: number) => counter(start))
-    .method("callBack", "(oi)", "i", async (cb: RemoteObject, n: number) => (await cb.call<number>("twice", n)) as number)
+    .method(
+      "callBack",
+      "(oi)",
+      "i",
+      async (cb: RemoteObject, n: number) => (await cb.call<number>("twice", n)) as number,
+    )
     .signal("tick", "(i)")
     .property("level", "i", 7);
   return obj;
@@ -44,8 +53,16 @@ async function world(gwOptions: Partial<GatewayOptions> = {}) {
   await host.connect(sdUrl);
   const service = calc();
   await host.registerService("Calc", service);
-  await host.registerService("_Hidden", new QiObject().method("ping", "()", "s", () => "pong"));
-  const gw = await startGateway({ attach: sdUrl, listen: ["tcp://127.0.0.1:0"], allowAnonymous: true, ...gwOptions });
+  await host.registerService(
+    "_Hidden",
+    new QiObject().method("ping", "()", "s", () => "pong"),
+  );
+  const gw = await startGateway({
+    attach: sdUrl,
+    listen: ["tcp://127.0.0.1:0"],
+    allowAnonymous: true,
+    ...gwOptions,
+  });
   cleanup.push(() => gw.close());
   await gw.waitAttached();
   const [gwUrl] = gw.endpoints();
@@ -79,7 +96,8 @@ describe("Gateway", () => {
         return Promise.all(Array.from({ length: 50 }, (_, k) => p.call<number>("add", i * 1000, k)));
       }),
     );
-    results.forEach((r, i) => expect(r).toEqual(Array.from({ length: 50 }, (_, k) => i * 1000 + k)));
+    for (const [i, r] of results.entries())
+      expect(r).toEqual(Array.from({ length: 50 }, (_, k) => i * 1000 + k));
   });
 
   it("fans one upstream subscription out to every client", async () => {
@@ -113,8 +131,11 @@ describe("Gateway", () => {
     const b = await client(gwUrl);
     const bCalc = await b.service("Calc");
     // b forges a call at a's object address.
-    const conn = (bCalc as unknown as { peer: { conn: import("../../src/connection/index.js").Connection } }).peer.conn;
-    await expect(conn.call({ service: ctr.serviceId, object: ctr.objectId, action: 100 }, new Uint8Array(0))).rejects.toMatchObject({
+    const conn = (bCalc as unknown as { peer: { conn: import("../../src/connection/index.js").Connection } })
+      .peer.conn;
+    await expect(
+      conn.call({ service: ctr.serviceId, object: ctr.objectId, action: 100 }, new Uint8Array(0)),
+    ).rejects.toMatchObject({
       code: "ERR_REMOTE",
       message: "The call request could not be handled.",
     });
@@ -143,7 +164,10 @@ describe("Gateway", () => {
   });
 
   it("requires authentication and enforces permissions", async () => {
-    const provider = new GatewayAuthProvider({ alice: { token: hashToken("secret") }, bob: { token: hashToken("hunter2") } });
+    const provider = new GatewayAuthProvider({
+      alice: { token: hashToken("secret") },
+      bob: { token: hashToken("hunter2") },
+    });
     const { gwUrl } = await world({
       allowAnonymous: false,
       authProvider: provider,
@@ -155,14 +179,22 @@ describe("Gateway", () => {
       },
     });
     await expect(client(gwUrl)).rejects.toSatisfy((e: unknown) => isQiError(e, "ERR_AUTH"));
-    await expect(client(gwUrl, new UserTokenAuthenticator("alice", "wrong"))).rejects.toSatisfy((e: unknown) => isQiError(e, "ERR_AUTH"));
+    await expect(client(gwUrl, new UserTokenAuthenticator("alice", "wrong"))).rejects.toSatisfy(
+      (e: unknown) => isQiError(e, "ERR_AUTH"),
+    );
     const alice = await client(gwUrl, new UserTokenAuthenticator("alice", "secret"));
     expect((await alice.services()).map((s) => s.name)).toEqual(["Calc"]);
-    await expect(alice.service("_Hidden")).rejects.toMatchObject({ message: "Cannot find service '_Hidden' in index" });
+    await expect(alice.service("_Hidden")).rejects.toMatchObject({
+      message: "Cannot find service '_Hidden' in index",
+    });
     const p = await alice.service("Calc");
     expect(await p.call("add", 1, 2)).toBe(3);
-    await expect(p.call("makeCounter", 1)).rejects.toMatchObject({ message: "Permission denied: cannot call Calc.makeCounter." });
-    await expect(p.property("level").set(3)).rejects.toMatchObject({ message: "Permission denied: cannot set Calc.level." });
+    await expect(p.call("makeCounter", 1)).rejects.toMatchObject({
+      message: "Permission denied: cannot call Calc.makeCounter.",
+    });
+    await expect(p.property("level").set(3)).rejects.toMatchObject({
+      message: "Permission denied: cannot set Calc.level.",
+    });
     const bob = await client(gwUrl, new UserTokenAuthenticator("bob", "hunter2"));
     expect((await bob.services()).length).toBe(3);
   });
@@ -170,7 +202,11 @@ describe("Gateway", () => {
   it("re-attaches after the Service Directory restarts", async () => {
     const sd = new Session();
     const [sdUrl] = await sd.listenStandalone("tcp://127.0.0.1:0");
-    const gw: Gateway = await startGateway({ attach: sdUrl, listen: ["tcp://127.0.0.1:0"], allowAnonymous: true });
+    const gw: Gateway = await startGateway({
+      attach: sdUrl,
+      listen: ["tcp://127.0.0.1:0"],
+      allowAnonymous: true,
+    });
     cleanup.push(() => gw.close());
     await gw.waitAttached();
     const c = await client(gw.endpoints()[0]);
@@ -180,7 +216,9 @@ describe("Gateway", () => {
     const sd2 = new Session();
     cleanup.push(() => sd2.close());
     await sd2.listenStandalone(sdUrl);
-    const added = new Promise<string>((r) => c.on("serviceRegistered", (_id, name) => name === "ServiceDirectory" && r(name)));
+    const added = new Promise<string>((r) =>
+      c.on("serviceRegistered", (_id, name) => name === "ServiceDirectory" && r(name)),
+    );
     expect(await added).toBe("ServiceDirectory");
     expect((await c.services()).map((s) => s.name)).toEqual(["ServiceDirectory"]);
   });

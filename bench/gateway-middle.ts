@@ -1,0 +1,64 @@
+/**
+ * Child process of bench/gateway.bench.ts: the two things that sit between the clients and
+ * the Service Directory, in one process — the Gateway, and a dumb TCP byte relay (the cost
+ * floor a forwarder cannot beat). Prints `{"gateway": …, "relay": …}`; answers `mem` and
+ * `stats` requests over IPC; exits on `exit` (so --cpu-prof can write its profile).
+ */
+import { createConnection, createServer, type Socket } from "node:net";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { startGateway } from "../src/gateway/index.js";
+
+const sdUrl = process.argv[2];
+const m = /^tcp:\/\/([^:]+):(\d+)$/.exec(sdUrl);
+if (!m) throw new Error(`tcp URL expected, got ${sdUrl}`);
+const [, sdHost, sdPort] = m;
+
+const gw = await startGateway({ attach: sdUrl, listen: ["tcp://127.0.0.1:0"], allowAnonymous: true });
+await gw.waitAttached();
+
+const sockets = new Set<Socket>();
+const relay = createServer((client) => {
+  const upstream = createConnection({ host: sdHost, port: Number(sdPort) });
+  client.setNoDelay(true);
+  upstream.setNoDelay(true);
+  sockets.add(client);
+  sockets.add(upstream);
+  client.pipe(upstream);
+  upstream.pipe(client);
+  const end = () => {
+    client.destroy();
+    upstream.destroy();
+    sockets.delete(client);
+    sockets.delete(upstream);
+  };
+  client.on("error", end).on("close", end);
+  upstream.on("error", end).on("close", end);
+});
+await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
+const addr = relay.address();
+if (!addr || typeof addr === "string") throw new Error("relay has no address");
+
+let gcFn = (globalThis as { gc?: () => void }).gc;
+if (!gcFn) {
+  setFlagsFromString("--expose-gc");
+  gcFn = runInNewContext("gc") as () => void;
+}
+
+process.on("message", (msg: { id: number; cmd: string }) => {
+  if (msg.cmd === "mem") {
+    gcFn!();
+    gcFn!();
+    const u = process.memoryUsage();
+    process.send!({ id: msg.id, heapUsed: u.heapUsed, rss: u.rss, external: u.external });
+  } else if (msg.cmd === "stats") {
+    process.send!({ id: msg.id, ...gw.stats() });
+  } else if (msg.cmd === "exit") {
+    for (const s of sockets) s.destroy();
+    relay.close();
+    gw.close().finally(() => process.exit(0));
+  }
+});
+process.stdout.write(
+  `${JSON.stringify({ gateway: gw.endpoints()[0], relay: `tcp://127.0.0.1:${addr.port}` })}\n`,
+);

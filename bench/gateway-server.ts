@@ -1,0 +1,44 @@
+/**
+ * Child process of bench/gateway.bench.ts: a Service Directory that also hosts the "Bench"
+ * service, so every call reaches the service over the one connection to the directory
+ * (`qi:ServiceDirectory`) whether it comes directly, through the byte relay or through the
+ * gateway. Prints `{"url": …}` once listening.
+ */
+import { QiObject } from "../src/object/index.js";
+import { Session } from "../src/session/index.js";
+import { Raw } from "../src/wire/values.js";
+
+const session = new Session();
+const [url] = await session.listenStandalone("tcp://127.0.0.1:0");
+const bench: QiObject = new QiObject({ description: "gateway bench service" })
+  .method("add", "(ii)", "i", (a: number, b: number) => a + b)
+  .method("echo", "(r)", "r", (r: Raw) => r)
+  // Emits `count` frames of `size` bytes at `fps`; resolves when the last one is sent.
+  .method(
+    "frames",
+    "(iii)",
+    "i",
+    (count: number, fps: number, size: number) =>
+      new Promise<number>((resolve) => {
+        const frame = new Raw(Buffer.alloc(size, 0x5a));
+        let sent = 0;
+        const t0 = performance.now();
+        const tick = () => {
+          bench.emit("frame", frame);
+          sent++;
+          if (sent === count) {
+            resolve(sent);
+            return;
+          }
+          // Scheduled on the ideal timeline so the rate holds even when a tick is late.
+          setTimeout(tick, Math.max(0, t0 + (sent * 1000) / fps - performance.now()));
+        };
+        tick();
+      }),
+  )
+  .signal("frame", "(r)");
+await session.registerService("Bench", bench);
+process.stdout.write(`${JSON.stringify({ url })}\n`);
+process.on("disconnect", () => {
+  session.close().finally(() => process.exit(0));
+});

@@ -1,0 +1,324 @@
+/**
+ * Gateway benchmarks: one workload three ways in one run —
+ *   direct   client ─────────────────────────▶ SD process (hosts the service)
+ *   relay    client ──▶ dumb TCP byte relay ──▶ SD process
+ *   gateway  client ──▶ Gateway ──────────────▶ SD process
+ * The relay and the gateway live in one child process, the Service Directory (hosting the
+ * "Bench" service, reached over `qi:ServiceDirectory`) in another, the clients here: three
+ * processes on the machine, so forwarding costs are not hidden by sharing one event loop.
+ *
+ * Measured: sequential add(i,i) p50/p99, pipelined calls/s (64 in flight), 1 MiB `r` echo
+ * MB/s, 640×480×3 frames at 30 fps to 20 subscribers (delivered frames/s, drops), and 1,000
+ * idle clients through the gateway (gateway heap+rss per client, errors).
+ * Targets: gateway p50 ≤ 1.3× relay; 1 MiB echo ≥ 80% of relay; ≤ 50 KiB per idle client;
+ * 0 errors at 1,000 clients.
+ *
+ * QI_BENCH_PROF=<dir> runs the gateway process under --cpu-prof (profile written to <dir>).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type { RemoteObject } from "../src/object/index.js";
+import { Session } from "../src/session/index.js";
+import { Raw } from "../src/wire/values.js";
+import type { BenchRow } from "./table.js";
+
+const GROUP = "gateway";
+const MiB = 1024 * 1024;
+const FRAME_SIZE = 640 * 480 * 3;
+const FPS = 30;
+const SUBSCRIBERS = 20;
+const FRAME_SECONDS = 3;
+const IDLE_CLIENTS = 1_000;
+
+type Path = "direct" | "relay" | "gateway";
+
+interface Child {
+  proc: ChildProcess;
+  info: Record<string, string>;
+}
+
+function startChild(script: string, args: string[], extraNodeArgs: string[] = []): Promise<Child> {
+  const file = fileURLToPath(new URL(script, import.meta.url));
+  const proc = spawn(process.execPath, [...extraNodeArgs, "--import", "tsx", file, ...args], {
+    stdio: ["ignore", "pipe", "inherit", "ipc"],
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+  });
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: proc.stdout! });
+    const t = setTimeout(() => reject(new Error(`${script} did not start`)), 20_000);
+    rl.once("line", (line) => {
+      clearTimeout(t);
+      resolve({ proc, info: JSON.parse(line) as Record<string, string> });
+    });
+    proc.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+let nextRequest = 1;
+function ask<T>(child: ChildProcess, cmd: string): Promise<T> {
+  const id = nextRequest++;
+  return new Promise((resolve) => {
+    const on = (msg: { id: number }) => {
+      if (msg.id !== id) return;
+      child.off("message", on);
+      resolve(msg as T);
+    };
+    child.on("message", on);
+    child.send({ id, cmd });
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function connect(url: string): Promise<Session> {
+  const s = new Session();
+  await s.connect(url);
+  return s;
+}
+
+interface PathResult {
+  p50: number;
+  p99: number;
+  pipelined: number;
+  echoMBs: number;
+  framesPerSec: number;
+  frameDrops: number;
+}
+
+interface Acc {
+  lat: number[];
+  calls: number;
+  callSeconds: number;
+  echoBytes: number;
+  echoSeconds: number;
+}
+
+const ROUNDS = 3;
+
+/** One round of the call workloads on one path (rounds alternate paths so JIT and noise are shared). */
+async function callRound(svc: RemoteObject, acc: Acc): Promise<void> {
+  const add = svc.method<number>("add");
+  for (let i = 0; i < 100; i++) await add(i, i);
+  for (let i = 0; i < 1_000; i++) {
+    const t = performance.now();
+    await add(i, i);
+    acc.lat.push((performance.now() - t) * 1000);
+  }
+  // Pipelined: 64 in flight for 0.5 s.
+  let done = 0;
+  const until = performance.now() + 500;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 64 }, async (_, k) => {
+      while (performance.now() < until) {
+        await add(k, done);
+        done++;
+      }
+    }),
+  );
+  acc.calls += done;
+  acc.callSeconds += (performance.now() - t0) / 1000;
+  // 1 MiB raw echo, sequential.
+  const echo = svc.method<Raw>("echo");
+  const arg = new Raw(Buffer.alloc(MiB, 7));
+  for (let i = 0; i < 3; i++) await echo(arg);
+  const e0 = performance.now();
+  for (let i = 0; i < 25; i++) {
+    const r = await echo(arg);
+    if (r.bytes.byteLength !== MiB) throw new Error("echo returned a wrong size");
+  }
+  acc.echoBytes += 25 * MiB;
+  acc.echoSeconds += (performance.now() - e0) / 1000;
+}
+
+async function measurePaths(urls: Record<Path, string>): Promise<Record<Path, PathResult>> {
+  const paths: Path[] = ["direct", "relay", "gateway"];
+  const sessions = await Promise.all(paths.map((p) => connect(urls[p])));
+  try {
+    const svcs = await Promise.all(sessions.map((s) => s.service("Bench")));
+    const acc = paths.map((): Acc => ({ lat: [], calls: 0, callSeconds: 0, echoBytes: 0, echoSeconds: 0 }));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < paths.length; k++) {
+        const i = (k + round) % paths.length;
+        await callRound(svcs[i], acc[i]);
+      }
+    }
+    const out = {} as Record<Path, PathResult>;
+    for (let i = 0; i < paths.length; i++) {
+      const a = acc[i];
+      a.lat.sort((x, y) => x - y);
+      out[paths[i]] = {
+        p50: percentile(a.lat, 50),
+        p99: percentile(a.lat, 99),
+        pipelined: a.calls / a.callSeconds,
+        echoMBs: a.echoBytes / 1e6 / a.echoSeconds,
+        ...(await measureFrames(urls[paths[i]], svcs[i])),
+      };
+    }
+    return out;
+  } finally {
+    await Promise.all(sessions.map((s) => s.close()));
+  }
+}
+
+/** 640×480×3 frames at 30 fps for FRAME_SECONDS to SUBSCRIBERS clients with their own connections. */
+async function measureFrames(
+  url: string,
+  svc: RemoteObject,
+): Promise<{ framesPerSec: number; frameDrops: number }> {
+  const subs = await Promise.all(Array.from({ length: SUBSCRIBERS }, () => connect(url)));
+  try {
+    let delivered = 0;
+    for (const sub of subs) {
+      const p = await sub.service("Bench");
+      await p.signal("frame").connect((r: Raw) => {
+        if (r.bytes.byteLength === FRAME_SIZE) delivered++;
+      });
+    }
+    const count = FPS * FRAME_SECONDS;
+    const t0 = performance.now();
+    await svc.call("frames", count, FPS, FRAME_SIZE);
+    // Let the last frames arrive (at most half a second).
+    const expected = count * SUBSCRIBERS;
+    const deadline = performance.now() + 500;
+    while (delivered < expected && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const seconds = (performance.now() - t0) / 1000;
+    return { framesPerSec: delivered / seconds, frameDrops: expected - delivered };
+  } finally {
+    await Promise.all(subs.map((s) => s.close()));
+  }
+}
+
+async function idleClients(
+  url: string,
+  middle: ChildProcess,
+): Promise<{ perClientKiB: number; heapKiB: number; rssKiB: number; errors: number }> {
+  type Mem = { heapUsed: number; rss: number };
+  const before = await ask<Mem>(middle, "mem");
+  const sessions: Session[] = [];
+  let errors = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (next < IDLE_CLIENTS) {
+        next++;
+        const s = new Session();
+        try {
+          await s.connect(url);
+          sessions.push(s);
+        } catch {
+          errors++;
+          await s.close();
+        }
+      }
+    }),
+  );
+  // Everyone still works while all are connected.
+  const answers = await Promise.allSettled(sessions.map((s) => s.services()));
+  errors += answers.filter((a) => a.status === "rejected").length;
+  const stats = await ask<{ clients: number }>(middle, "stats");
+  if (stats.clients !== IDLE_CLIENTS) errors += Math.abs(IDLE_CLIENTS - stats.clients);
+  const after = await ask<Mem>(middle, "mem");
+  await Promise.all(sessions.map((s) => s.close()));
+  const heap = after.heapUsed - before.heapUsed;
+  const rss = after.rss - before.rss;
+  return {
+    perClientKiB: (heap + rss) / IDLE_CLIENTS / 1024,
+    heapKiB: heap / IDLE_CLIENTS / 1024,
+    rssKiB: rss / IDLE_CLIENTS / 1024,
+    errors,
+  };
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const prof = process.env.QI_BENCH_PROF;
+  const server = await startChild("./gateway-server.ts", []);
+  const middle = await startChild(
+    "./gateway-middle.ts",
+    [server.info.url],
+    prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [],
+  );
+  const urls: Record<Path, string> = {
+    direct: server.info.url,
+    relay: middle.info.relay,
+    gateway: middle.info.gateway,
+  };
+  try {
+    const r = await measurePaths(urls);
+    const idle = await idleClients(urls.gateway, middle.proc);
+    const rows: BenchRow[] = [];
+    const three = (what: string, unit: string, pick: (x: PathResult) => number, target?: string) => {
+      rows.push({ group: GROUP, case: `${what}, direct`, value: pick(r.direct), unit });
+      rows.push({
+        group: GROUP,
+        case: `${what}, relay`,
+        value: pick(r.relay),
+        unit,
+        baseline: pick(r.direct),
+      });
+      rows.push({
+        group: GROUP,
+        case: `${what}, gateway (vs relay${target ? `; target ${target}` : ""})`,
+        value: pick(r.gateway),
+        unit,
+        baseline: pick(r.relay),
+      });
+    };
+    three("add() sequential p50", "µs", (x) => x.p50, "≤ 1.30");
+    three("add() sequential p99", "µs", (x) => x.p99);
+    three("add() pipelined, 64 in flight", "calls/s", (x) => x.pipelined);
+    three("1 MiB r echo", "MB/s", (x) => x.echoMBs, "≥ 0.80");
+    three(
+      `640×480×3 @${FPS} fps to ${SUBSCRIBERS} subscribers, delivered`,
+      "frames/s",
+      (x) => x.framesPerSec,
+    );
+    three(
+      `640×480×3 @${FPS} fps to ${SUBSCRIBERS} subscribers, dropped of ${FPS * FRAME_SECONDS * SUBSCRIBERS}`,
+      "frames",
+      (x) => x.frameDrops,
+    );
+    rows.push({
+      group: GROUP,
+      case: `${IDLE_CLIENTS} idle clients: gateway heap+rss per client (target ≤ 50)`,
+      value: idle.perClientKiB,
+      unit: "KiB",
+      baseline: 50,
+    });
+    rows.push({
+      group: GROUP,
+      case: `${IDLE_CLIENTS} idle clients: of which heap`,
+      value: idle.heapKiB,
+      unit: "KiB",
+    });
+    rows.push({
+      group: GROUP,
+      case: `${IDLE_CLIENTS} idle clients: of which rss`,
+      value: idle.rssKiB,
+      unit: "KiB",
+    });
+    rows.push({
+      group: GROUP,
+      case: `${IDLE_CLIENTS} idle clients: errors (target 0)`,
+      value: idle.errors,
+      unit: "errors",
+    });
+    return rows;
+  } finally {
+    const exited = new Promise((r) =>
+      middle.proc.exitCode !== null ? r(undefined) : middle.proc.once("exit", r),
+    );
+    middle.proc.send({ id: 0, cmd: "exit" });
+    await exited;
+    server.proc.disconnect();
+    await new Promise((r) => (server.proc.exitCode !== null ? r(undefined) : server.proc.once("exit", r)));
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { printTable } = await import("./table.js");
+  printTable(await run());
+}

@@ -1,0 +1,51 @@
+/** `qi demo --attach URL`: hosts the simulated robot's services on any Service Directory. */
+import type { Command } from "commander";
+import { startDemo } from "../../demo/index.js";
+import { isLoopbackUrl } from "../../transport/index.js";
+import { type ConnectionOptions, connectSession, withConnectionOptions } from "../connect.js";
+import { onCleanup, waitForShutdown } from "../lifecycle.js";
+import { createLogger } from "../logger.js";
+import { Output } from "../output.js";
+import { action } from "../program.js";
+
+interface Options extends ConnectionOptions {
+  attach?: string;
+  listen?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  withConnectionOptions(
+    program
+      .command("demo")
+      .description(
+        "host the simulated robot's services (ALMemory, ALTextToSpeech, ALVideoDevice, ALBattery) on a Service Directory",
+      )
+      .option("-a, --attach <url>", "Service Directory to register with (same as --url)")
+      .option(
+        "-l, --listen <url>",
+        "where the services listen (default: loopback for a local SD, all interfaces otherwise)",
+      )
+      .option("--json", "print what was registered as JSON"),
+  ).action(
+    action(async (opts: Options, cmd: Command) => {
+      const out = new Output(!!opts.json);
+      const logger = createLogger(!!cmd.optsWithGlobals().verbose);
+      const url = opts.attach ?? opts.url;
+      const session = await connectSession({ ...opts, url });
+      await session.listen(opts.listen ?? (isLoopbackUrl(url) ? "tcp://127.0.0.1:0" : "tcp://0.0.0.0:0"));
+      const demo = await startDemo(session, { logger });
+      onCleanup(() => demo.stop());
+      if (out.json)
+        out.line(JSON.stringify({ url, services: demo.services, endpoints: session.endpoints() }));
+      else out.line(`demo services ${demo.services.join(", ")} registered with ${out.style("bold", url)}`);
+      session.on("disconnected", (reason) => logger.warn({ reason }, "lost the Service Directory"));
+      const sig = await Promise.race([
+        waitForShutdown(),
+        new Promise<string>((r) => session.once("disconnected", () => r("disconnected"))),
+      ]);
+      logger.info({ signal: sig }, "stopping");
+      return sig === "disconnected" ? 1 : 0;
+    }),
+  );
+}

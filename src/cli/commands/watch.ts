@@ -1,0 +1,71 @@
+/** `qi watch SERVICE.SIGNAL...`: print signals (and property changes) live, with timestamps. */
+import type { Command } from "commander";
+import type { RemoteObject } from "../../object/index.js";
+import { type ConnectionOptions, connectSession, withConnectionOptions } from "../connect.js";
+import { usageError } from "../errors.js";
+import { onCleanup, waitForShutdown } from "../lifecycle.js";
+import { tidyFloats } from "../floats.js";
+import { formatHuman, Output, toJson } from "../output.js";
+import { action } from "../program.js";
+import { noSuchMember, openService, parseTarget, signalNamed } from "../target.js";
+
+interface Options extends ConnectionOptions {
+  count?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  withConnectionOptions(
+    program
+      .command("watch")
+      .description("print signals (or property changes) as they are emitted; Ctrl-C stops")
+      .argument("<targets...>", "SERVICE.SIGNAL or SERVICE.PROPERTY, one or more")
+      .option("-n, --count <n>", "exit after this many events in total")
+      .option("--json", "one JSON object per event"),
+  ).action(
+    action(async (targets: string[], opts: Options) => {
+      const out = new Output(!!opts.json);
+      const limit = parseCount(opts.count);
+      const parsed = targets.map((t) => parseTarget(t, "SERVICE.SIGNAL"));
+      const session = await connectSession(opts);
+      const objects = new Map<string, RemoteObject>();
+      let seen = 0;
+      let finish!: () => void;
+      const enough = new Promise<void>((r) => {
+        finish = r;
+      });
+      for (const { service, member } of parsed) {
+        let obj = objects.get(service);
+        if (!obj) {
+          obj = await openService(session, service);
+          objects.set(service, obj);
+        }
+        if (!signalNamed(obj, member)) throw noSuchMember(service, "signal", member, obj);
+        const sig = obj.signal(member);
+        const link = await sig.connect((...raw: unknown[]) => {
+          const args = tidyFloats(raw, sig.signature) as unknown[];
+          if (limit !== undefined && seen >= limit) return;
+          seen++;
+          const time = new Date().toISOString();
+          if (out.json) out.line(JSON.stringify({ time, service, signal: member, args: toJson(args) }));
+          else
+            out.line(
+              `${out.style("dim", time)} ${out.style("cyan", `${service}.${member}`)} ${args.map(formatHuman).join(" ")}`,
+            );
+          if (limit !== undefined && seen >= limit) finish();
+        });
+        onCleanup(() => sig.disconnect(link));
+      }
+      process.stderr.write(`watching ${targets.join(", ")} (Ctrl-C to stop)\n`);
+      await Promise.race([enough, waitForShutdown()]);
+      return 0;
+    }),
+  );
+}
+
+export function parseCount(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw usageError(`--count must be a positive integer, got "${text}"`);
+  return n;
+}

@@ -1,0 +1,109 @@
+/**
+ * Connection options shared by every subcommand that talks to a robot: where (--url, QI_URL),
+ * who (--user/--token, QI_USER/QI_TOKEN, or a two-line --credentials file like
+ * libqi-python's), TLS (--insecure) and the dispatch mode of callbacks (--dispatch).
+ */
+import { readFileSync } from "node:fs";
+import { type Command, Option } from "commander";
+import { UserTokenAuthenticator } from "../connection/index.js";
+import { parseDispatchMode } from "../dispatch/index.js";
+import { DEFAULT_CONNECT_URL, Session, type SessionOptions } from "../session/index.js";
+import { isTransportError } from "../transport/index.js";
+import { classify, CliError, ExitCode, usageError } from "./errors.js";
+import { onCleanup } from "./lifecycle.js";
+
+export interface ConnectionOptions {
+  url: string;
+  user?: string;
+  token?: string;
+  credentials?: string;
+  insecure?: boolean;
+  dispatch?: string;
+  timeout?: string;
+}
+
+/** Adds the connection options to a subcommand. */
+export function withConnectionOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option("-u, --url <url>", "Service Directory to connect to")
+        .env("QI_URL")
+        .default(DEFAULT_CONNECT_URL),
+    )
+    .addOption(new Option("--user <name>", "user name for authentication").env("QI_USER"))
+    .addOption(new Option("--token <token>", "token (password) for authentication").env("QI_TOKEN"))
+    .addOption(new Option("--credentials <file>", "file with the user on line 1 and the token on line 2"))
+    .addOption(new Option("--insecure", "accept any TLS certificate (robots with self-signed certificates)"))
+    .addOption(withDispatch())
+    .addOption(new Option("--timeout <ms>", "connect and handshake timeout in ms").default("10000"));
+}
+
+export function withDispatch(): Option {
+  return new Option("--dispatch <mode>", "run callbacks async (default) or one at a time (sync)").env(
+    "QI_DISPATCH",
+  );
+}
+
+/** Session options from the parsed flags (credentials, TLS, dispatch, timeout). */
+export function sessionOptions(opts: Partial<ConnectionOptions>): SessionOptions {
+  const out: SessionOptions = {};
+  let user = opts.user;
+  let token = opts.token;
+  if (opts.credentials) [user, token] = readCredentials(opts.credentials);
+  if (user !== undefined || token !== undefined) {
+    if (user === undefined || token === undefined)
+      throw usageError("--user and --token go together", "--credentials FILE");
+    out.authenticator = new UserTokenAuthenticator(user, token);
+  }
+  if (opts.insecure) out.clientTls = { insecureAcceptAnyCertificate: true };
+  if (opts.dispatch) out.dispatch = parseDispatchMode(opts.dispatch, "--dispatch");
+  if (opts.timeout !== undefined) {
+    const ms = Number(opts.timeout);
+    if (!Number.isFinite(ms) || ms < 0)
+      throw usageError(`--timeout must be a number of ms, got "${opts.timeout}"`);
+    out.timeoutMs = ms;
+  }
+  return out;
+}
+
+/** Two lines: user, token (libqi-python's credentials file). */
+export function readCredentials(file: string): [string, string] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw usageError(
+      `cannot read the credentials file ${file}: ${(e as Error).message}`,
+      "a file with the user on line 1 and the token on line 2",
+    );
+  }
+  const lines = text.split(/\r?\n/).map((l) => l.trim());
+  if (!lines[0] || lines[1] === undefined || lines[1] === "") {
+    throw usageError(`credentials file ${file} must hold the user on line 1 and the token on line 2`);
+  }
+  return [lines[0], lines[1]];
+}
+
+/**
+ * A session connected to the Service Directory at `opts.url`, closed when the command ends.
+ * Any failure to get there is exit code 3 (a malformed URL is a usage error, 2).
+ */
+export async function connectSession(opts: ConnectionOptions): Promise<Session> {
+  const session = new Session(sessionOptions(opts));
+  onCleanup(() => session.close());
+  try {
+    await session.connect(opts.url);
+  } catch (e) {
+    const c = classify(e);
+    if (c.exitCode === ExitCode.Usage) throw e;
+    const hint =
+      c.exitCode === ExitCode.Connect && c.hint
+        ? c.hint
+        : "`qi start` to run a local simulated robot, or --url to reach another one";
+    const why =
+      isTransportError(e) || c.exitCode === ExitCode.Connect ? c.message : `connection failed: ${c.message}`;
+    const text = why.includes(opts.url) ? why : `cannot connect to ${opts.url}: ${why}`;
+    throw new CliError(text, ExitCode.Connect, hint, { cause: e });
+  }
+  return session;
+}

@@ -1,0 +1,136 @@
+/**
+ * How the CLI fails: one line `error: <what> — try <what to do>` on stderr, the stack only
+ * with --verbose, and an exit code a script can switch on:
+ *   0 ok · 1 remote error, unknown service/member, bad arguments · 2 usage · 3 cannot
+ *   connect (network, authentication, TLS).
+ */
+import { isQiError } from "../connection/index.js";
+import { isDispatchError } from "../dispatch/index.js";
+import { isTransportError } from "../transport/index.js";
+import { WireError } from "../wire/index.js";
+
+export const ExitCode = {
+  Ok: 0,
+  Failure: 1,
+  Usage: 2,
+  Connect: 3,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0  success
+  1  remote error, unknown service/method/property, arguments that do not fit
+  2  usage error (unknown option, bad JSON argument, bad URL)
+  3  cannot connect: network, authentication or TLS failure`;
+
+/** An error the CLI reports as is: message, exit code and an optional hint. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+    readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "CliError";
+  }
+}
+
+export function usageError(message: string, hint?: string): CliError {
+  return new CliError(message, ExitCode.Usage, hint);
+}
+
+export function failure(message: string, hint?: string, cause?: unknown): CliError {
+  return new CliError(message, ExitCode.Failure, hint, { cause });
+}
+
+interface Classified {
+  exitCode: ExitCode;
+  message: string;
+  hint: string | undefined;
+}
+
+const CONNECT_HINT = "`qi start` to run a local simulated robot, or --url to reach another one";
+
+/** Maps anything thrown to an exit code, a message and a hint. */
+export function classify(e: unknown): Classified {
+  const message = oneLine(e instanceof Error ? e.message : String(e));
+  if (e instanceof CliError) return { exitCode: e.exitCode, message, hint: e.hint };
+  if (isTransportError(e)) {
+    switch (e.code) {
+      case "ERR_BAD_URL":
+      case "ERR_UNSUPPORTED_SCHEME":
+      case "ERR_BAD_OPTIONS":
+        return {
+          exitCode: ExitCode.Usage,
+          message,
+          hint: "a URL like tcp://127.0.0.1:9559 or tcps://nao.local:9503",
+        };
+      case "ERR_TLS":
+        return {
+          exitCode: ExitCode.Connect,
+          message,
+          hint: "--insecure for a robot with a self-signed certificate",
+        };
+      case "ERR_CONNECT":
+      case "ERR_TIMEOUT":
+      case "ERR_ABORTED":
+        return { exitCode: ExitCode.Connect, message, hint: CONNECT_HINT };
+      case "ERR_LISTEN":
+        return { exitCode: ExitCode.Failure, message, hint: "another port, e.g. --listen tcp://127.0.0.1:0" };
+      default:
+        return { exitCode: ExitCode.Failure, message, hint: undefined };
+    }
+  }
+  if (isQiError(e)) {
+    switch (e.code) {
+      case "ERR_AUTH":
+        return {
+          exitCode: ExitCode.Connect,
+          message,
+          hint: "--user/--token, QI_USER/QI_TOKEN or --credentials FILE",
+        };
+      case "ERR_HANDSHAKE":
+        return { exitCode: ExitCode.Connect, message, hint: "checking that the URL points to a qi endpoint" };
+      case "ERR_NO_SUCH_MEMBER":
+      case "ERR_BAD_ARGUMENTS":
+        return {
+          exitCode: ExitCode.Failure,
+          message,
+          hint: "`qi info SERVICE` for the members and their signatures",
+        };
+      case "ERR_NO_SUCH_SERVICE":
+        return { exitCode: ExitCode.Failure, message, hint: "`qi services` for the registered services" };
+      default:
+        return { exitCode: ExitCode.Failure, message, hint: undefined };
+    }
+  }
+  if (isDispatchError(e) && e.code === "ERR_BAD_MODE")
+    return { exitCode: ExitCode.Usage, message, hint: "--dispatch sync|async" };
+  if (e instanceof WireError)
+    return { exitCode: ExitCode.Failure, message, hint: "`qi info SERVICE` for the signatures" };
+  return { exitCode: ExitCode.Failure, message, hint: undefined };
+}
+
+/** Writes the one-line report (plus the stack with `verbose`) and returns the exit code. */
+export function reportError(e: unknown, verbose: boolean, write: (text: string) => void): ExitCode {
+  const { exitCode, message, hint } = classify(e);
+  write(formatErrorLine(message, hint));
+  if (verbose) {
+    let cur: unknown = e;
+    for (let depth = 0; cur instanceof Error && depth < 5; depth++) {
+      write(`${depth === 0 ? "" : "caused by: "}${cur.stack ?? cur.message}\n`);
+      cur = cur.cause;
+    }
+  }
+  return exitCode;
+}
+
+export function formatErrorLine(message: string, hint: string | undefined): string {
+  const text = message.replace(/^error:\s*/i, "");
+  return `error: ${text}${hint ? ` — try ${hint}` : ""}\n`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}

@@ -1,0 +1,49 @@
+/**
+ * Process lifecycle of a command: cleanups run once when the command ends (however it ends),
+ * and long-running commands wait for Ctrl-C / SIGTERM to stop cleanly with exit code 0.
+ */
+type Cleanup = () => unknown | Promise<unknown>;
+const cleanups: Cleanup[] = [];
+
+/** Registers something to undo when the command ends (last registered runs first). */
+export function onCleanup(fn: Cleanup): void {
+  cleanups.push(fn);
+}
+
+/** Runs the cleanups, each bounded in time so a stuck one cannot hang the exit. */
+export async function runCleanups(timeoutMs = 3_000): Promise<void> {
+  while (cleanups.length > 0) {
+    const fn = cleanups.pop()!;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.resolve()
+        .then(fn)
+        .catch(() => {}),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Resolves with the signal name at the first SIGINT or SIGTERM. A second one while the
+ * command is still stopping exits at once (130), as terminals users expect.
+ */
+export function waitForShutdown(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const handler = (sig: NodeJS.Signals) => {
+      if (seen) process.exit(130);
+      seen = true;
+      resolve(sig);
+    };
+    process.on("SIGINT", handler);
+    process.on("SIGTERM", handler);
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

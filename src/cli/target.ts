@@ -1,0 +1,74 @@
+/** `SERVICE.MEMBER` arguments, and finding services and members with helpful errors. */
+import { isQiError } from "../connection/index.js";
+import type { RemoteObject } from "../object/index.js";
+import type { Session } from "../session/index.js";
+import type { MetaMethod, MetaProperty, MetaSignal } from "../wire/index.js";
+import { CliError, ExitCode, failure, usageError } from "./errors.js";
+
+export interface Target {
+  service: string;
+  member: string;
+}
+
+/**
+ * Splits `ALMemory.getData` (or `ALMemory.getData::(s)`) at the last dot before the member
+ * name; service names may contain dots, member names do not.
+ */
+export function parseTarget(text: string, what = "SERVICE.MEMBER"): Target {
+  const overload = text.indexOf("::");
+  const head = overload >= 0 ? text.slice(0, overload) : text;
+  const dot = head.lastIndexOf(".");
+  if (dot <= 0 || dot === head.length - 1) {
+    throw usageError(`"${text}" is not ${what}`, `e.g. ALTextToSpeech.say`);
+  }
+  return { service: text.slice(0, dot), member: text.slice(dot + 1) };
+}
+
+/** The proxy of a service; an unknown service is exit code 1 with a hint. */
+export async function openService(session: Session, name: string): Promise<RemoteObject> {
+  try {
+    return await session.service(name);
+  } catch (e) {
+    if (
+      isQiError(e) &&
+      (e.code === "ERR_NO_SUCH_SERVICE" || /Cannot find (service|ServiceInfo)/i.test(e.message))
+    ) {
+      throw new CliError(
+        `unknown service "${name}"`,
+        ExitCode.Failure,
+        "`qi services` for the registered services",
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+}
+
+export function methodsNamed(obj: RemoteObject, name: string): MetaMethod[] {
+  return [...obj.metaObject.methods.values()].filter((m) => m.name === name);
+}
+
+export function signalNamed(obj: RemoteObject, name: string): MetaSignal | undefined {
+  return [...obj.metaObject.signals.values()].find((s) => s.name === name);
+}
+
+export function propertyNamed(obj: RemoteObject, name: string): MetaProperty | undefined {
+  return [...obj.metaObject.properties.values()].find((p) => p.name === name);
+}
+
+/** "no method X on S" with what X is instead, if it is something else. */
+export function noSuchMember(
+  service: string,
+  kind: "method" | "signal" | "property",
+  name: string,
+  obj: RemoteObject,
+): CliError {
+  const isProperty = propertyNamed(obj, name) !== undefined;
+  const isSignal = !isProperty && signalNamed(obj, name) !== undefined;
+  const isMethod = methodsNamed(obj, name).length > 0;
+  let actually = "";
+  if (isProperty && kind !== "property") actually = ` (it is a property: use qi get/set/watch)`;
+  else if (isSignal && kind !== "signal") actually = ` (it is a signal: use qi watch/post)`;
+  else if (isMethod && kind !== "method") actually = ` (it is a method: use qi call/post)`;
+  return failure(`${service} has no ${kind} "${name}"${actually}`, `\`qi info ${service}\` for its members`);
+}

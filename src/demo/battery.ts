@@ -1,0 +1,47 @@
+/**
+ * An ALBattery-like service: `charge` (percent, float) drains slowly and, below 20 %,
+ * "docks" and charges back to 100 %.
+ */
+import { QiObject } from "../object/index.js";
+import type { DemoService } from "./types.js";
+
+const TICK_MS = 1_000;
+const DRAIN_PER_TICK = 0.05;
+const CHARGE_PER_TICK = 0.5;
+
+export function createBattery(initialCharge = 87): DemoService {
+  let charging = false;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const object = new QiObject({ description: "Simulated ALBattery: a slowly drifting charge" });
+  object
+    .method("getBatteryCharge", "()", "i", () => Math.round(object.getProperty("charge") as number), {
+      description: "Charge in percent, rounded",
+    })
+    .property("charge", "f", initialCharge);
+
+  const tick = () => {
+    let charge = object.getProperty("charge") as number;
+    if (charging) {
+      charge = Math.min(100, charge + CHARGE_PER_TICK);
+      if (charge >= 100) charging = false;
+    } else {
+      charge = Math.max(0, charge - DRAIN_PER_TICK);
+      if (charge <= 20) charging = true;
+    }
+    object.setProperty("charge", Math.round(charge * 100) / 100);
+  };
+
+  return {
+    name: "ALBattery",
+    object,
+    start() {
+      if (timer) return;
+      timer = setInterval(tick, TICK_MS);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The simulated robot: NAOqi-like services (ALMemory, ALTextToSpeech, ALVideoDevice,
+ * ALBattery) hosted by any Session — the embedded default of `qi start`, or `qi demo`
+ * attached to another Service Directory.
+ */
+import type { Session } from "../session/index.js";
+import { createBattery } from "./battery.js";
+import { createMemory } from "./memory.js";
+import { createTextToSpeech } from "./text-to-speech.js";
+import type { DemoOptions, DemoService } from "./types.js";
+import { createVideoDevice } from "./video-device.js";
+
+export { createBattery } from "./battery.js";
+export { createMemory } from "./memory.js";
+export { createTextToSpeech } from "./text-to-speech.js";
+export type { DemoOptions, DemoService } from "./types.js";
+export { createVideoDevice, FRAME_BYTES, FRAME_HEIGHT, FRAME_WIDTH } from "./video-device.js";
+
+export interface RunningDemo {
+  /** Names of the registered services, in registration order. */
+  readonly services: string[];
+  /** Stops the timers and unregisters the services (when the session is still up). */
+  stop(): Promise<void>;
+}
+
+/** Every demo service, not yet registered. */
+export function createDemoServices(options: DemoOptions): DemoService[] {
+  return [createMemory(), createTextToSpeech(options), createVideoDevice(), createBattery()];
+}
+
+/** Registers the demo services on `session` and starts their timers. */
+export async function startDemo(session: Session, options: DemoOptions): Promise<RunningDemo> {
+  const services = createDemoServices(options);
+  const ids: number[] = [];
+  const stopAll = () => {
+    for (const s of services) s.stop?.();
+  };
+  try {
+    for (const s of services) {
+      ids.push(await session.registerService(s.name, s.object));
+      s.start?.();
+    }
+  } catch (e) {
+    stopAll();
+    await Promise.all(ids.map((id) => session.unregisterService(id).catch(() => {})));
+    throw e;
+  }
+  options.logger.info({ services: services.map((s) => s.name) }, "demo services registered");
+  let stopped = false;
+  return {
+    services: services.map((s) => s.name),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      stopAll();
+      await Promise.all(ids.map((id) => session.unregisterService(id).catch(() => {})));
+    },
+  };
+}

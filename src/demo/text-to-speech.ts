@@ -1,0 +1,77 @@
+/**
+ * An ALTextToSpeech-like service: `say` logs the text instead of speaking it, taking a
+ * little time per character, and brackets it with `started(id)` / `done(id)`.
+ */
+import { QiObject } from "../object/index.js";
+import type { DemoOptions, DemoService } from "./types.js";
+
+const LANGUAGES = ["English", "French", "German", "Japanese", "Spanish"];
+/** Simulated speaking time: short enough for tests, long enough to see started/done apart. */
+const MS_PER_CHAR = 5;
+const MAX_SPEECH_MS = 2_000;
+
+export function createTextToSpeech({ logger }: DemoOptions): DemoService {
+  let nextId = 1;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const object = new QiObject({ description: "Simulated ALTextToSpeech: logs what it would say" });
+  object
+    .method(
+      "say",
+      "(s)",
+      "v",
+      function (text: string) {
+        const id = nextId++;
+        const volume = object.getProperty("volume") as number;
+        const language = object.getProperty("language") as string;
+        logger.info(
+          { service: "ALTextToSpeech", id, language, volume, caller: this.identity },
+          `say: ${text}`,
+        );
+        object.emit("started", id);
+        return new Promise<void>((resolve) => {
+          const t = setTimeout(
+            () => {
+              timers.delete(t);
+              object.emit("done", id);
+              resolve();
+            },
+            Math.min(MAX_SPEECH_MS, text.length * MS_PER_CHAR),
+          );
+          timers.add(t);
+        });
+      },
+      { description: "Says a text (logs it) and returns when done", parameters: [{ name: "text" }] },
+    )
+    .method("getAvailableLanguages", "()", "[s]", () => [...LANGUAGES], {
+      description: "Languages this voice can speak",
+    })
+    .method(
+      "setLanguage",
+      "(s)",
+      "v",
+      (language: string) => {
+        if (!LANGUAGES.includes(language)) {
+          throw new Error(
+            `ALTextToSpeech::setLanguage: unknown language "${language}" (have ${LANGUAGES.join(", ")})`,
+          );
+        }
+        object.setProperty("language", language);
+      },
+      {
+        description: "Changes the language (checked against getAvailableLanguages)",
+        parameters: [{ name: "language" }],
+      },
+    )
+    .signal("started", "(i)")
+    .signal("done", "(i)")
+    .property("volume", "f", 0.8)
+    .property("language", "s", "English");
+  return {
+    name: "ALTextToSpeech",
+    object,
+    stop() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * Builds the browser side into dist/web/ (or `outDir`):
+ *   qi.js        the client, `qimessaging/browser`, one ESM file (src/web/client/index.ts)
+ *   console.js   the web console, which imports ./qi.js at run time (one copy of the client)
+ *   index.html, console.css
+ *
+ * Shared code is bundled unchanged; the Node built-ins it touches are replaced by small shims
+ * (node:crypto → Web Crypto, node:events → a tiny EventEmitter, src/dispatch → a one-thread
+ * dispatcher, `process` → a stub). Any other Node import fails the build, naming its importer,
+ * so nothing Node-only slips into the bundle unnoticed.
+ *
+ * Run: `npx tsx src/web/build.ts [outDir]`.
+ */
+import { copyFile, mkdir } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build, type Plugin } from "esbuild";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const shims = join(here, "client", "shims");
+
+const browserShims: Plugin = {
+  name: "qi-browser-shims",
+  setup(b) {
+    b.onResolve({ filter: /^node:crypto$|^crypto$/ }, () => ({ path: join(shims, "crypto.ts") }));
+    b.onResolve({ filter: /^node:events$|^events$/ }, () => ({ path: join(shims, "events.ts") }));
+    b.onResolve({ filter: /\/dispatch\/index\.js$/ }, () => ({ path: join(shims, "dispatch.ts") }));
+    b.onResolve({ filter: /^node:/ }, (args) => ({
+      errors: [{ text: `${args.path} (imported by ${args.importer}) has no browser shim` }],
+    }));
+    b.onResolve({ filter: /^[^./]/ }, (args) => ({
+      errors: [
+        { text: `package ${args.path} (imported by ${args.importer}) must not reach the browser bundle` },
+      ],
+    }));
+  },
+};
+
+/** The console imports the client; at run time that is the separate ./qi.js file. */
+const clientAsExternal: Plugin = {
+  name: "qi-client-external",
+  setup(b) {
+    b.onResolve({ filter: /\/client\/index\.js$/ }, () => ({ path: "./qi.js", external: true }));
+  },
+};
+
+export interface WebBuildResult {
+  outDir: string;
+  files: string[];
+}
+
+export async function buildWeb(
+  outDir = resolve(here, "../../dist/web"),
+  minify = true,
+): Promise<WebBuildResult> {
+  await mkdir(outDir, { recursive: true });
+  const common = {
+    bundle: true,
+    format: "esm" as const,
+    platform: "browser" as const,
+    target: "es2022",
+    minify,
+    sourcemap: true,
+    legalComments: "none" as const,
+    logLevel: "silent" as const,
+    inject: [join(shims, "process.ts")],
+  };
+  await build({
+    ...common,
+    entryPoints: [join(here, "client", "index.ts")],
+    outfile: join(outDir, "qi.js"),
+    plugins: [browserShims],
+  });
+  await build({
+    ...common,
+    entryPoints: [join(here, "console", "console.ts")],
+    outfile: join(outDir, "console.js"),
+    plugins: [clientAsExternal, browserShims],
+  });
+  for (const f of ["index.html", "console.css"]) await copyFile(join(here, "console", f), join(outDir, f));
+  return { outDir, files: ["qi.js", "console.js", "index.html", "console.css"] };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const out = process.argv[2] ? resolve(process.argv[2]) : undefined;
+  buildWeb(out).then(
+    (r) => console.log(`built ${r.files.join(", ")} into ${r.outDir}`),
+    (e) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(1);
+    },
+  );
+}

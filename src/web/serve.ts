@@ -1,0 +1,105 @@
+/**
+ * The HTTP side of a ws/wss listener that hosts the web console: plug the returned function in
+ * as `ListenOptions.ws.httpHandler` (WebSocket upgrades never reach it).
+ *
+ *   /             the console (index.html)
+ *   /qi.js        the browser client bundle (also importable by other pages: same origin)
+ *   /stats.json   `stats()` as JSON (404 without it), never cached
+ *   /<file>       other files of `root` (dist/web), with their content type
+ *
+ * Only GET and HEAD; no directory listing; paths that leave `root` are refused. Pages get a
+ * Content-Security-Policy that allows scripts from this origin only and WebSockets anywhere
+ * (the console may be pointed at another gateway).
+ */
+import { readFile, stat } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { extname, resolve, sep } from "node:path";
+
+export interface WebHandlerOptions {
+  /** Directory with the built files (dist/web, see src/web/build.ts). */
+  root: string;
+  /** Served as /stats.json (gateway clients, traffic, dropped events...). */
+  stats?: () => object | Promise<object>;
+}
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".map": "application/json; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+  "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, head: boolean): void {
+  res.writeHead(status, {
+    "content-type": type,
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-cache",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    ...(type.startsWith("text/html") ? { "content-security-policy": CSP } : {}),
+  });
+  res.end(head ? undefined : body);
+}
+
+function json(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+export function createWebHandler(
+  options: WebHandlerOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const root = resolve(options.root);
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const head = req.method === "HEAD";
+    if (req.method !== "GET" && !head) {
+      res.setHeader("allow", "GET, HEAD");
+      send(res, 405, "text/plain; charset=utf-8", "method not allowed\n", false);
+      return;
+    }
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    } catch {
+      send(res, 400, "text/plain; charset=utf-8", "bad request\n", head);
+      return;
+    }
+    if (path === "/stats.json") {
+      if (!options.stats) {
+        send(res, 404, "text/plain; charset=utf-8", "no statistics here\n", head);
+        return;
+      }
+      send(res, 200, TYPES[".json"], json(await options.stats()), head);
+      return;
+    }
+    if (path === "/" || path === "/index.html") path = "/index.html";
+    const file = resolve(root, `.${path}`);
+    if (path.includes("\0") || (file !== root && !file.startsWith(root + sep))) {
+      send(res, 403, "text/plain; charset=utf-8", "forbidden\n", head);
+      return;
+    }
+    try {
+      if (!(await stat(file)).isFile()) throw new Error("not a file");
+      const body = await readFile(file);
+      send(res, 200, TYPES[extname(file).toLowerCase()] ?? "application/octet-stream", body, head);
+    } catch {
+      send(res, 404, "text/plain; charset=utf-8", "not found\n", head);
+    }
+  };
+  return (req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent)
+        send(res, 500, "text/plain; charset=utf-8", `internal error: ${(e as Error).message}\n`, false);
+      else res.destroy();
+    });
+  };
+}

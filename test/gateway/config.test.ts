@@ -1,0 +1,38 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  gatewayOptionsFromConfig,
+  hashToken,
+  loadGatewayConfig,
+  validateGatewayConfig,
+} from "../../src/gateway/index.js";
+
+describe("gateway config", () => {
+  it("reports a wrong key and a wrong value with their paths", () => {
+    expect(() =>
+      validateGatewayConfig({ listen: ["tcp://127.0.0.1:0"], limits: { maxPendingCall: 3 } }, "gw.yaml"),
+    ).toThrow(/limits: Unrecognized key.*maxPendingCall/s);
+    expect(() => validateGatewayConfig({ listen: ["http://x:1"] }, "gw.yaml")).toThrow(
+      /listen\.0: a URL like tcp:\/\/host:port/,
+    );
+    expect(() => validateGatewayConfig({ listen: [] }, "gw.yaml")).toThrow(/listen: /);
+  });
+
+  it("loads YAML with a credentials file and refuses a config without any way to authenticate", () => {
+    const dir = mkdtempSync(join(tmpdir(), "qi-gw-"));
+    writeFileSync(join(dir, "users.yaml"), `users:\n  alice:\n    token: "${hashToken("s3cret")}"\n`);
+    writeFileSync(
+      join(dir, "gw.yaml"),
+      "attach: tcp://127.0.0.1:9559\nlisten: [tcp://127.0.0.1:0]\nauth:\n  credentials: users.yaml\npermissions:\n  users:\n    alice:\n      services: { allow: ['*'] }\n",
+    );
+    const file = join(dir, "gw.yaml");
+    const options = gatewayOptionsFromConfig(loadGatewayConfig(file), file);
+    expect(options.authProvider).toBeDefined();
+    expect(options.allowAnonymous).toBe(false);
+    writeFileSync(join(dir, "open.yaml"), "listen: [tcp://127.0.0.1:0]\n");
+    const open = join(dir, "open.yaml");
+    expect(() => gatewayOptionsFromConfig(loadGatewayConfig(open), open)).toThrow(/auth needs users/);
+  });
+});

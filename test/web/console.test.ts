@@ -1,0 +1,160 @@
+/**
+ * The web console in a real Chromium (playwright-core), against a Gateway on ws:// with
+ * user/token authentication: log in (wrong token first), list services, call a method, watch
+ * a signal, see camera frames drawn, read the gateway page. Saves test-artifacts/console.png.
+ */
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { startWebWorld, TOKEN, USER, type WebWorld } from "./world.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`console.test.ts: skipped, ${CHROMIUM} not found (apt-get install chromium)`);
+
+describe.skipIf(!haveChromium)(`web console in Chromium (needs ${CHROMIUM})`, () => {
+  let world: WebWorld;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    world = await startWebWorld();
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await world?.close();
+  });
+
+  it("serves the console and the client bundle with the right content types", async () => {
+    const html = await fetch(world.pageUrl);
+    expect(html.headers.get("content-type")).toMatch(/text\/html/);
+    expect(html.headers.get("content-security-policy")).toMatch(/script-src 'self'/);
+    const js = await fetch(`${world.pageUrl}qi.js`);
+    expect(js.headers.get("content-type")).toMatch(/text\/javascript/);
+    expect(await js.text()).toMatch(/export\s*\{/);
+    expect((await fetch(`${world.pageUrl}..%2f..%2fetc/passwd`)).status).toBeGreaterThanOrEqual(403);
+    const stats = await (await fetch(`${world.pageUrl}stats.json`)).json();
+    expect(stats).toHaveProperty("attached", true);
+  });
+
+  it("refuses a wrong token with a clear message, then logs in", async () => {
+    await page.goto(world.pageUrl);
+    await page.waitForSelector("body[data-ready='1']");
+    expect(await page.inputValue("#login-url")).toBe(`${world.wsUrl}/qi`);
+    await page.fill("#login-user", USER);
+    await page.fill("#login-token", "wrong token");
+    await page.click("#login-button");
+    const err = page.locator("#login-error");
+    await err.waitFor({ state: "visible" });
+    expect(await err.textContent()).toMatch(/Wrong user or token/);
+    expect(await err.textContent()).toMatch(/invalid user or token/);
+
+    await page.fill("#login-token", TOKEN);
+    await page.click("#login-button");
+    await page.waitForSelector("#services button[data-service='Calc']");
+    const names = await page.locator("#services button").allTextContents();
+    expect(names).toEqual(expect.arrayContaining(["ServiceDirectory", "Calc", "ALVideoDevice"]));
+    expect(await page.textContent("#status")).toMatch(/connected .* as alice/);
+  });
+
+  it("shows a service's members with readable signatures and calls a method", async () => {
+    await page.click("#services button[data-service='Calc']");
+    const add = page.locator(".member[data-member='add']");
+    await add.waitFor();
+    expect(await add.locator(".sig").textContent()).toBe("add(int32 a, int32 b) → int32");
+    await add.locator("input").fill("[40, 2]");
+    await add.locator("button[data-call='add']").click();
+    await page.waitForFunction(() =>
+      document.querySelector(".member[data-member='add'] pre")?.textContent?.startsWith("42"),
+    );
+    const greet = page.locator(".member[data-member='greet']");
+    await greet.locator("input").fill('["browser"]');
+    await greet.locator("button").click();
+    await page.waitForFunction(() =>
+      document.querySelector(".member[data-member='greet'] pre")?.textContent?.startsWith('"hello browser"'),
+    );
+    await page.waitForFunction(
+      () => document.querySelector("pre[data-property='level']")?.textContent === "7",
+    );
+  });
+
+  it("watches a signal live", async () => {
+    await page.click("button[data-watch='tick']");
+    await page.waitForFunction(
+      () => document.querySelector("button[data-watch='tick']")?.textContent === "stop",
+    );
+    for (let i = 1; i <= 3; i++) world.calc.emit("tick", i, `n${i}`);
+    await page.waitForFunction(() => document.querySelectorAll("#events li").length >= 3);
+    const lines = await page.locator("#events li").allTextContents();
+    expect(lines.some((l) => l.includes('Calc.tick(3,"n3")'))).toBe(true);
+    expect(lines.some((l) => l.includes('Calc.tick(1,"n1")'))).toBe(true);
+  });
+
+  it("draws camera frames (640×480 RGB) into a canvas", async () => {
+    await page.click("#services button[data-service='ALVideoDevice']");
+    await page.click("#camera-toggle");
+    await page.waitForFunction(
+      () => Number((document.getElementById("camera") as HTMLCanvasElement)?.dataset.sequence ?? -1) >= 2,
+      undefined,
+      {
+        timeout: 15_000,
+      },
+    );
+    const pixels = await page.evaluate(() => {
+      const c = document.getElementById("camera") as HTMLCanvasElement;
+      const d = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+      let sum = 0;
+      let distinct = new Set<number>();
+      for (let i = 0; i < d.length; i += 4) {
+        sum += d[i] + d[i + 1] + d[i + 2];
+        if (distinct.size < 100) distinct.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      }
+      distinct = new Set([...distinct]);
+      return { w: c.width, h: c.height, sum, distinct: distinct.size };
+    });
+    expect(pixels.w).toBe(640);
+    expect(pixels.h).toBe(480);
+    expect(pixels.sum).toBeGreaterThan(0);
+    expect(pixels.distinct).toBeGreaterThan(10);
+    await page.waitForFunction(
+      () => /fps received/.test(document.getElementById("camera-info")?.textContent ?? ""),
+      undefined,
+      {
+        timeout: 5_000,
+      },
+    );
+    await mkdir("test-artifacts", { recursive: true });
+    await page.screenshot({ path: "test-artifacts/console.png", fullPage: true });
+  });
+
+  it("shows the gateway page from /stats.json", async () => {
+    await page.click("#tab-gateway");
+    await page.waitForSelector("tr[data-stat='clients'] td");
+    expect(await page.textContent("tr[data-stat='clients'] td")).toBe("1");
+    expect(await page.textContent("tr[data-stat='attached'] td")).toBe("true");
+    const bytesOut = Number(
+      (await page.textContent("tr[data-stat='traffic.bytesOut'] td"))?.replace(/\D/g, ""),
+    );
+    expect(bytesOut).toBeGreaterThan(640 * 480 * 3); // camera frames went through
+    await page.screenshot({ path: "test-artifacts/console-gateway.png" });
+    await page.click("#tab-services");
+    expect(pageErrors).toEqual([]);
+  });
+});
