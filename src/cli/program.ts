@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { register as call } from "./commands/call.js";
 import { register as demo } from "./commands/demo.js";
+import { register as gateway } from "./commands/gateway.js";
 import { register as get } from "./commands/get.js";
 import { register as info } from "./commands/info.js";
 import { register as post } from "./commands/post.js";
@@ -76,7 +77,8 @@ export function buildProgram(): Command {
       "after",
       `\nExamples:\n  qi start                          # a local Service Directory with a simulated robot\n  qi services\n  qi call ALTextToSpeech.say '"hello"'\n  qi watch ALMemory.dataChanged\n\nEnvironment: QI_URL, QI_USER, QI_TOKEN, QI_DISPATCH, NO_COLOR\n\n${EXIT_CODES_HELP}\n`,
     );
-  for (const add of [start, sd, demo, services, info, call, post, watch, get, set, trace, top]) add(program);
+  for (const add of [start, sd, gateway, demo, services, info, call, post, watch, get, set, trace, top])
+    add(program);
   for (const cmd of [program, ...program.commands]) {
     const hint = cmd === program ? "qi --help" : `qi ${cmd.name()} --help`;
     cmd.configureOutput({

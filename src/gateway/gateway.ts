@@ -19,6 +19,7 @@ import {
   listen,
   type ServerTlsOptions,
   sortEndpoints,
+  type WsListenOptions,
 } from "../transport/index.js";
 import { ClientLink } from "./client-link.js";
 import { GatewayMetrics } from "./metrics.js";
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   limits?: Partial<RouterLimits>;
   /** Largest message accepted from a client (default 50 MB). */
   maxPayload?: number;
+  /** ws/wss listeners: Origin allow-list and the HTTP handler (web console) beside the upgrade. */
+  ws?: WsListenOptions;
   /** Where to serve Prometheus metrics, e.g. `127.0.0.1:9100` (off when omitted). */
   metricsAddress?: string;
   machineId?: string;
@@ -121,6 +124,7 @@ export class Gateway {
         url,
         {
           tls: this.options.tls,
+          ws: this.options.ws,
           maxPayload: this.options.maxPayload,
           onError: (e) => this.logger.debug({ err: e.message }, "listener error"),
         },

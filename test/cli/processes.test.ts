@@ -34,14 +34,29 @@ describe("qi sd + qi demo --attach", () => {
 
 describe("qi start", () => {
   it("serves the simulated robot until Ctrl-C", async () => {
-    const start = new QiProcess(["start", "--listen", "tcp://127.0.0.1:0"]);
-    const [url] = await start.waitFor(/tcp:\/\/127\.0\.0\.1:\d+/);
-    await start.waitFor(/Ctrl-C to stop/);
-    const [services, say, frame] = await runAll([
-      ["services", "--json", "--url", url],
-      ["call", "ALTextToSpeech.say", '"hello from qi start"', "--url", url],
-      ["watch", "ALVideoDevice.image", "--count", "1", "--json", "--url", url],
+    const start = new QiProcess([
+      "start",
+      "--listen",
+      "tcp://127.0.0.1:0",
+      "--gateway",
+      "tcp://127.0.0.1:0",
+      "ws://127.0.0.1:0",
     ]);
+    await start.waitFor(/Service Directory listening on tcp:\/\/127\.0\.0\.1:\d+/);
+    const [gw] = await start.waitFor(/gateway listening on tcp:\/\/127\.0\.0\.1:\d+/);
+    const url = gw.replace("gateway listening on ", "");
+    const [creds] = await start.waitFor(/user nao token \S+/);
+    const token = creds.split(" ")[3];
+    await start.waitFor(/Ctrl-C to stop/);
+    const auth = ["--url", url, "--user", "nao", "--token", token];
+    // Everything below goes through the gateway, authenticated with this run's credentials.
+    const [services, say, frame, refused] = await runAll([
+      ["services", "--json", ...auth],
+      ["call", "ALTextToSpeech.say", '"hello from qi start"', ...auth],
+      ["watch", "ALVideoDevice.image", "--count", "1", "--json", ...auth],
+      ["services", "--url", url, "--user", "nao", "--token", "wrong"],
+    ]);
+    expect(refused.code).toBe(3);
     expect(services.code).toBe(0);
     expect((JSON.parse(services.stdout) as Array<{ name: string }>).map((s) => s.name)).toEqual([
       "ServiceDirectory",
@@ -55,9 +70,8 @@ describe("qi start", () => {
     const event = JSON.parse(frame.stdout.trim()) as { args: [number, number, number, { base64: string }] };
     expect(event.args.slice(0, 2)).toEqual([640, 480]);
     expect(Buffer.from(event.args[3].base64, "base64").byteLength).toBe(921600);
-    // The TTS logged what it said; the gateway hook announced itself.
+    // The TTS logged what it said.
     expect(start.stderr).toContain("hello from qi start");
-    expect(start.stderr).toContain("gateway: not yet available");
     start.kill("SIGINT");
     const r = await start.exit();
     expect(r.code).toBe(0);
@@ -70,5 +84,51 @@ describe("qi start", () => {
     const r = await runQi(["start", "--listen", url]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: .* — try another port/m);
+  });
+});
+
+describe("qi gateway", () => {
+  it("runs in its own process, attached to a Service Directory in another", async () => {
+    const sd = new QiProcess(["sd", "--listen", "tcp://127.0.0.1:0"]);
+    const [sdUrl] = await sd.waitFor(/tcp:\/\/127\.0\.0\.1:\d+/);
+    const gw = new QiProcess([
+      "gateway",
+      "--attach",
+      sdUrl,
+      "--listen",
+      "tcp://127.0.0.1:0",
+      "--user",
+      "alice",
+      "--token",
+      "s3cret",
+    ]);
+    const [line] = await gw.waitFor(/gateway listening on tcp:\/\/127\.0\.0\.1:\d+/);
+    await gw.waitFor(/attached to/);
+    const url = line.replace("gateway listening on ", "");
+    const [ok, anonymous] = await runAll([
+      ["services", "--json", "--url", url, "--user", "alice", "--token", "s3cret"],
+      ["services", "--url", url],
+    ]);
+    expect(ok.code).toBe(0);
+    const listed = JSON.parse(ok.stdout) as Array<{ name: string; endpoints: string[] }>;
+    expect(listed.map((s) => s.name)).toEqual(["ServiceDirectory"]);
+    expect(listed[0].endpoints).toContain(url);
+    expect(anonymous.code).toBe(3);
+    gw.kill("SIGINT");
+    expect((await gw.exit()).code).toBe(0);
+    sd.kill("SIGINT");
+    expect((await sd.exit()).code).toBe(0);
+  });
+
+  it("reports a wrong config key with its path before listening, exit 2", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const file = join(mkdtempSync(join(tmpdir(), "qi-gw-")), "gw.yaml");
+    writeFileSync(file, "listen: [tcp://127.0.0.1:0]\nauth: { anonymous: true }\nlimits: { maxPendingCall: 5 }\n");
+    const r = await runQi(["gateway", "--config", file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/limits: Unrecognized key.*maxPendingCall/);
+    expect(r.stdout).not.toContain("listening");
   });
 });

@@ -1,6 +1,8 @@
 /**
  * `qi start`: the embedded default — a standalone Service Directory (tcp://127.0.0.1:9559
- * unless --listen), the simulated robot's services on it, and the gateway (when it exists).
+ * unless --listen), the simulated robot's services on it, and the gateway for outside clients
+ * (tcp://127.0.0.1:9503 and ws://127.0.0.1:8002 with the web console, credentials made for
+ * the run).
  * Prints where to connect; Ctrl-C / SIGTERM stops everything with exit code 0.
  */
 import type { Command } from "commander";
@@ -9,6 +11,7 @@ import { startDemo } from "../../demo/index.js";
 import { Session } from "../../session/index.js";
 import { isLoopbackUrl } from "../../transport/index.js";
 import { sessionOptions, withDispatch } from "../connect.js";
+import { runEmbeddedGateway } from "../embedded-gateway.js";
 import { onCleanup, waitForShutdown } from "../lifecycle.js";
 import { createLogger } from "../logger.js";
 import { Output } from "../output.js";
@@ -17,35 +20,11 @@ import { action } from "../program.js";
 interface Options {
   listen: string;
   demo: boolean;
+  gateway: string[] | false;
+  user: string;
+  token?: string;
   json?: boolean;
   dispatch?: string;
-}
-
-export interface EmbeddedGatewayOptions {
-  /** The session that is the Service Directory (the gateway may share its process). */
-  session: Session;
-  /** The Service Directory URL the gateway forwards to. */
-  sdUrl: string;
-  logger: Logger;
-}
-
-export interface EmbeddedGateway {
-  /** Where external clients connect. */
-  readonly endpoints: string[];
-  close(): Promise<void>;
-}
-
-/**
- * ───── GATEWAY HOOK ─────
- * Starts the gateway of the embedded default. The gateway module (`src/gateway/index.ts`,
- * `startGateway(opts)`) is being written elsewhere; until it is wired in here this only says
- * so. Fill this function in (and only this one): return the running gateway, or undefined.
- */
-export async function startEmbeddedGateway(
-  options: EmbeddedGatewayOptions,
-): Promise<EmbeddedGateway | undefined> {
-  options.logger.info("gateway: not yet available");
-  return undefined;
 }
 
 export function register(program: Command): void {
@@ -54,6 +33,14 @@ export function register(program: Command): void {
     .description("run the embedded default: a Service Directory, a simulated robot and the gateway")
     .option("-l, --listen <url>", "where the Service Directory listens", "tcp://127.0.0.1:9559")
     .option("--no-demo", "without the simulated robot's services")
+    .option(
+      "-g, --gateway <url...>",
+      "where the gateway listens for outside clients (tcp, tcps, ws for browsers)",
+      ["tcp://127.0.0.1:9503", "ws://127.0.0.1:8002"],
+    )
+    .option("--no-gateway", "without the gateway")
+    .option("--user <name>", "the gateway user for this run", "nao")
+    .option("--token <token>", "the gateway token for this run (generated when omitted)")
     .option("--json", "print the endpoints as one JSON line")
     .addOption(withDispatch())
     .action(
@@ -66,17 +53,46 @@ export function register(program: Command): void {
         const url = endpoints.find((e) => isLoopbackUrl(e)) ?? endpoints[0];
         const demo = opts.demo ? await startDemo(session, { logger }) : undefined;
         if (demo) onCleanup(() => demo.stop());
-        const gateway = await startEmbeddedGateway({ session, sdUrl: url, logger });
+        const gateway = opts.gateway
+          ? await runEmbeddedGateway({
+              sdUrl: url,
+              listen: opts.gateway,
+              user: opts.user,
+              token: opts.token,
+              logger,
+            })
+          : undefined;
         if (gateway) onCleanup(() => gateway.close());
         const services = demo?.services ?? [];
         if (out.json) {
-          out.line(JSON.stringify({ url, endpoints, services, gateway: gateway?.endpoints ?? null }));
+          out.line(
+            JSON.stringify({
+              url,
+              endpoints,
+              services,
+              gateway: gateway
+                ? {
+                    endpoints: gateway.endpoints,
+                    user: gateway.user,
+                    token: gateway.token,
+                    console: gateway.consoleUrl ?? null,
+                  }
+                : null,
+            }),
+          );
         } else {
           out.line(`Service Directory listening on ${out.style("bold", url)}`);
           for (const e of endpoints) if (e !== url) out.line(`  also on ${e}`);
           if (services.length > 0) out.line(`services: ${services.join(", ")}`);
-          if (gateway) out.line(`gateway listening on ${gateway.endpoints.join(", ")}`);
-          out.line(`try: qi services --url ${url}`);
+          if (gateway) {
+            out.line(`gateway listening on ${gateway.endpoints.map((e) => out.style("bold", e)).join(", ")}`);
+            out.line(
+              `gateway credentials for this run: user ${out.style("bold", gateway.user)} token ${out.style("bold", gateway.token)}`,
+            );
+            if (gateway.consoleUrl) out.line(`web console: ${out.style("bold", gateway.consoleUrl)}`);
+            const gw = gateway.endpoints.find((e) => e.startsWith("tcp")) ?? gateway.endpoints[0];
+            out.line(`try: qi services --url ${gw} --user ${gateway.user} --token ${gateway.token}`);
+          } else out.line(`try: qi services --url ${url}`);
           out.line(out.style("dim", "Ctrl-C to stop"));
         }
         const sig = await waitForShutdown();
