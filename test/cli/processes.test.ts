@@ -125,7 +125,10 @@ describe("qi gateway", () => {
     const { join } = await import("node:path");
     const { tmpdir } = await import("node:os");
     const file = join(mkdtempSync(join(tmpdir(), "qi-gw-")), "gw.yaml");
-    writeFileSync(file, "listen: [tcp://127.0.0.1:0]\nauth: { anonymous: true }\nlimits: { maxPendingCall: 5 }\n");
+    writeFileSync(
+      file,
+      "listen: [tcp://127.0.0.1:0]\nauth: { anonymous: true }\nlimits: { maxPendingCall: 5 }\n",
+    );
     const r = await runQi(["gateway", "--config", file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/limits: Unrecognized key.*maxPendingCall/);
