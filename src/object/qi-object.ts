@@ -118,10 +118,11 @@ export class QiObject {
     name: string,
     params: string | undefined,
     returns: string | undefined,
-    impl: MethodImpl,
+    impl: MethodImpl | null,
     options: MethodOptions = {},
   ): this {
-    const paramsSig = params ?? `(${"m".repeat(impl.length)})`;
+    if (!impl && !options.pool) throw new QiError("ERR_BAD_ARGUMENTS", `method ${name} needs an implementation or a pool module`);
+    const paramsSig = params ?? `(${"m".repeat(impl?.length ?? 0)})`;
     const returnSig = returns ?? "m";
     checkSignature(paramsSig, `parameters of ${name}`);
     checkSignature(returnSig, `return of ${name}`);
@@ -139,7 +140,7 @@ export class QiObject {
           .map((p) => ({ name: p.name, description: p.description ?? "" })),
         returnDescription: options.returnDescription ?? "",
       },
-      impl,
+      impl: impl ?? undefined,
       pool: options.pool,
     });
     return this;
