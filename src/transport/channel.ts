@@ -149,7 +149,13 @@ export class SocketChannel implements Channel {
       const cert = (socket as TLSSocket).getPeerCertificate?.();
       if (cert && Object.keys(cert).length > 0) this.peerCertificate = cert;
     }
-    this.framer = new Framer((m) => this.deliver(m), { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD });
+    this.framer = new Framer((m) => this.deliver(m), {
+      maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      // A split payload is delivered only once every byte of it is written, so skipping the
+      // zero-fill is safe; allocUnsafeSlow (not allocUnsafe) keeps each payload in its own
+      // ArrayBuffer instead of Node's shared pool.
+      allocate: (n) => Buffer.allocUnsafeSlow(n),
+    });
 
     socket.setNoDelay(true);
     if (opts.keepAlive ?? true) socket.setKeepAlive(true, opts.keepAliveInitialDelay ?? DEFAULT_KEEPALIVE_MS);

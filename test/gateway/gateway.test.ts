@@ -222,4 +222,14 @@ describe("Gateway", () => {
     expect(await added).toBe("ServiceDirectory");
     expect((await c.services()).map((s) => s.name)).toEqual(["ServiceDirectory"]);
   });
+
+  it("serves Prometheus metrics", async () => {
+    const { gwUrl, gw } = await world({ metricsAddress: "127.0.0.1:0" });
+    const p = await (await client(gwUrl)).service("Calc");
+    await p.call("add", 1, 2);
+    const text = await (await fetch(gw.metricsUrl()!)).text();
+    expect(text).toMatch(/qi_gateway_calls_total\{service="Calc"\} [1-9]/);
+    expect(text).toMatch(/qi_gateway_clients 1/);
+    expect(text).toContain("qi_gateway_call_seconds_bucket");
+  });
 });

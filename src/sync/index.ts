@@ -1,0 +1,9 @@
+/** The synchronous client: blocking calls for scripts, REPLs and debugging sessions. */
+export {
+  connectSync,
+  DEFAULT_SYNC_TIMEOUT_MS,
+  type SyncConnectOptions,
+  SyncObject,
+  SyncProperty,
+  SyncSession,
+} from "./sync-client.js";
