@@ -121,7 +121,8 @@ export class QiObject {
     impl: MethodImpl | null,
     options: MethodOptions = {},
   ): this {
-    if (!impl && !options.pool) throw new QiError("ERR_BAD_ARGUMENTS", `method ${name} needs an implementation or a pool module`);
+    if (!impl && !options.pool)
+      throw new QiError("ERR_BAD_ARGUMENTS", `method ${name} needs an implementation or a pool module`);
     const paramsSig = params ?? `(${"m".repeat(impl?.length ?? 0)})`;
     const returnSig = returns ?? "m";
     checkSignature(paramsSig, `parameters of ${name}`);

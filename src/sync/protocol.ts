@@ -2,10 +2,13 @@
  * What crosses the thread boundary between a SyncSession (main thread) and its worker. Requests
  * and replies are structured-cloned by synckit; qi values inside them travel as wire bytes (one
  * dynamic, `m`), so Raw, Struct, Dynamic, Optional, ByteString and bigint come back as the same
- * classes the async API gives. Errors travel as {name, code, message, remote}.
+ * classes the async API gives. Errors travel as {name, code, message, remote} and are rebuilt
+ * as their class (QiError, TransportError, WireError) on the main thread.
  */
 import { QiError, type QiErrorCode } from "../connection/errors.js";
+import { TransportError, type TransportErrorCode } from "../transport/errors.js";
 import { decode, encode } from "../wire/codec.js";
+import { WireError, type WireErrorCode } from "../wire/errors.js";
 import { inferSignature } from "../wire/infer.js";
 import { Dynamic } from "../wire/values.js";
 
@@ -77,9 +80,14 @@ export function serializeError(e: unknown): SerializedError {
   return { name: "Error", code: undefined, message: String(e), remote: false };
 }
 
+/** Back to the class the async API throws: QiError, TransportError, WireError, else an Error. */
 export function reviveError(s: SerializedError): Error {
   if (s.name === "QiError" && s.code !== undefined && QI_CODES.has(s.code))
     return new QiError(s.code as QiErrorCode, s.message, { remote: s.remote });
+  if (s.name === "TransportError" && s.code !== undefined)
+    return new TransportError(s.code as TransportErrorCode, s.message);
+  if (s.name === "WireError" && s.code !== undefined)
+    return new WireError(s.code as WireErrorCode, s.message);
   const e = new Error(s.message) as Error & { code?: string };
   e.name = s.name;
   if (s.code !== undefined) e.code = s.code;

@@ -21,7 +21,14 @@ import { DEFAULT_CONNECT_URL } from "../session/session.js";
 import { type ServiceInfo, serviceInfoFromValue } from "../session/service-info.js";
 import { decodeMetaObject } from "../wire/metaobject.js";
 import type { MetaObject } from "../wire/metaobject-types.js";
-import { packArgs, packValue, reviveError, type SyncReply, type SyncRequest, unpackValue } from "./protocol.js";
+import {
+  packArgs,
+  packValue,
+  reviveError,
+  type SyncReply,
+  type SyncRequest,
+  unpackValue,
+} from "./protocol.js";
 
 export const DEFAULT_SYNC_TIMEOUT_MS = 30_000;
 /** Extra wait on the main thread beyond the worker's own timeout, for a worker that is stuck. */
@@ -43,7 +50,9 @@ type Send = (req: SyncRequest) => SyncReply;
 // register tsx; from dist/ it is sync-client.js and the compiled worker.js loads as is.
 function workerPath(): string {
   const here = import.meta.url;
-  return fileURLToPath(new URL(/\.[cm]?ts$/.test(new URL(here).pathname) ? "./worker-tsx.mjs" : "./worker.js", here));
+  return fileURLToPath(
+    new URL(/\.[cm]?ts$/.test(new URL(here).pathname) ? "./worker-tsx.mjs" : "./worker.js", here),
+  );
 }
 
 function startWorker(timeoutMs: number): Send {
@@ -59,7 +68,10 @@ function startWorker(timeoutMs: number): Send {
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       if (/timed-out/.test(message))
-        throw new QiError("ERR_TIMEOUT", `sync ${req.op} got no answer from its worker within ${timeoutMs + BACKSTOP_MS} ms`);
+        throw new QiError(
+          "ERR_TIMEOUT",
+          `sync ${req.op} got no answer from its worker within ${timeoutMs + BACKSTOP_MS} ms`,
+        );
       throw new QiError("ERR_DISCONNECTED", `sync worker failed: ${message}`, { cause: e });
     }
   };
@@ -71,7 +83,10 @@ function unwrap(reply: SyncReply): Extract<SyncReply, { ok: true }> {
 }
 
 /** Connects to a Service Directory and blocks until connected (or throws, like Session.connect). */
-export function connectSync(url: string = DEFAULT_CONNECT_URL, options: SyncConnectOptions = {}): SyncSession {
+export function connectSync(
+  url: string = DEFAULT_CONNECT_URL,
+  options: SyncConnectOptions = {},
+): SyncSession {
   const timeoutMs = options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
   const send = startWorker(timeoutMs);

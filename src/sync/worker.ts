@@ -32,7 +32,10 @@ let nextHandle = 1;
 function withTimeout<T>(what: string, work: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new QiError("ERR_TIMEOUT", `${what} took more than ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new QiError("ERR_TIMEOUT", `${what} took more than ${timeoutMs} ms`)),
+      timeoutMs,
+    );
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
@@ -71,8 +74,7 @@ async function connect(req: ConnectRequest): Promise<SyncReply> {
   if (session) throw new QiError("ERR_PROTOCOL", "sync session already connected");
   timeoutMs = req.timeoutMs;
   const s = new Session({
-    authenticator:
-      req.user !== undefined ? new UserTokenAuthenticator(req.user, req.token ?? "") : undefined,
+    authenticator: req.user !== undefined ? new UserTokenAuthenticator(req.user, req.token ?? "") : undefined,
     clientTls: req.insecure ? { insecureAcceptAnyCertificate: true } : undefined,
     timeoutMs,
   });

@@ -5,13 +5,14 @@
  * SocketChannel is the implementation over a net.Socket or tls.TLSSocket.
  */
 import type { Socket } from "node:net";
-import type { PeerCertificate, TLSSocket } from "node:tls";
+import type { PeerCertificate } from "node:tls";
 import { isWireError } from "../wire/errors.js";
 import { Framer } from "../wire/framer.js";
 import { headerBytes } from "../wire/header.js";
 import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/message-types.js";
 import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
-import { formatUrl, type QiScheme } from "./url.js";
+import { NodeChannelBase } from "./channel-base.js";
+import type { QiScheme } from "./url.js";
 
 /** Default outgoing high-water mark: above it send() returns false and sendAsync() waits. */
 export const DEFAULT_HIGH_WATER_MARK = 4 * 1024 * 1024;
@@ -89,16 +90,6 @@ export interface Channel {
 
 export type SocketScheme = Extract<QiScheme, "tcp" | "tcps" | "tcpsm">;
 
-function plainAddress(addr: string | undefined): string {
-  if (addr === undefined) return "";
-  return addr.startsWith("::ffff:") && addr.includes(".") ? addr.slice(7) : addr;
-}
-
-interface Waiter {
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
-
 /** Maps an error event of an established socket to a close reason. */
 export function socketCloseReason(err: unknown, where: string): Error {
   if (isWireError(err) || err instanceof TransportError) return err;
@@ -110,45 +101,18 @@ export function socketCloseReason(err: unknown, where: string): Error {
   return new TransportError("ERR_SOCKET", `I/O error on ${where}: ${asError(err).message}`, { cause: err });
 }
 
-export class SocketChannel implements Channel {
-  readonly remoteAddress: string;
-  readonly localUrl: string;
-  readonly remoteUrl: string;
-  readonly isSecure: boolean;
-  readonly peerCertificate?: PeerCertificate;
-
+export class SocketChannel extends NodeChannelBase {
   private readonly socket: Socket;
   private readonly framer: Framer;
-  private readonly hwm: number;
-  private readonly closeTimeout: number;
-  private messageHandlers: MessageHandler[] = [];
-  private closeHandlers: CloseHandler[] = [];
-  /** Messages framed before the first handler was added (null once delivery started). */
-  private early: Message[] | null = [];
-  private earlyBytes = 0;
-  private waiters: Waiter[] = [];
-  private reason: Error | undefined = undefined;
-  private isClosed = false;
-  private userPaused = false;
-  private autoPaused = false;
+  private corked = false;
 
   constructor(socket: Socket, scheme: SocketScheme = "tcp", opts: ChannelOptions = {}) {
-    this.socket = socket;
-    this.hwm = opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    if (!(this.hwm >= 0)) throw new RangeError(`bad highWaterMark ${this.hwm}`);
-    this.closeTimeout = opts.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    this.isSecure = scheme !== "tcp";
-    this.remoteAddress = plainAddress(socket.remoteAddress);
-    this.remoteUrl = formatUrl({ scheme, host: this.remoteAddress, port: socket.remotePort ?? 0 });
-    this.localUrl = formatUrl({
-      scheme,
-      host: plainAddress(socket.localAddress),
-      port: socket.localPort ?? 0,
+    super(socket, scheme, scheme !== "tcp", opts, {
+      highWaterMark: DEFAULT_HIGH_WATER_MARK,
+      closeTimeout: DEFAULT_CLOSE_TIMEOUT_MS,
+      keepAliveMs: DEFAULT_KEEPALIVE_MS,
     });
-    if (this.isSecure) {
-      const cert = (socket as TLSSocket).getPeerCertificate?.();
-      if (cert && Object.keys(cert).length > 0) this.peerCertificate = cert;
-    }
+    this.socket = socket;
     this.framer = new Framer((m) => this.deliver(m), {
       maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       // A split payload is delivered only once every byte of it is written, so skipping the
@@ -156,9 +120,6 @@ export class SocketChannel implements Channel {
       // ArrayBuffer instead of Node's shared pool.
       allocate: (n) => Buffer.allocUnsafeSlow(n),
     });
-
-    socket.setNoDelay(true);
-    if (opts.keepAlive ?? true) socket.setKeepAlive(true, opts.keepAliveInitialDelay ?? DEFAULT_KEEPALIVE_MS);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("end", () =>
       this.finish(new TransportError("ERR_CLOSED", `connection ${this.remoteUrl} closed by peer`)),
@@ -171,19 +132,10 @@ export class SocketChannel implements Channel {
     if (socket.destroyed) this.finish(new TransportError("ERR_CLOSED", "socket already destroyed"));
   }
 
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
-  get closeReason(): Error | undefined {
-    return this.reason;
-  }
-
   get bufferedBytes(): number {
     return this.socket.writableLength;
   }
 
-  private corked = false;
   private readonly uncork = (): void => {
     this.corked = false;
     this.socket.uncork();
@@ -219,57 +171,6 @@ export class SocketChannel implements Channel {
     return s.writableLength <= this.hwm;
   }
 
-  sendAsync(msg: Message): Promise<void> {
-    let ok: boolean;
-    try {
-      ok = this.send(msg);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (ok) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-    });
-  }
-
-  onMessage(cb: MessageHandler): () => void {
-    this.messageHandlers.push(cb);
-    if (this.early !== null) {
-      const early = this.early;
-      this.early = null;
-      this.earlyBytes = 0;
-      if (early.length > 0) {
-        queueMicrotask(() => {
-          try {
-            for (const m of early) this.dispatch(m);
-          } catch (e) {
-            this.destroy(asError(e));
-            return;
-          }
-          if (this.autoPaused) {
-            this.autoPaused = false;
-            if (!this.userPaused && !this.isClosed) this.socket.resume();
-          }
-        });
-      }
-    }
-    return () => {
-      this.messageHandlers = this.messageHandlers.filter((h) => h !== cb);
-    };
-  }
-
-  onClose(cb: CloseHandler): () => void {
-    if (this.isClosed) {
-      const reason = this.reason;
-      queueMicrotask(() => cb(reason));
-      return () => {};
-    }
-    this.closeHandlers.push(cb);
-    return () => {
-      this.closeHandlers = this.closeHandlers.filter((h) => h !== cb);
-    };
-  }
-
   close(reason?: Error): void {
     if (this.isClosed) return;
     this.finish(reason ?? new TransportError("ERR_CLOSED", `channel ${this.remoteUrl} closed locally`));
@@ -290,17 +191,13 @@ export class SocketChannel implements Channel {
     this.framer.setMaxPayload(limit);
   }
 
-  pause(): void {
-    this.userPaused = true;
+  protected pauseSource(): void {
     this.socket.pause();
   }
 
-  resume(): void {
-    this.userPaused = false;
-    if (!this.autoPaused && !this.isClosed) this.socket.resume();
+  protected resumeSource(): void {
+    this.socket.resume();
   }
-
-  // --------------------------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
     if (this.isClosed) return;
@@ -310,70 +207,6 @@ export class SocketChannel implements Channel {
       // A WireError (bad magic, payload too large, ...) or an exception from a message handler:
       // the stream cannot be resumed either way.
       this.destroy(asError(e));
-    }
-  }
-
-  private deliver(m: Message): void {
-    if (this.isClosed) return;
-    if (this.early !== null) {
-      this.early.push(m);
-      this.earlyBytes += HEADER_SIZE + m.payload.byteLength;
-      if (this.earlyBytes > this.hwm && !this.autoPaused) {
-        this.autoPaused = true;
-        this.socket.pause();
-      }
-      return;
-    }
-    this.dispatch(m);
-  }
-
-  private dispatch(m: Message): void {
-    if (this.isClosed) return;
-    const handlers = this.messageHandlers;
-    if (handlers.length === 1) {
-      handlers[0](m);
-      return;
-    }
-    for (const h of handlers) {
-      if (this.isClosed) return;
-      h(m);
-    }
-  }
-
-  private readonly onFlushed = (err?: Error | null): void => {
-    if (err || this.waiters.length === 0) return;
-    if (this.socket.writableLength > this.hwm) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w.resolve();
-  };
-
-  private finish(reason: Error): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.reason = reason;
-    this.early = null;
-    this.messageHandlers = [];
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) {
-      w.reject(
-        new TransportError("ERR_CLOSED", `channel ${this.remoteUrl} closed: ${reason.message}`, {
-          cause: reason,
-        }),
-      );
-    }
-    const handlers = this.closeHandlers;
-    this.closeHandlers = [];
-    for (const h of handlers) {
-      try {
-        h(reason);
-      } catch (e) {
-        // A bug in a close handler must not stop the others; surface it like an EventEmitter would.
-        queueMicrotask(() => {
-          throw e;
-        });
-      }
     }
   }
 }

@@ -26,17 +26,15 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { isIP, type Socket } from "node:net";
-import type { ConnectionOptions, PeerCertificate, TLSSocket } from "node:tls";
+import type { ConnectionOptions } from "node:tls";
 import { connect as tlsConnect } from "node:tls";
 import WebSocket, { type ClientOptions, type RawData, WebSocketServer } from "ws";
 import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/message-types.js";
 import {
   type Channel,
   type ChannelOptions,
-  type CloseHandler,
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_HIGH_WATER_MARK,
-  type MessageHandler,
   socketCloseReason,
 } from "./channel.js";
 import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
@@ -48,6 +46,7 @@ import type {
   SchemeDriver,
   WsListenOptions,
 } from "./options.js";
+import { NodeChannelBase } from "./channel-base.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, wildcardAddresses } from "./socket-driver.js";
 import { normalizeFingerprint } from "./tls.js";
 import { formatHostPort, formatUrl, type QiUrl, sortEndpoints } from "./url.js";
@@ -55,63 +54,25 @@ import { closeCodeFor, closeReasonText, encodeFrame, parseFrame, WsCloseCode } f
 
 export type WsScheme = "ws" | "wss";
 
-function plainAddress(addr: string | undefined): string {
-  if (addr === undefined) return "";
-  return addr.startsWith("::ffff:") && addr.includes(".") ? addr.slice(7) : addr;
-}
-
 const allocFrame = (n: number): Uint8Array => Buffer.allocUnsafe(n);
 
-interface Waiter {
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
-
 /** A Channel over one WebSocket (client or server side) of the `ws` package. */
-export class WsChannel implements Channel {
-  readonly remoteAddress: string;
-  readonly localUrl: string;
-  readonly remoteUrl: string;
-  readonly isSecure: boolean;
-  readonly peerCertificate?: PeerCertificate;
+export class WsChannel extends NodeChannelBase {
   /** The close code and reason of the WebSocket close, once closed (1006: no close frame). */
   closeCode: number | undefined;
   closeText: string | undefined;
 
   private readonly ws: WebSocket;
-  private readonly hwm: number;
   private maxPayload: number;
-  private readonly closeTimeout: number;
-  private messageHandlers: MessageHandler[] = [];
-  private closeHandlers: CloseHandler[] = [];
-  private early: Message[] | null = [];
-  private earlyBytes = 0;
-  private waiters: Waiter[] = [];
-  private reason: Error | undefined = undefined;
-  private isClosed = false;
-  private userPaused = false;
-  private autoPaused = false;
 
   constructor(ws: WebSocket, socket: Socket, scheme: WsScheme, opts: ChannelOptions = {}) {
-    this.ws = ws;
-    this.hwm = opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    if (!(this.hwm >= 0)) throw new RangeError(`bad highWaterMark ${this.hwm}`);
-    this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.closeTimeout = opts.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    this.isSecure = scheme === "wss";
-    this.remoteAddress = plainAddress(socket.remoteAddress);
-    this.remoteUrl = formatUrl({ scheme, host: this.remoteAddress, port: socket.remotePort ?? 0 });
-    this.localUrl = formatUrl({
-      scheme,
-      host: plainAddress(socket.localAddress),
-      port: socket.localPort ?? 0,
+    super(socket, scheme, scheme === "wss", opts, {
+      highWaterMark: DEFAULT_HIGH_WATER_MARK,
+      closeTimeout: DEFAULT_CLOSE_TIMEOUT_MS,
+      keepAliveMs: 30_000,
     });
-    if (this.isSecure) {
-      const cert = (socket as TLSSocket).getPeerCertificate?.();
-      if (cert && Object.keys(cert).length > 0) this.peerCertificate = cert;
-    }
-    socket.setNoDelay(true);
-    if (opts.keepAlive ?? true) socket.setKeepAlive(true, opts.keepAliveInitialDelay ?? 30_000);
+    this.ws = ws;
+    this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     ws.binaryType = "nodebuffer";
     ws.on("message", (data: RawData, isBinary: boolean) => this.onFrame(data, isBinary));
     ws.on("close", (code: number, why: Buffer) => {
@@ -130,14 +91,6 @@ export class WsChannel implements Channel {
     }
   }
 
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
-  get closeReason(): Error | undefined {
-    return this.reason;
-  }
-
   get bufferedBytes(): number {
     return this.ws.bufferedAmount;
   }
@@ -152,57 +105,6 @@ export class WsChannel implements Channel {
     const over = this.ws.bufferedAmount + frame.byteLength > this.hwm;
     this.ws.send(frame, { binary: true, compress: false, fin: true }, over ? this.onFlushed : undefined);
     return this.ws.bufferedAmount <= this.hwm;
-  }
-
-  sendAsync(msg: Message): Promise<void> {
-    let ok: boolean;
-    try {
-      ok = this.send(msg);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (ok) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-    });
-  }
-
-  onMessage(cb: MessageHandler): () => void {
-    this.messageHandlers.push(cb);
-    if (this.early !== null) {
-      const early = this.early;
-      this.early = null;
-      this.earlyBytes = 0;
-      if (early.length > 0) {
-        queueMicrotask(() => {
-          try {
-            for (const m of early) this.dispatch(m);
-          } catch (e) {
-            this.destroy(asError(e));
-            return;
-          }
-          if (this.autoPaused) {
-            this.autoPaused = false;
-            if (!this.userPaused && !this.isClosed) this.ws.resume();
-          }
-        });
-      }
-    }
-    return () => {
-      this.messageHandlers = this.messageHandlers.filter((h) => h !== cb);
-    };
-  }
-
-  onClose(cb: CloseHandler): () => void {
-    if (this.isClosed) {
-      const reason = this.reason;
-      queueMicrotask(() => cb(reason));
-      return () => {};
-    }
-    this.closeHandlers.push(cb);
-    return () => {
-      this.closeHandlers = this.closeHandlers.filter((h) => h !== cb);
-    };
   }
 
   /** Closes gracefully: pending output is sent, then a close frame (1000). */
@@ -220,14 +122,12 @@ export class WsChannel implements Channel {
     this.maxPayload = limit;
   }
 
-  pause(): void {
-    this.userPaused = true;
+  protected pauseSource(): void {
     this.ws.pause();
   }
 
-  resume(): void {
-    this.userPaused = false;
-    if (!this.autoPaused && !this.isClosed) this.ws.resume();
+  protected resumeSource(): void {
+    this.ws.resume();
   }
 
   // --------------------------------------------------------------------------------------------
@@ -295,68 +195,6 @@ export class WsChannel implements Channel {
       this.deliver(msg);
     } catch (e) {
       this.destroy(asError(e));
-    }
-  }
-
-  private deliver(m: Message): void {
-    if (this.early !== null) {
-      this.early.push(m);
-      this.earlyBytes += HEADER_SIZE + m.payload.byteLength;
-      if (this.earlyBytes > this.hwm && !this.autoPaused) {
-        this.autoPaused = true;
-        this.ws.pause();
-      }
-      return;
-    }
-    this.dispatch(m);
-  }
-
-  private dispatch(m: Message): void {
-    if (this.isClosed) return;
-    const handlers = this.messageHandlers;
-    if (handlers.length === 1) {
-      handlers[0](m);
-      return;
-    }
-    for (const h of handlers) {
-      if (this.isClosed) return;
-      h(m);
-    }
-  }
-
-  private readonly onFlushed = (err?: Error | null): void => {
-    if (err || this.waiters.length === 0) return;
-    if (this.ws.bufferedAmount > this.hwm) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w.resolve();
-  };
-
-  private finish(reason: Error): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.reason = reason;
-    this.early = null;
-    this.messageHandlers = [];
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) {
-      w.reject(
-        new TransportError("ERR_CLOSED", `channel ${this.remoteUrl} closed: ${reason.message}`, {
-          cause: reason,
-        }),
-      );
-    }
-    const handlers = this.closeHandlers;
-    this.closeHandlers = [];
-    for (const h of handlers) {
-      try {
-        h(reason);
-      } catch (e) {
-        queueMicrotask(() => {
-          throw e;
-        });
-      }
     }
   }
 }

@@ -31,7 +31,10 @@ describe("served methods", () => {
       .method("short", "()", "s", () => "short");
     const p = await serve("Mixed", obj);
     const order: string[] = [];
-    await Promise.all([p.call<string>("long").then((v) => order.push(v)), p.call<string>("short").then((v) => order.push(v))]);
+    await Promise.all([
+      p.call<string>("long").then((v) => order.push(v)),
+      p.call<string>("short").then((v) => order.push(v)),
+    ]);
     expect(order).toEqual(["short", "long"]);
   });
 

@@ -6,7 +6,6 @@
  * Prints where to connect; Ctrl-C / SIGTERM stops everything with exit code 0.
  */
 import type { Command } from "commander";
-import type { Logger } from "pino";
 import { startDemo } from "../../demo/index.js";
 import { Session } from "../../session/index.js";
 import { isLoopbackUrl } from "../../transport/index.js";
