@@ -9,3 +9,4 @@ export * from "./object/index.js";
 export * from "./dispatch/index.js";
 export * from "./session/index.js";
 export * from "./gateway/index.js";
+export * from "./sync/index.js";

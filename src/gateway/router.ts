@@ -12,7 +12,7 @@ import { type Connection, errorText } from "../connection/connection.js";
 import { QiError, isQiError } from "../connection/errors.js";
 import { PeerObjects } from "../object/peer.js";
 import { allocateClientObjectId } from "../object/ids.js";
-import { Reserved } from "../object/reserved.js";
+import { NETWORK_MEMBER_PARAMS, Reserved } from "../object/reserved.js";
 import type { CodecContext } from "../wire/codec.js";
 import { decode, encode } from "../wire/codec.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
@@ -679,22 +679,11 @@ function ctxOf(conn: Connection): CodecContext {
   return { objectUid: conn.shared(Capability.ObjectPtrUID) };
 }
 
-const RESERVED_PARAMS: Record<number, string> = {
-  0: "(IIL)",
-  1: "(IIL)",
-  2: "(I)",
-  3: "(I)",
-  5: "(m)",
-  6: "(mm)",
-  7: "()",
-  8: "(IILs)",
-};
-
 function parametersOf(meta: MetaObject, action: number): string | undefined {
   return (
     meta.methods.get(action)?.parametersSignature ??
     meta.signals.get(action)?.signature ??
-    RESERVED_PARAMS[action]
+    NETWORK_MEMBER_PARAMS[action]
   );
 }
 

@@ -18,7 +18,7 @@ import { Dynamic } from "../wire/values.js";
 import { addressKey } from "../connection/connection.js";
 import type { PeerObjects } from "./peer.js";
 import type { CallContext, QiObject } from "./qi-object.js";
-import { Reserved, STATS_SIGNATURE, TraceKind } from "./reserved.js";
+import { NETWORK_MEMBER_PARAMS, Reserved, STATS_SIGNATURE, TraceKind } from "./reserved.js";
 
 const INVALID_LINK = 0xffffffffffffffffn;
 const EMPTY = new Uint8Array(0);
@@ -250,17 +250,7 @@ function serveNetworkMember(peer: PeerObjects, target: QiObject, msg: Message): 
     if (msg.type === MessageType.Call) conn.replyError(msg, text);
   };
   try {
-    const sigs: Record<number, string> = {
-      0: "(IIL)",
-      1: "(IIL)",
-      2: "(I)",
-      3: "(I)",
-      5: "(m)",
-      6: "(mm)",
-      7: "()",
-      8: "(IILs)",
-    };
-    const { args } = decodeArgs(peer, msg, sigs[msg.action]!);
+    const { args } = decodeArgs(peer, msg, NETWORK_MEMBER_PARAMS[msg.action]!);
     switch (msg.action) {
       case Reserved.registerEvent:
       case Reserved.registerEventWithSignature: {

@@ -211,6 +211,8 @@ export class QiObject {
     if (uid === Reserved.traceObject) this.traceEnabled = true; // subscribing enables tracing (spec §3.2)
     return () => {
       entry.listeners.delete(listener);
+      // The last trace subscriber gone: nobody reads the events any more.
+      if (uid === Reserved.traceObject && entry.listeners.size === 0) this.traceEnabled = false;
     };
   }
 

@@ -24,6 +24,18 @@ export const Reserved = {
 
 export const FIRST_USER_MEMBER = 100;
 
+/** Parameter signatures of members 0–8 (spec §3.2), for reading requests to them. */
+export const NETWORK_MEMBER_PARAMS: Readonly<Record<number, string>> = {
+  0: "(IIL)",
+  1: "(IIL)",
+  2: "(I)",
+  3: "(I)",
+  5: "(m)",
+  6: "(mm)",
+  7: "()",
+  8: "(IILs)",
+};
+
 const MIN_MAX_SUM = "(fff)<MinMaxSum,minValue,maxValue,cumulatedValue>";
 export const METHOD_STATISTICS_SIGNATURE = `(I${MIN_MAX_SUM}${MIN_MAX_SUM}${MIN_MAX_SUM})<MethodStatistics,count,wall,user,system>`;
 export const STATS_SIGNATURE = `{I${METHOD_STATISTICS_SIGNATURE}}`;
