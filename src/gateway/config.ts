@@ -2,13 +2,23 @@
  * The gateway's configuration file (JSON or YAML), validated before anything listens: an
  * unknown key or a wrong value is reported with its path and what was expected.
  */
-import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import {
+  ConfigError,
+  loadUsers,
+  readConfigFile,
+  readText,
+  tlsSchema,
+  urlSchema,
+  usersSchema,
+  validate,
+} from "../config/config-file.js";
 import { UserTokenAuthenticator } from "../connection/auth.js";
 import { GatewayAuthProvider } from "./credentials.js";
 import type { GatewayOptions } from "./gateway.js";
+
+export { ConfigError };
 
 const ruleSet = z.strictObject({
   allow: z.array(z.string()).optional(),
@@ -20,22 +30,16 @@ const userPermissions = z.strictObject({
   subscribe: ruleSet.optional(),
   write: ruleSet.optional(),
 });
-const url = z.string().regex(/^(tcp|tcps|tcpsm):\/\//, "a URL like tcp://host:port, tcps://… or tcpsm://…");
-const hashedToken = z
-  .string()
-  .regex(/^scrypt\$\d+\$[0-9a-f]+\$[0-9a-f]+$/, "a hashed token (make one with `qi hash-token`)");
+const url = urlSchema;
 
 export const gatewayConfigSchema = z.strictObject({
   attach: url.optional(),
   listen: z.array(url).min(1),
-  tls: z
-    .strictObject({ cert: z.string(), key: z.string(), ca: z.string().optional() })
-    .optional()
-    .describe("PEM files of the listeners' identity; `ca` checks client certificates on tcpsm"),
+  tls: tlsSchema.optional(),
   auth: z
     .strictObject({
       anonymous: z.boolean().default(false),
-      users: z.record(z.string(), z.strictObject({ token: hashedToken })).optional(),
+      users: usersSchema.optional(),
       credentials: z.string().optional().describe("a JSON/YAML file with { users: { name: { token } } }"),
       certificateUsers: z.array(z.string()).optional(),
       rateLimit: z
@@ -75,62 +79,23 @@ export const gatewayConfigSchema = z.strictObject({
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
-export class ConfigError extends Error {
-  readonly code = "ERR_CONFIG";
-  constructor(
-    message: string,
-    readonly file: string,
-  ) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
-
 /** Reads, parses and validates a config file. */
 export function loadGatewayConfig(file: string): GatewayConfig {
-  const text = readText(file);
-  let raw: unknown;
-  try {
-    raw = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    throw new ConfigError(
-      `${file}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}`,
-      file,
-    );
-  }
-  return validateGatewayConfig(raw, file);
+  return validateGatewayConfig(readConfigFile(file), file);
 }
 
 export function validateGatewayConfig(raw: unknown, file = "config"): GatewayConfig {
-  const result = gatewayConfigSchema.safeParse(raw);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const path = issue.path.length ? issue.path.join(".") : "(top level)";
-    return `  ${path}: ${issue.message}`;
-  });
-  throw new ConfigError(`${file} is not a valid gateway configuration:\n${lines.join("\n")}`, file);
+  return validate(gatewayConfigSchema, raw, file, "gateway configuration");
 }
 
 /** Turns a validated config into gateway options (reading the PEM and credentials files). */
 export function gatewayOptionsFromConfig(config: GatewayConfig, file: string): GatewayOptions {
   const base = dirname(resolve(file));
   const at = (p: string) => resolve(base, p);
-  let users = config.auth.users ?? {};
-  if (config.auth.credentials) {
-    const credFile = at(config.auth.credentials);
-    const text = readText(credFile);
-    const parsed = (credFile.endsWith(".json") ? JSON.parse(text) : parseYaml(text)) as unknown;
-    const creds = z
-      .strictObject({ users: z.record(z.string(), z.strictObject({ token: hashedToken })) })
-      .safeParse(parsed);
-    if (!creds.success) {
-      throw new ConfigError(
-        `${credFile}: ${creds.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
-        credFile,
-      );
-    }
-    users = { ...users, ...creds.data.users };
-  }
+  const users = loadUsers(
+    config.auth.users,
+    config.auth.credentials ? at(config.auth.credentials) : undefined,
+  );
   const anonymous = config.auth.anonymous;
   const hasCredentials = Object.keys(users).length > 0 || (config.auth.certificateUsers ?? []).length > 0;
   if (!anonymous && !hasCredentials) {
@@ -171,15 +136,4 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, file: string): G
     maxPayload: config.limits?.maxPayload,
     metricsAddress: config.metrics,
   };
-}
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (e) {
-    throw new ConfigError(
-      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      file,
-    );
-  }
 }

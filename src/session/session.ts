@@ -5,7 +5,13 @@
  */
 import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
-import type { AuthProvider, ClientAuthenticator } from "../connection/auth.js";
+import {
+  type AuthProvider,
+  AuthState,
+  type ClientAuthenticator,
+  safeEqual,
+  UserTokenAuthenticator,
+} from "../connection/auth.js";
 import { Connection } from "../connection/connection.js";
 import { QiError } from "../connection/errors.js";
 import { Dispatcher, type DispatchMode } from "../dispatch/index.js";
@@ -36,6 +42,7 @@ import { type ServiceInfo, serviceInfoFromValue, serviceInfoToStruct, uidAsStrin
 
 export const DEFAULT_CONNECT_URL = "tcp://127.0.0.1:9559";
 export const DEFAULT_LISTEN_URL = "tcp://127.0.0.1:0";
+const SELF_USER = "__qi_self__";
 
 export interface SessionOptions {
   /** Credentials for the Service Directory and every service connection. */
@@ -86,6 +93,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private directory: ServiceDirectory | undefined;
   private readonly serviceProxies = new Map<string, Promise<RemoteObject>>();
   private closed = false;
+  private selfUrl: string | undefined;
+  private readonly selfToken = randomUUID();
 
   constructor(options: SessionOptions = {}) {
     super();
@@ -152,6 +161,9 @@ export class Session extends EventEmitter<SessionEvents> {
       await this.listen(url);
       const own = this.endpoints().find((e) => isLoopbackUrl(e)) ?? this.endpoints()[0];
       if (!own) throw new QiError("ERR_PROTOCOL", "listening produced no endpoint");
+      // The directory's own client connection authenticates with a secret of this process,
+      // so a directory that requires credentials from others can still talk to itself.
+      this.selfUrl = normalizeConnectUrl(own);
       await this.connect(own);
     } catch (e) {
       await this.close();
@@ -320,7 +332,7 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     const conn = new Connection(channel, {
       role: "server",
-      authProvider: this.options.authProvider,
+      authProvider: this.serverAuthProvider(),
       enforceAuth: this.options.enforceAuth,
       handshakeTimeoutMs: this.options.timeoutMs,
       maxPayload: this.options.maxPayload,
@@ -332,6 +344,25 @@ export class Session extends EventEmitter<SessionEvents> {
     });
     this.serverConnections.add(conn);
     conn.onClose(() => this.serverConnections.delete(conn));
+  }
+
+  private selfAuthenticator(): ClientAuthenticator {
+    return new UserTokenAuthenticator(SELF_USER, this.selfToken);
+  }
+
+  /** The configured provider, plus this process's own client connection (listenStandalone). */
+  private serverAuthProvider(): AuthProvider | undefined {
+    const provider = this.options.authProvider;
+    if (!provider) return undefined;
+    const selfToken = this.selfToken;
+    return {
+      processAuth: (data, ctx) =>
+        data.get("user") === SELF_USER &&
+        typeof data.get("token") === "string" &&
+        safeEqual(data.get("token") as string, selfToken)
+          ? { state: AuthState.Done, identity: SELF_USER }
+          : provider.processAuth(data, ctx),
+    };
   }
 
   /** Opens (or reuses) an authenticated client connection to an endpoint. */
@@ -346,7 +377,7 @@ export class Session extends EventEmitter<SessionEvents> {
       });
       const conn = new Connection(channel, {
         role: "client",
-        authenticator: this.options.authenticator,
+        authenticator: this.selfUrl === url ? this.selfAuthenticator() : this.options.authenticator,
         handshakeTimeoutMs: this.options.timeoutMs,
       });
       // Our connections serve calls too (ClientServerSocket): services we host, objects we pass.

@@ -135,3 +135,28 @@ describe("qi gateway", () => {
     expect(r.stdout).not.toContain("listening");
   });
 });
+
+describe("qi sd --config", () => {
+  it("requires the configured credentials, from a YAML file with hashed tokens", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const { hashToken } = await import("../../src/gateway/index.js");
+    const dir = mkdtempSync(join(tmpdir(), "qi-sd-"));
+    writeFileSync(join(dir, "users.yaml"), `users:\n  robot:\n    token: "${hashToken("pw")}"\n`);
+    writeFileSync(join(dir, "sd.yaml"), "listen: [tcp://127.0.0.1:0]\nauth:\n  credentials: users.yaml\n");
+    const sd = new QiProcess(["sd", "--config", join(dir, "sd.yaml")]);
+    const [url] = await sd.waitFor(/tcp:\/\/127\.0\.0\.1:\d+/);
+    const [ok, anonymous] = await runAll([
+      ["services", "--json", "--url", url, "--user", "robot", "--token", "pw"],
+      ["services", "--url", url],
+    ]);
+    expect(ok.code).toBe(0);
+    expect((JSON.parse(ok.stdout) as Array<{ name: string }>).map((s) => s.name)).toEqual([
+      "ServiceDirectory",
+    ]);
+    expect(anonymous.code).toBe(3);
+    sd.kill("SIGINT");
+    expect((await sd.exit()).code).toBe(0);
+  });
+});
