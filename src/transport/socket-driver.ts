@@ -158,15 +158,15 @@ export function serve(spec: ServeSpec): Promise<Listener> {
   };
   const channels = new Set<Channel>();
   const raw = new Set<Socket>();
-  let closing: Promise<void> | undefined;
+  const accepted: Accepted = { channels, raw, closing: false };
 
   server.on("connection", (s: Socket) => {
     raw.add(s);
     s.once("close", () => raw.delete(s));
-    if (closing) s.destroy();
+    if (accepted.closing) s.destroy();
   });
   server.on(spec.readyEvent, (socket: Socket) => {
-    if (closing) {
+    if (accepted.closing) {
       socket.destroy();
       return;
     }
@@ -189,6 +189,37 @@ export function serve(spec: ServeSpec): Promise<Listener> {
     }
   });
 
+  return bindListener(server, url, scheme, opts, accepted, report);
+}
+
+/** What a listener tracks so that closing it closes what it accepted. */
+export interface Accepted {
+  channels: Set<Channel>;
+  /** Raw sockets, some maybe still in a TLS handshake or upgrade. */
+  raw: Set<Socket>;
+  /** Set once the listener is closing: new connections are refused. */
+  closing: boolean;
+}
+
+/** Anything that listens like net.Server (tls.Server, http(s).Server too). */
+type ListeningServer = Pick<Server, "listen" | "address" | "close" | "once" | "off" | "on"> & {
+  closeIdleConnections?: () => void;
+};
+
+/**
+ * Binds `server` at `url` and builds the Listener: the published endpoints (one per interface
+ * for a wildcard host, spec §6.3) and a close that also closes every accepted channel.
+ */
+export function bindListener(
+  server: ListeningServer,
+  url: QiUrl,
+  scheme: QiUrl["scheme"],
+  opts: ListenOptions,
+  accepted: Accepted,
+  report: (e: unknown) => void,
+  onBound?: (boundUrl: string) => void,
+): Promise<Listener> {
+  let closing: Promise<void> | undefined;
   return new Promise<Listener>((resolve, reject) => {
     const onListenError = (e: Error): void => {
       const code = nodeErrorCode(e);
@@ -213,10 +244,11 @@ export function serve(spec: ServeSpec): Promise<Listener> {
         }
         const port = addr.port;
         const bound = formatUrl({ scheme, host: addr.address, port });
+        onBound?.(bound);
         const wildcard = isWildcard(addr.address);
         const v6 = addr.family === "IPv6" || String(addr.family) === "6";
         const closeTimeout = opts.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS;
-        const listener: Listener = {
+        resolve({
           url: bound,
           port,
           endpoints(): string[] {
@@ -226,13 +258,15 @@ export function serve(spec: ServeSpec): Promise<Listener> {
           },
           close(): Promise<void> {
             if (!closing) {
+              accepted.closing = true;
               closing = new Promise<void>((done) => {
                 server.close(() => done());
+                server.closeIdleConnections?.();
                 const reason = new TransportError("ERR_CLOSED", `listener ${bound} closed`);
-                for (const ch of channels) ch.close(reason);
+                for (const ch of accepted.channels) ch.close(reason);
                 // Sockets still in a TLS handshake, or channels whose peer does not read.
                 const timer = setTimeout(() => {
-                  for (const s of raw) s.destroy();
+                  for (const sock of accepted.raw) sock.destroy();
                 }, closeTimeout);
                 timer.unref();
                 server.once("close", () => clearTimeout(timer));
@@ -240,8 +274,7 @@ export function serve(spec: ServeSpec): Promise<Listener> {
             }
             return closing;
           },
-        };
-        resolve(listener);
+        });
       },
     );
   });

@@ -47,9 +47,9 @@ import type {
   WsListenOptions,
 } from "./options.js";
 import { NodeChannelBase } from "./channel-base.js";
-import { DEFAULT_CONNECT_TIMEOUT_MS, wildcardAddresses } from "./socket-driver.js";
+import { type Accepted, bindListener, DEFAULT_CONNECT_TIMEOUT_MS } from "./socket-driver.js";
 import { normalizeFingerprint } from "./tls.js";
-import { formatHostPort, formatUrl, type QiUrl, sortEndpoints } from "./url.js";
+import { formatHostPort, formatUrl, type QiUrl } from "./url.js";
 import { closeCodeFor, closeReasonText, encodeFrame, parseFrame, WsCloseCode } from "./ws-frame.js";
 
 export type WsScheme = "ws" | "wss";
@@ -357,7 +357,7 @@ export function wsConnect(url: QiUrl & { scheme: WsScheme }, opts: ConnectOption
 // ------------------------------------------------------------------------------------------------
 // Listening
 
-function isWildcard(host: string): boolean {
+function _isWildcard(host: string): boolean {
   return host === "0.0.0.0" || host === "::" || host === "0:0:0:0:0:0:0:0";
 }
 
@@ -440,13 +440,13 @@ export function wsListen(
   });
   const channels = new Set<Channel>();
   const raw = new Set<Socket>();
-  let closing: Promise<void> | undefined;
+  const accepted: Accepted = { channels, raw, closing: false };
   let bound = formatUrl(url);
 
   server.on("connection", (s: Socket) => {
     raw.add(s);
     s.once("close", () => raw.delete(s));
-    if (closing) s.destroy();
+    if (accepted.closing) s.destroy();
   });
   if (secure) {
     server.on("tlsClientError", (err: Error, socket: Socket) => {
@@ -471,7 +471,7 @@ export function wsListen(
   });
   server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on("error", () => {});
-    if (closing) {
+    if (accepted.closing) {
       refuse(socket, 503, "listener closing");
       return;
     }
@@ -487,7 +487,7 @@ export function wsListen(
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      if (closing) {
+      if (accepted.closing) {
         ws.terminate();
         return;
       }
@@ -512,61 +512,8 @@ export function wsListen(
   });
   wss.on("error", report);
 
-  return new Promise<Listener>((resolve, reject) => {
-    const onListenError = (e: Error): void => {
-      const code = nodeErrorCode(e);
-      const why =
-        code === "EADDRINUSE"
-          ? "address already in use"
-          : code === "EADDRNOTAVAIL"
-            ? "address not available on this machine"
-            : e.message;
-      reject(new TransportError("ERR_LISTEN", `cannot listen on ${formatUrl(url)}: ${why}`, { cause: e }));
-    };
-    server.once("error", onListenError);
-    server.listen(
-      { host: url.host, port: url.port, ipv6Only: opts.ipv6Only ?? false, backlog: opts.backlog },
-      () => {
-        server.off("error", onListenError);
-        server.on("error", report);
-        const addr = server.address();
-        if (addr === null || typeof addr === "string") {
-          reject(new TransportError("ERR_LISTEN", `cannot listen on ${formatUrl(url)}: no address`));
-          return;
-        }
-        const port = addr.port;
-        bound = formatUrl({ scheme, host: addr.address, port });
-        const wildcard = isWildcard(addr.address);
-        const v6 = addr.family === "IPv6" || String(addr.family) === "6";
-        const closeTimeout = opts.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS;
-        const boundUrl = bound;
-        resolve({
-          url: boundUrl,
-          port,
-          endpoints(): string[] {
-            if (!wildcard) return [boundUrl];
-            const hosts = wildcardAddresses(!v6 || !(opts.ipv6Only ?? false), v6);
-            return sortEndpoints(hosts.map((host) => formatUrl({ scheme, host, port })));
-          },
-          close(): Promise<void> {
-            if (!closing) {
-              closing = new Promise<void>((done) => {
-                server.close(() => done());
-                server.closeIdleConnections();
-                const reason = new TransportError("ERR_CLOSED", `listener ${boundUrl} closed`);
-                for (const ch of channels) ch.close(reason);
-                const timer = setTimeout(() => {
-                  for (const s of raw) s.destroy();
-                }, closeTimeout);
-                timer.unref();
-                server.once("close", () => clearTimeout(timer));
-              });
-            }
-            return closing;
-          },
-        });
-      },
-    );
+  return bindListener(server, url, scheme, opts, accepted, report, (b) => {
+    bound = b;
   });
 }
 
