@@ -182,18 +182,29 @@ export class Connection {
 
   /** Sends a Call and resolves with the Reply message; rejects with a QiError otherwise. */
   call(address: Address, payload: Uint8Array, options: CallOptions = {}): Promise<Message> {
-    if (this.state === "closed") return Promise.reject(this.closedError(address));
+    return this.startCall(address, payload, options).answer;
+  }
+
+  /**
+   * Like call(), and tells the message id of the Call, so that a forwarder can give up on it
+   * later with cancelCall() without the cost of an AbortSignal per call.
+   */
+  startCall(
+    address: Address,
+    payload: Uint8Array,
+    options: CallOptions = {},
+  ): { id: number; answer: Promise<Message> } {
+    if (this.state === "closed") return { id: 0, answer: Promise.reject(this.closedError(address)) };
     const max = this.options.maxPendingCalls ?? 10_000;
     if (this.pending.size >= max) {
-      return Promise.reject(
-        new QiError("ERR_LIMIT", `too many pending calls on ${this.peer} (limit ${max})`, {
-          peer: this.peer,
-        }),
-      );
+      const error = new QiError("ERR_LIMIT", `too many pending calls on ${this.peer} (limit ${max})`, {
+        peer: this.peer,
+      });
+      return { id: 0, answer: Promise.reject(error) };
     }
-    if (options.signal?.aborted) return Promise.reject(canceledError(address));
+    if (options.signal?.aborted) return { id: 0, answer: Promise.reject(canceledError(address)) };
     const id = nextMessageId();
-    return new Promise<Message>((resolve, reject) => {
+    const answer = new Promise<Message>((resolve, reject) => {
       const entry: PendingCall = { resolve, reject, address, timer: undefined, cleanup: undefined };
       this.pending.set(id, entry);
       if (options.timeoutMs !== undefined) {
@@ -210,18 +221,51 @@ export class Connection {
         signal.addEventListener("abort", onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener("abort", onAbort);
       }
-      this.send({ id, type: MessageType.Call, flags: options.flags ?? 0, ...address, payload });
+      this.send({
+        id,
+        type: MessageType.Call,
+        flags: options.flags ?? 0,
+        service: address.service,
+        object: address.object,
+        action: address.action,
+        payload,
+      });
     });
+    return { id, answer };
+  }
+
+  /**
+   * Gives up on a call of ours: its promise rejects with `error` now, and the callee is sent a
+   * Cancel when it understands one (spec §5.5). Unknown or answered ids are ignored.
+   */
+  cancelCall(id: number, error: Error): void {
+    this.abandon(id, error);
   }
 
   post(address: Address, payload: Uint8Array, flags = 0): void {
     if (this.state === "closed") return;
-    this.send({ id: nextMessageId(), type: MessageType.Post, flags, ...address, payload });
+    this.send({
+      id: nextMessageId(),
+      type: MessageType.Post,
+      flags,
+      service: address.service,
+      object: address.object,
+      action: address.action,
+      payload,
+    });
   }
 
   sendEvent(address: Address, payload: Uint8Array, flags = 0): boolean {
     if (this.state === "closed") return false;
-    return this.send({ id: nextMessageId(), type: MessageType.Event, flags, ...address, payload });
+    return this.send({
+      id: nextMessageId(),
+      type: MessageType.Event,
+      flags,
+      service: address.service,
+      object: address.object,
+      action: address.action,
+      payload,
+    });
   }
 
   /** Answers a Call at its full address (spec §1.5: id, service, object and action copied). */
@@ -562,7 +606,7 @@ export class Connection {
   }
 
   /** Gives up on a call locally; tells the callee to cancel when it can (spec §5.5). */
-  private abandon(id: number, error: QiError): void {
+  private abandon(id: number, error: Error): void {
     const entry = this.pending.get(id);
     if (!entry) return;
     this.settle(id, entry);

@@ -162,6 +162,8 @@ export class Dispatcher {
 
   readonly #queued = new Set<Job>();
   readonly #running = new Set<Job>();
+  /** Tasks started by runNow whose promise has not settled. */
+  #runningNow = 0;
   #idleWaiters: Array<() => void> = [];
   #completed = 0;
   #failed = 0;
@@ -187,6 +189,47 @@ export class Dispatcher {
     return new Promise<T>((resolve, reject) => {
       this.#submit(task, opts, resolve as (v: unknown) => void, reject, false);
     });
+  }
+
+  /**
+   * Async mode only, for a task with no strand, no signal and no timeout: calls
+   * `fn.apply(thisArg, args)` now and returns what it returns (a value, or a promise) or throws
+   * what it throws, counted like `run`. It is what `run` does in that case, minus the promise
+   * and the task record that a method answering synchronously does not need.
+   */
+  runNow<T>(fn: (...args: never[]) => T, thisArg: unknown, args: unknown[]): T {
+    if (this.mode !== "async") throw new Error("runNow is for async mode");
+    if (this.#closed) throw new DispatchError("ERR_CLOSED", "dispatcher closed");
+    let result: T;
+    try {
+      result = (fn as (...a: unknown[]) => T).apply(thisArg, args);
+    } catch (e) {
+      this.#failed++;
+      throw e;
+    }
+    const then =
+      result !== null && typeof result === "object" ? (result as { then?: unknown }).then : undefined;
+    if (typeof then !== "function") {
+      this.#completed++;
+      return result;
+    }
+    this.#runningNow++;
+    const settle = (ok: boolean) => {
+      this.#runningNow--;
+      if (ok) this.#completed++;
+      else this.#failed++;
+      this.#wakeIdleWaiters();
+    };
+    return Promise.resolve(result).then(
+      (v) => {
+        settle(true);
+        return v;
+      },
+      (e) => {
+        settle(false);
+        throw e;
+      },
+    ) as T;
   }
 
   /**
@@ -228,8 +271,14 @@ export class Dispatcher {
    * Sync mode: lets queued tasks run while the current task waits for `promise` (rule 2 above).
    * Elsewhere: returns `promise` as is.
    */
-  async yieldWhile<T>(promise: PromiseLike<T>): Promise<T> {
-    if (this.mode !== "sync") return promise;
+  yieldWhile<T>(promise: PromiseLike<T>): Promise<T> {
+    // Not an async function: outside sync mode the promise is handed back as it is, without
+    // the extra promise an async function would wrap it in.
+    if (this.mode !== "sync") return promise instanceof Promise ? promise : Promise.resolve(promise);
+    return this.#yieldWhileSync(promise);
+  }
+
+  async #yieldWhileSync<T>(promise: PromiseLike<T>): Promise<T> {
     const current = this.#context.getStore();
     if (current === undefined || current.state !== "running") return promise;
     const root = rootOf(current);
@@ -249,7 +298,7 @@ export class Dispatcher {
   stats(): DispatcherStats {
     const poolQueued = this.#pool.queued;
     return {
-      running: Math.max(0, this.#running.size - poolQueued),
+      running: Math.max(0, this.#running.size + this.#runningNow - poolQueued),
       queued: this.#queued.size + poolQueued,
       poolThreads: this.#pool.threads,
       completed: this.#completed,
@@ -268,7 +317,7 @@ export class Dispatcher {
         this.#abort(job, new DispatchError("ERR_CLOSED", "dispatcher closed", { label: job.label }));
       }
     }
-    if (this.#running.size > 0) await new Promise<void>((r) => this.#idleWaiters.push(r));
+    if (this.#running.size + this.#runningNow > 0) await new Promise<void>((r) => this.#idleWaiters.push(r));
     await this.#pool.close();
   }
 
@@ -469,7 +518,11 @@ export class Dispatcher {
     }
     if (this.#gateHolder === job) this.#gateHolder = null;
     if (this.mode === "sync") this.#pumpSync();
-    if (this.#running.size === 0 && this.#idleWaiters.length > 0) {
+    this.#wakeIdleWaiters();
+  }
+
+  #wakeIdleWaiters(): void {
+    if (this.#running.size + this.#runningNow === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const w of waiters) w();

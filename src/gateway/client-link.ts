@@ -19,6 +19,14 @@ export interface MappedObject {
   upstreamKey: string;
 }
 
+/** A call of this client forwarded upstream: where it went, under which id. */
+export interface ForwardedCall {
+  upstream: Connection;
+  /** The id of the forwarded Call on the upstream connection. */
+  upstreamId: number;
+  service: number;
+}
+
 let nextClientNumber = 1;
 
 export class ClientLink {
@@ -26,8 +34,8 @@ export class ClientLink {
   readonly conn: Connection;
   readonly view: QiObject;
   readonly connectedAt = Date.now();
-  /** Calls of this client forwarded upstream: client message id → abort. */
-  readonly inflight = new Map<number, AbortController>();
+  /** Calls of this client forwarded upstream, by the client's message id. */
+  readonly inflight = new Map<number, ForwardedCall>();
   /** Objects handed to this client: client-side object id → upstream object. */
   readonly objects = new Map<number, MappedObject>();
   readonly objectIdsByUpstream = new Map<string, number>();

@@ -110,7 +110,8 @@ export class Router {
     if (!this.clients.delete(link)) return;
     clearInterval(link.throttle);
     link.throttle = undefined;
-    for (const ac of link.inflight.values()) ac.abort(new QiError("ERR_DISCONNECTED", "client left"));
+    const left = new QiError("ERR_DISCONNECTED", "client left");
+    for (const call of link.inflight.values()) call.upstream.cancelCall(call.upstreamId, left);
     link.inflight.clear();
     for (const fkey of new Set(link.subscriptions.values())) {
       const f = this.fanouts.get(fkey);
@@ -145,10 +146,10 @@ export class Router {
       `Service "${name}" was removed while the call was in flight.`,
     );
     for (const link of this.clients) {
-      for (const [id, ac] of link.inflight) {
-        if ((ac as AbortController & { service?: number }).service === serviceId) {
-          ac.abort(reason);
+      for (const [id, call] of link.inflight) {
+        if (call.service === serviceId) {
           link.inflight.delete(id);
+          call.upstream.cancelCall(call.upstreamId, reason);
         }
       }
     }
@@ -170,7 +171,8 @@ export class Router {
     if (msg.type === MessageType.Cancel) {
       if (msg.payload.byteLength >= 4) {
         const id = new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0, true);
-        link.inflight.get(id)?.abort(new QiError("ERR_CANCELED", "canceled by the client"));
+        const call = link.inflight.get(id);
+        call?.upstream.cancelCall(call.upstreamId, new QiError("ERR_CANCELED", "canceled by the client"));
       }
       return;
     }
@@ -178,43 +180,69 @@ export class Router {
       PeerObjects.of(link.conn)?.handleRequest(msg);
       return;
     }
-    this.forwardFromClient(link, msg).catch((e) => {
-      if (msg.type === MessageType.Call) this.answerError(link, msg, errorText(e));
-    });
+    // A known service on an open connection is forwarded in this tick; the first call to a
+    // service waits for its connection and MetaObject.
+    const known = this.targetNow(link, msg);
+    if (known !== undefined) {
+      this.forward(link, msg, known);
+      return;
+    }
+    this.resolveTarget(link, msg).then(
+      (target) => this.forward(link, msg, target),
+      (e) => {
+        if (msg.type === MessageType.Call) this.answerError(link, msg, errorText(e));
+      },
+    );
   }
 
-  private async resolveTarget(link: ClientLink, msg: Message): Promise<Target | undefined> {
+  /** The target of a request when everything about it is known already (no promise). */
+  private targetNow(link: ClientLink, msg: Message): Target | null | undefined {
     const info = this.upstream.serviceById(msg.service);
-    if (!info || !this.permissions.canSee(link.identity, info.name)) return undefined;
-    if (msg.object === 1) {
-      const conn = await this.upstream.connectionFor(msg.service);
-      const meta = await this.upstream.metaObject(conn, msg.service, 1);
-      return { conn, service: msg.service, objectId: 1, meta, serviceName: info.name };
-    }
+    if (!info || !this.permissions.canSee(link.identity, info.name)) return null;
+    if (msg.object !== 1) return this.clientObjectTarget(link, msg, info.name);
+    const conn = this.upstream.connectionNow(msg.service);
+    const meta = conn && this.upstream.metaObjectNow(conn, msg.service, 1);
+    if (!conn || !meta) return undefined;
+    return { conn, service: msg.service, objectId: 1, meta, serviceName: info.name };
+  }
+
+  private async resolveTarget(link: ClientLink, msg: Message): Promise<Target | null> {
+    const info = this.upstream.serviceById(msg.service);
+    if (!info || !this.permissions.canSee(link.identity, info.name)) return null;
+    if (msg.object !== 1) return this.clientObjectTarget(link, msg, info.name);
+    const conn = await this.upstream.connectionFor(msg.service);
+    const meta = await this.upstream.metaObject(conn, msg.service, 1);
+    return { conn, service: msg.service, objectId: 1, meta, serviceName: info.name };
+  }
+
+  /** An object handed to this client (never another client's: ids are per client). */
+  private clientObjectTarget(link: ClientLink, msg: Message, serviceName: string): Target | null {
     const mapped = link.objects.get(msg.object);
-    if (!mapped || mapped.service !== msg.service) return undefined;
+    if (!mapped || mapped.service !== msg.service) return null;
     return {
       conn: mapped.upstream,
       service: mapped.service,
       objectId: mapped.objectId,
       meta: mapped.meta,
-      serviceName: info.name,
+      serviceName,
     };
   }
 
-  private async forwardFromClient(link: ClientLink, msg: Message): Promise<void> {
-    const target = await this.resolveTarget(link, msg);
-    if (!target || target.conn.isClosed) {
+  /** `target` null: nothing this client may reach is there. */
+  private forward(link: ClientLink, msg: Message, target: Target | null): void {
+    if (link.conn.isClosed) return;
+    if (target === null || target.conn.isClosed) {
       if (msg.type === MessageType.Call) this.answerError(link, msg, UNHANDLED);
       return;
     }
     switch (msg.action) {
       case Reserved.registerEvent:
       case Reserved.registerEventWithSignature:
-        if (msg.type === MessageType.Call) await this.subscribe(link, target, msg);
+        if (msg.type === MessageType.Call)
+          this.subscribe(link, target, msg).catch((e) => this.answerError(link, msg, errorText(e)));
         return;
       case Reserved.unregisterEvent:
-        if (msg.type === MessageType.Call) await this.unsubscribe(link, msg);
+        if (msg.type === MessageType.Call) this.unsubscribe(link, msg);
         return;
       case Reserved.terminate:
         if (msg.object !== 1) this.releaseClientObject(link, msg.object);
@@ -229,9 +257,14 @@ export class Router {
     const paramsSig = msg.flags & MessageFlags.DynamicPayload ? "m" : parametersOf(target.meta, msg.action);
     let payload = msg.payload;
     if (paramsSig !== undefined && !(msg.flags & MessageFlags.ReturnType)) {
-      payload = rewriteObjects(msg.payload, paramsSig, ctxOf(link.conn), ctxOf(target.conn), (ref) =>
-        this.exportClientObject(link, target.conn, target.service, ref),
-      );
+      try {
+        payload = rewriteObjects(msg.payload, paramsSig, ctxOf(link.conn), ctxOf(target.conn), (ref) =>
+          this.exportClientObject(link, target.conn, target.service, ref),
+        );
+      } catch (e) {
+        if (msg.type === MessageType.Call) this.answerError(link, msg, errorText(e));
+        return;
+      }
     }
     const address = { service: target.service, object: target.objectId, action: msg.action };
     if (msg.type === MessageType.Post) {
@@ -248,33 +281,45 @@ export class Router {
       );
       return;
     }
-    const ac = new AbortController() as AbortController & { service?: number };
-    ac.service = target.service;
-    link.inflight.set(msg.id, ac);
     const started = performance.now();
     this.metrics.bytesOut(payload.byteLength + 28);
+    const { id, answer } = target.conn.startCall(address, payload, { flags: msg.flags });
+    // No AbortController per call: a Cancel, a vanished service or a departing client give up
+    // on the upstream call by its id (cancelCall), which rejects `answer` with the reason.
+    const call = { upstream: target.conn, upstreamId: id, service: target.service };
+    link.inflight.set(msg.id, call);
+    answer.then(
+      (reply) => {
+        if (link.inflight.get(msg.id) === call) link.inflight.delete(msg.id);
+        this.metrics.call(target.serviceName, (performance.now() - started) / 1000, false);
+        if (link.conn.isClosed) return;
+        this.answerFromUpstream(link, msg, target, reply);
+      },
+      (e) => {
+        if (link.inflight.get(msg.id) === call) link.inflight.delete(msg.id);
+        this.metrics.call(target.serviceName, (performance.now() - started) / 1000, true);
+        if (link.conn.isClosed) return;
+        if (isQiError(e, "ERR_CANCELED")) link.conn.replyCanceled(msg);
+        else this.answerError(link, msg, errorText(e));
+      },
+    );
+  }
+
+  private answerFromUpstream(link: ClientLink, msg: Message, target: Target, reply: Message): void {
+    const returnSig = reply.flags & MessageFlags.DynamicPayload ? "m" : returnOf(target.meta, msg.action);
+    let out: Uint8Array;
     try {
-      const reply = await target.conn.call(address, payload, { flags: msg.flags, signal: ac.signal });
-      if (link.conn.isClosed) return;
-      const returnSig = reply.flags & MessageFlags.DynamicPayload ? "m" : returnOf(target.meta, msg.action);
-      const out =
+      out =
         returnSig === undefined
           ? reply.payload
           : rewriteObjects(reply.payload, returnSig, ctxOf(target.conn), ctxOf(link.conn), (ref) =>
               this.importUpstreamObject(link, target.conn, ref),
             );
-      this.sendAnswer(link, msg, out, reply.flags);
-      this.metrics.call(target.serviceName, (performance.now() - started) / 1000, false);
     } catch (e) {
-      this.metrics.call(target.serviceName, (performance.now() - started) / 1000, true);
-      if (link.conn.isClosed) return;
-      const reason = ac.signal.aborted ? ac.signal.reason : undefined;
-      if (isQiError(reason) && reason.code !== "ERR_CANCELED") this.answerError(link, msg, reason.message);
-      else if (isQiError(e, "ERR_CANCELED")) link.conn.replyCanceled(msg);
-      else this.answerError(link, msg, errorText(e));
-    } finally {
-      link.inflight.delete(msg.id);
+      this.answerError(link, msg, errorText(e));
+      return;
     }
+    this.sendAnswer(link, msg, out, reply.flags);
   }
 
   /** Permission check for a member; returns the refusal text, or undefined when allowed. */

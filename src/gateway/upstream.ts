@@ -42,7 +42,10 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private session: Session | undefined;
   private readonly services = new Map<number, ServiceInfo>();
   private readonly serviceConnections = new Map<number, Promise<Connection>>();
+  /** The same, once open: the router's fast path needs no promise for a known service. */
+  private readonly openConnections = new Map<number, Connection>();
   private readonly metaObjects = new WeakMap<Connection, Map<string, Promise<MetaObject>>>();
+  private readonly knownMetaObjects = new WeakMap<Connection, Map<string, MetaObject>>();
   private readonly seenConnections = new WeakSet<Connection>();
   private closed = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -99,6 +102,17 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     return undefined;
   }
 
+  /** The open connection a service is reached through, if it is open already. */
+  connectionNow(serviceId: number): Connection | undefined {
+    const conn = this.openConnections.get(serviceId);
+    return conn !== undefined && !conn.isClosed ? conn : undefined;
+  }
+
+  /** A MetaObject already fetched or learnt on this connection. */
+  metaObjectNow(conn: Connection, service: number, object: number): MetaObject | undefined {
+    return this.knownMetaObjects.get(conn)?.get(`${service}.${object}`);
+  }
+
   /** The connection a service is reached through (shared by every client). */
   connectionFor(serviceId: number): Promise<Connection> {
     const existing = this.serviceConnections.get(serviceId);
@@ -113,8 +127,10 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       return connection;
     })().then((conn) => {
       this.adopt(conn);
+      if (this.serviceConnections.get(serviceId) === opening) this.openConnections.set(serviceId, conn);
       conn.onClose(() => {
         if (this.serviceConnections.get(serviceId) === opening) this.serviceConnections.delete(serviceId);
+        if (this.openConnections.get(serviceId) === conn) this.openConnections.delete(serviceId);
       });
       return conn;
     });
@@ -135,14 +151,25 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     const key = `${service}.${object}`;
     let meta = perConn.get(key);
     if (!meta) {
-      meta = conn
-        .call({ service, object, action: 2 }, encode("(I)", [0]))
-        .then((m) => decodeMetaObject(m.payload));
+      meta = conn.call({ service, object, action: 2 }, encode("(I)", [0])).then((m) => {
+        const decoded = decodeMetaObject(m.payload);
+        this.knownOn(conn).set(key, decoded);
+        return decoded;
+      });
       const map = perConn;
       meta.catch(() => map.delete(key));
       perConn.set(key, meta);
     }
     return meta;
+  }
+
+  private knownOn(conn: Connection): Map<string, MetaObject> {
+    let known = this.knownMetaObjects.get(conn);
+    if (!known) {
+      known = new Map();
+      this.knownMetaObjects.set(conn, known);
+    }
+    return known;
   }
 
   /** Remembers a MetaObject learnt from an object reference. */
@@ -153,6 +180,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       this.metaObjects.set(conn, perConn);
     }
     perConn.set(`${service}.${object}`, Promise.resolve(meta));
+    this.knownOn(conn).set(`${service}.${object}`, meta);
   }
 
   async close(): Promise<void> {
@@ -217,6 +245,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     if (!info) return;
     this.services.delete(id);
     this.serviceConnections.delete(id);
+    this.openConnections.delete(id);
     this.emit("serviceRemoved", info);
   }
 
@@ -226,6 +255,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     const gone = this.listServices();
     this.services.clear();
     this.serviceConnections.clear();
+    this.openConnections.clear();
     session.close().catch(() => {});
     this.options.logger.warn({ reason }, "lost the service directory");
     for (const info of gone.reverse()) this.emit("serviceRemoved", info);

@@ -17,7 +17,8 @@ import { parseSignature } from "../wire/signature.js";
 import { Dynamic } from "../wire/values.js";
 import { addressKey } from "../connection/connection.js";
 import type { PeerObjects } from "./peer.js";
-import type { CallContext, QiObject } from "./qi-object.js";
+import type { CallContext, MethodEntry, QiObject } from "./qi-object.js";
+import type { Connection } from "../connection/connection.js";
 import { NETWORK_MEMBER_PARAMS, Reserved, STATS_SIGNATURE, TraceKind } from "./reserved.js";
 
 const INVALID_LINK = 0xffffffffffffffffn;
@@ -30,7 +31,12 @@ interface DecodedArgs {
   wantedReturn: string | undefined;
 }
 
-export async function invokeRequest(peer: PeerObjects, target: QiObject, msg: Message): Promise<void> {
+/**
+ * Serves one request. Returns at once when the answer is already sent (reserved members, and
+ * methods that return a value: the common case costs no promise), or a promise that settles
+ * once a method that returned a promise has been answered.
+ */
+export function invokeRequest(peer: PeerObjects, target: QiObject, msg: Message): void | Promise<void> {
   const action = msg.action;
   if (action < 80 && isNetworkMember(action)) {
     serveNetworkMember(peer, target, msg);
@@ -66,57 +72,144 @@ export async function invokeRequest(peer: PeerObjects, target: QiObject, msg: Me
     }
     return;
   }
-  const isCall = msg.type === MessageType.Call;
-  const served = new ServedCall();
-  // An AbortSignal costs ~4 µs (a quarter of a small call). The dispatcher needs one up front
-  // only when the task may wait or run elsewhere (sync mode, strand, pool); otherwise the task
-  // starts at once and a Cancel is answered here, the signal being made only if the method
-  // looks at `this.signal`.
-  const eager = peer.dispatcher.mode !== "async" || target.strand !== undefined || entry.pool !== undefined;
-  const signal = eager ? served.signal : undefined;
-  let answered = false;
-  if (isCall) {
-    peer.inflight.set(msg.id, served);
-    if (!eager) {
-      served.onAbort = () => {
-        if (answered || peer.conn.isClosed) return;
-        answered = true;
+  return new ServedRequest(peer, target, msg, entry, decoded).start();
+}
+
+/** One call (or post) of a user method being served: runs it, answers it once. */
+class ServedRequest {
+  private readonly served = new ServedCall();
+  private readonly isCall: boolean;
+  private answered = false;
+  private readonly traceId: number;
+  private readonly wallStart: number;
+  private readonly cpuStart: NodeJS.CpuUsage | undefined;
+
+  constructor(
+    private readonly peer: PeerObjects,
+    private readonly target: QiObject,
+    private readonly msg: Message,
+    private readonly entry: MethodEntry,
+    private readonly decoded: DecodedArgs,
+  ) {
+    this.isCall = msg.type === MessageType.Call;
+    this.traceId = target.isTraceEnabled ? target.trace(TraceKind.Call, msg.action, decoded.args) : 0;
+    this.wallStart = performance.now();
+    this.cpuStart = target.isStatsEnabled ? process.cpuUsage() : undefined;
+  }
+
+  start(): void | Promise<void> {
+    const { peer, target, entry } = this;
+    const dispatcher = peer.dispatcher;
+    const context = new ServedContext(this.served, peer.conn);
+    // The common case (async mode, no strand, no pool, no timeout) runs the method now, and a
+    // method that returns a value is answered before this returns: no promise, no task record
+    // (a quarter of a small call's cost went there). Everything else goes through run().
+    const direct =
+      dispatcher.mode === "async" &&
+      target.strand === undefined &&
+      entry.pool === undefined &&
+      peer.callTimeoutMs === undefined;
+    if (direct) {
+      let result: unknown;
+      try {
+        result = dispatcher.runNow(entry.impl!, context, this.decoded.args);
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+      if (!isThenable(result)) {
+        this.succeed(result);
+        return;
+      }
+      this.track(false);
+      return Promise.resolve(result).then(
+        (v) => this.succeed(v),
+        (e) => this.fail(e),
+      );
+    }
+    // Sync mode, strands and the pool need a signal up front: the task may wait or run elsewhere.
+    this.track(true);
+    const runOptions = {
+      strand: target.strand,
+      signal: this.served.signal,
+      timeoutMs: peer.callTimeoutMs,
+      label: entry.meta.name,
+    };
+    const args = this.decoded.args;
+    const running = entry.pool
+      ? dispatcher.runOnPool(entry.pool.module, entry.pool.export, args, runOptions)
+      : dispatcher.run(() => entry.impl!.apply(context, args), runOptions);
+    return running.then(
+      (v) => this.succeed(v),
+      (e) => this.fail(e),
+    );
+  }
+
+  /** A call that may still be running when a Cancel arrives: remembered by its message id. */
+  private track(dispatcherAnswersCancel: boolean): void {
+    if (!this.isCall) return;
+    const { peer, msg } = this;
+    peer.inflight.set(msg.id, this.served);
+    if (!dispatcherAnswersCancel) {
+      // The method runs unsupervised: a Cancel is answered here at once (spec §5.5), the method
+      // sees it only if it looks at `this.signal`.
+      this.served.onAbort = () => {
+        if (this.answered || peer.conn.isClosed) return;
+        this.answered = true;
         peer.conn.replyCanceled(msg);
       };
     }
   }
-  const context: CallContext = {
-    get signal() {
-      return served.signal;
-    },
-    identity: peer.conn.identity,
-    peer: peer.conn.peer,
-    connection: peer.conn,
-  };
-  const traceId = target.isTraceEnabled ? target.trace(TraceKind.Call, action, decoded.args) : 0;
-  const wallStart = performance.now();
-  const cpuStart = target.isStatsEnabled ? process.cpuUsage() : undefined;
-  try {
-    const runOptions = { strand: target.strand, signal, timeoutMs: peer.callTimeoutMs, label: meta.name };
-    const result = entry.pool
-      ? await peer.dispatcher.runOnPool(entry.pool.module, entry.pool.export, decoded.args, runOptions)
-      : await peer.dispatcher.run(() => entry.impl!.apply(context, decoded.args), runOptions);
-    record(target, action, wallStart, cpuStart);
-    if (traceId) target.trace(TraceKind.Result, action, result, traceId);
-    if (isCall && !answered && !peer.conn.isClosed) {
-      answered = true;
-      sendResult(peer, msg, meta.returnSignature, result, decoded.wantedReturn);
-    }
-  } catch (e) {
-    record(target, action, wallStart, cpuStart);
-    if (traceId) target.trace(TraceKind.Error, action, errorText(e), traceId);
-    if (!isCall || answered || peer.conn.isClosed) return;
-    answered = true;
-    if (served.aborted && isCanceled(e)) peer.conn.replyCanceled(msg);
-    else peer.conn.replyError(msg, errorText(e));
-  } finally {
-    if (isCall) peer.inflight.delete(msg.id);
+
+  private done(): void {
+    record(this.target, this.msg.action, this.wallStart, this.cpuStart);
+    if (this.isCall) this.peer.inflight.delete(this.msg.id);
   }
+
+  private succeed(result: unknown): void {
+    this.done();
+    const { peer, msg } = this;
+    if (this.traceId) this.target.trace(TraceKind.Result, msg.action, result, this.traceId);
+    if (!this.isCall || this.answered || peer.conn.isClosed) return;
+    this.answered = true;
+    sendResult(peer, msg, this.entry.meta.returnSignature, result, this.decoded.wantedReturn);
+  }
+
+  private fail(e: unknown): void {
+    this.done();
+    const { peer, msg } = this;
+    if (this.traceId) this.target.trace(TraceKind.Error, msg.action, errorText(e), this.traceId);
+    if (!this.isCall || this.answered || peer.conn.isClosed) return;
+    this.answered = true;
+    if (this.served.aborted && isCanceled(e)) peer.conn.replyCanceled(msg);
+    else peer.conn.replyError(msg, errorText(e));
+  }
+}
+
+/** What a method sees as `this`; its signal is made on first use. */
+class ServedContext implements CallContext {
+  readonly identity: string | undefined;
+  readonly peer: string;
+
+  constructor(
+    private readonly served: ServedCall,
+    readonly connection: Connection,
+  ) {
+    this.identity = connection.identity;
+    this.peer = connection.peer;
+  }
+
+  get signal(): AbortSignal {
+    return this.served.signal;
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    v !== null &&
+    (typeof v === "object" || typeof v === "function") &&
+    typeof (v as { then?: unknown }).then === "function"
+  );
 }
 
 /** The cancel handle of a call being served; its AbortController is made on first use. */

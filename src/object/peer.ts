@@ -215,9 +215,15 @@ export class PeerObjects {
       if (msg.type === MessageType.Call) this.conn.replyError(msg, "The call request could not be handled.");
       return;
     }
-    invokeRequest(this, target, msg).catch((e) => {
-      if (msg.type === MessageType.Call) this.conn.replyError(msg, errorText(e));
-    });
+    try {
+      invokeRequest(this, target, msg)?.catch((e) => this.failRequest(msg, e));
+    } catch (e) {
+      this.failRequest(msg, e);
+    }
+  }
+
+  private failRequest(msg: Message, e: unknown): void {
+    if (msg.type === MessageType.Call && !this.conn.isClosed) this.conn.replyError(msg, errorText(e));
   }
 
   private dispose(): void {

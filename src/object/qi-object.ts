@@ -45,7 +45,7 @@ export interface MethodOptions {
   pool?: { module: string | URL; export: string };
 }
 
-interface MethodEntry {
+export interface MethodEntry {
   meta: MetaMethod;
   impl: MethodImpl | undefined;
   pool: MethodOptions["pool"];

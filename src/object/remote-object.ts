@@ -23,6 +23,12 @@ export interface InvokeOptions {
 // biome-ignore lint/suspicious/noExplicitAny: implementations declare their own parameter types
 export type SignalCallback = (...args: any[]) => void;
 
+interface PreparedCall {
+  method: MetaMethod;
+  payload: Uint8Array;
+  flags: number;
+}
+
 interface SignalSubscription {
   uid: number;
   signature: string;
@@ -74,19 +80,27 @@ export class RemoteObject {
   }
 
   /** Like call, with options (cancel, timeout). */
-  async invoke<T = unknown>(name: string, args: unknown[], options: InvokeOptions = {}): Promise<T> {
-    this.checkUsable();
-    const { method, payload, flags } = this.prepareCall(name, args);
+  invoke<T = unknown>(name: string, args: unknown[], options: InvokeOptions = {}): Promise<T> {
+    // Not an async function: a small call's promise hops are a visible part of its cost.
+    let prepared: PreparedCall;
+    try {
+      this.checkUsable();
+      prepared = this.prepareCall(name, args);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const { method, payload, flags } = prepared;
     // yieldWhile: in sync dispatch mode, a served method waiting here must let queued calls
     // run, or a peer calling back into this process would deadlock (dispatcher rule 2).
-    const answer = await this.peer.dispatcher.yieldWhile(
-      this.peer.conn.call({ service: this.serviceId, object: this.objectId, action: method.uid }, payload, {
-        flags,
-        signal: options.signal,
-        timeoutMs: options.timeoutMs,
-      }),
-    );
-    return this.decodeReply(answer, method.returnSignature) as T;
+    return this.peer.dispatcher
+      .yieldWhile(
+        this.peer.conn.call({ service: this.serviceId, object: this.objectId, action: method.uid }, payload, {
+          flags,
+          signal: options.signal,
+          timeoutMs: options.timeoutMs,
+        }),
+      )
+      .then((answer) => this.decodeReply(answer, method.returnSignature) as T);
   }
 
   /** Fire-and-forget call of a method, or trigger of a signal (spec §5.4). */
@@ -229,10 +243,7 @@ export class RemoteObject {
 
   // --- calls ------------------------------------------------------------------------------
 
-  private prepareCall(
-    name: string,
-    args: unknown[],
-  ): { method: MetaMethod; payload: Uint8Array; flags: number } {
+  private prepareCall(name: string, args: unknown[]): PreparedCall {
     const candidates = this.candidates(name, args.length);
     const ctx = this.peer.codecContext(this.serviceId, "client");
     let lastError: unknown;
@@ -272,10 +283,8 @@ export class RemoteObject {
     const all = this.byName.get(name);
     if (!all || all.length === 0)
       throw new QiError("ERR_NO_SUCH_MEMBER", `no method "${name}" on ${this.describe()}`);
-    const byCount = all.filter((m) => {
-      const node = parseSignature(m.parametersSignature);
-      return node.kind === "tuple" ? node.members.length === argc : true;
-    });
+    if (all.length === 1 && acceptsCount(all[0], argc)) return all;
+    const byCount = all.filter((m) => acceptsCount(m, argc));
     if (byCount.length === 0) {
       const sigs = all.map((m) => `${m.name}::${m.parametersSignature}`).join(", ");
       throw new QiError("ERR_BAD_ARGUMENTS", `${argc} argument(s) do not fit ${sigs}`);
@@ -349,6 +358,12 @@ export class RemoteProperty<T> {
   disconnect(link: number): Promise<void> {
     return this.owner.disconnectSignal(this.uid, link);
   }
+}
+
+/** Whether a method can take `argc` arguments (a tuple of that many, or anything for `m`). */
+function acceptsCount(m: MetaMethod, argc: number): boolean {
+  const node = parseSignature(m.parametersSignature);
+  return node.kind === "tuple" ? node.members.length === argc : true;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Socket } from "node:net";
 import type { PeerCertificate } from "node:tls";
 import { isWireError } from "../wire/errors.js";
 import { Framer } from "../wire/framer.js";
-import { headerBytes } from "../wire/header.js";
+import { encodeHeader } from "../wire/header.js";
 import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/message-types.js";
 import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
 import { NodeChannelBase } from "./channel-base.js";
@@ -88,6 +88,15 @@ export interface Channel {
   setMaxPayload(limit: number): void;
 }
 
+/**
+ * Payloads up to this size are copied into the tick's write batch; larger ones are written by
+ * reference (gather write) so a camera frame or a 1 MiB buffer is never copied.
+ */
+export const COALESCE_MAX_PAYLOAD = 16 * 1024;
+/** First batch of a tick; each further one is four times larger, up to BATCH_MAX. */
+const BATCH_MIN = 1024;
+const BATCH_MAX = 256 * 1024;
+
 export type SocketScheme = Extract<QiScheme, "tcp" | "tcps" | "tcpsm">;
 
 /** Maps an error event of an established socket to a close reason. */
@@ -104,6 +113,16 @@ export function socketCloseReason(err: unknown, where: string): Error {
 export class SocketChannel extends NodeChannelBase {
   private readonly socket: Socket;
   private readonly framer: Framer;
+  /**
+   * Messages sent in one tick are copied back to back into one batch and leave in one write:
+   * a syscall (and a Node write request) per message was the largest cost of small calls, and
+   * writing a 28-byte header apart from its payload doubled it.
+   */
+  private batch: Buffer | undefined;
+  private batchLength = 0;
+  /** A message in the current batch took the buffer over the mark (see send). */
+  private batchOverMark = false;
+  private flushScheduled = false;
   private corked = false;
 
   constructor(socket: Socket, scheme: SocketScheme = "tcp", opts: ChannelOptions = {}) {
@@ -133,13 +152,8 @@ export class SocketChannel extends NodeChannelBase {
   }
 
   get bufferedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.batchLength;
   }
-
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
-  };
 
   send(msg: Message): boolean {
     if (this.isClosed) {
@@ -148,28 +162,86 @@ export class SocketChannel extends NodeChannelBase {
       });
     }
     const payload = msg.payload;
-    const header = headerBytes(msg); // validates the header before anything is written
-    const s = this.socket;
-    // When this message takes the buffer over the mark, its flush callback is what wakes the
-    // sendAsync waiters: whenever the buffer is above the mark, the last message that pushed it
-    // there still has such a callback pending.
-    const over = s.writableLength + HEADER_SIZE + payload.byteLength > this.hwm;
-    const cb = over ? this.onFlushed : undefined;
-    // Everything sent in one tick leaves in one writev: a syscall per message was the largest
-    // cost of pipelined calls and of fanning events out.
-    if (!this.corked) {
-      this.corked = true;
-      s.cork();
-      process.nextTick(this.uncork);
-    }
-    if (payload.byteLength === 0) {
-      s.write(header, cb);
+    const size = payload.byteLength;
+    const inline = size <= COALESCE_MAX_PAYLOAD;
+    const batch = this.roomFor(inline ? HEADER_SIZE + size : HEADER_SIZE);
+    // Validates the header before anything is committed: a bad field throws, nothing is sent.
+    encodeHeader(msg, size, batch, this.batchLength);
+    if (inline) {
+      if (size > 0) batch.set(payload, this.batchLength + HEADER_SIZE);
+      this.batchLength += HEADER_SIZE + size;
     } else {
-      s.write(header);
-      s.write(payload, cb);
+      this.batchLength += HEADER_SIZE;
     }
-    return s.writableLength <= this.hwm;
+    // When this message takes the buffer over the mark, the write carrying it gets the flush
+    // callback that wakes the sendAsync waiters: whenever the buffer is above the mark, the last
+    // write that pushed it there still has such a callback pending.
+    const over = this.bufferedBytes + (inline ? 0 : size) > this.hwm;
+    if (over) this.batchOverMark = true;
+    if (!inline) {
+      // The batch (ending with this header) leaves first, then the payload by reference; cork so
+      // that both, and whatever else this tick sends, still go out in one writev.
+      this.cork();
+      this.writeBatch();
+      this.socket.write(payload, over ? this.onFlushed : undefined);
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flush);
+    }
+    return this.bufferedBytes <= this.hwm;
   }
+
+  /** The current batch, with room for `n` more bytes (a new, larger one when it is full). */
+  private roomFor(n: number): Buffer {
+    const batch = this.batch;
+    if (batch !== undefined && this.batchLength + n <= batch.length) return batch;
+    const previous = batch?.length ?? 0;
+    if (this.batchLength > 0) {
+      // A busy tick: cork so that its batches still leave in one writev.
+      this.cork();
+      this.writeBatch();
+    }
+    // allocUnsafe: every byte is written before it goes out; small batches come from Node's
+    // shared pool, so a lone small call costs no allocation of its own.
+    const grown = previous === 0 ? BATCH_MIN : Math.min(BATCH_MAX, previous * 4);
+    const next = Buffer.allocUnsafe(Math.max(n, grown));
+    this.batch = next;
+    this.batchLength = 0;
+    return next;
+  }
+
+  private cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+  }
+
+  /** Hands what the batch holds to the socket; the batch is not reused (the socket keeps it). */
+  private writeBatch(): void {
+    const batch = this.batch;
+    const length = this.batchLength;
+    this.batch = undefined;
+    this.batchLength = 0;
+    if (batch === undefined || length === 0) return;
+    const cb = this.batchOverMark ? this.onFlushed : undefined;
+    this.batchOverMark = false;
+    this.socket.write(batch.subarray(0, length), cb);
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.socket.destroyed) {
+      this.batch = undefined;
+      this.batchLength = 0;
+      return;
+    }
+    this.writeBatch();
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
+  };
 
   close(reason?: Error): void {
     if (this.isClosed) return;
@@ -179,11 +251,14 @@ export class SocketChannel extends NodeChannelBase {
     const timer = setTimeout(() => s.destroy(), this.closeTimeout);
     timer.unref();
     s.once("close", () => clearTimeout(timer));
+    this.flush(); // what this tick sent goes out before the end
     s.end();
   }
 
   destroy(reason?: Error): void {
     this.finish(reason ?? new TransportError("ERR_CLOSED", `channel ${this.remoteUrl} destroyed`));
+    this.batch = undefined;
+    this.batchLength = 0;
     this.socket.destroy();
   }
 

@@ -57,7 +57,8 @@ describe("qi start", () => {
       ["services", "--url", url, "--user", "nao", "--token", "wrong"],
     ]);
     expect(refused.code).toBe(3);
-    expect(services.code).toBe(0);
+    // With its stderr, so that a failure says why.
+    expect({ code: services.code, stderr: services.stderr }).toEqual({ code: 0, stderr: "" });
     expect((JSON.parse(services.stdout) as Array<{ name: string }>).map((s) => s.name)).toEqual([
       "ServiceDirectory",
       "ALMemory",

@@ -199,4 +199,45 @@ describe("async mode", () => {
     await expect(running).resolves.toBe("ok");
     await expect(d.run(() => 1)).rejects.toMatchObject({ code: "ERR_CLOSED" });
   });
+
+  it("runNow: returns values and promises as they are, counts them, and close waits for its promises", async () => {
+    const d = new Dispatcher({ mode: "async" });
+    const self = { base: 40 };
+    expect(
+      d.runNow(
+        function (this: typeof self, n: number) {
+          return this.base + n;
+        },
+        self,
+        [2],
+      ),
+    ).toBe(42);
+    const err = new TypeError("mine");
+    expect(() =>
+      d.runNow(
+        () => {
+          throw err;
+        },
+        undefined,
+        [],
+      ),
+    ).toThrow(err);
+    let finished = false;
+    const slow = d.runNow(
+      async () => {
+        await sleep(50);
+        finished = true;
+        return "later";
+      },
+      undefined,
+      [],
+    );
+    expect(d.stats()).toMatchObject({ running: 1, completed: 1, failed: 1 });
+    await d.close();
+    expect(finished).toBe(true);
+    await expect(slow).resolves.toBe("later");
+    expect(d.stats()).toMatchObject({ running: 0, completed: 2, failed: 1 });
+    expect(() => d.runNow(() => 1, undefined, [])).toThrow(expect.objectContaining({ code: "ERR_CLOSED" }));
+    expect(() => new Dispatcher({ mode: "sync" }).runNow(() => 1, undefined, [])).toThrow(/async mode/);
+  });
 });

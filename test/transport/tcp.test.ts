@@ -112,6 +112,32 @@ describe("tcp connect / listen", () => {
     }
   });
 
+  it("keeps order when small messages (coalesced) and large ones (written by reference) interleave", async () => {
+    const { client, server } = await pair();
+    // Sizes around the coalescing threshold and the batch sizes, sent in one tick.
+    const sizes = [0, 5, 16 * 1024, 16 * 1024 + 1, 3, 200_000, 1000, 70_000, 0, 300_000, 7, 1 << 20, 12];
+    const N = sizes.length * 20;
+    const atServer = collect(server, N);
+    for (let i = 0; i < N; i++) client.send(makeMessage(i + 1, bytes(sizes[i % sizes.length], i + 1)));
+    // Queued and not yet written: counted as buffered.
+    expect(client.bufferedBytes).toBeGreaterThan(0);
+    const got = await atServer;
+    for (let i = 0; i < N; i++) {
+      expect(got[i].id).toBe(i + 1);
+      expect(Buffer.from(got[i].payload).equals(bytes(sizes[i % sizes.length], i + 1))).toBe(true);
+    }
+  });
+
+  it("close() right after send() still delivers what was sent", async () => {
+    const { client, server } = await pair();
+    const atServer = collect(server, 3);
+    client.send(makeMessage(1, bytes(10)));
+    client.send(makeMessage(2, bytes(100_000)));
+    client.send(makeMessage(3, bytes(20)));
+    client.close();
+    expect((await atServer).map((m) => m.id)).toEqual([1, 2, 3]);
+  });
+
   it("carries a 5 MiB payload intact both ways", async () => {
     const { client, server } = await pair();
     const big = bytes(5 * 1024 * 1024, 42);
