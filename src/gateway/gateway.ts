@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from "node:http";
 import pino, { type Logger } from "pino";
-import type { AuthProvider, ClientAuthenticator } from "../connection/auth.js";
+import { type AuthProvider, AuthState, type ClientAuthenticator } from "../connection/auth.js";
 import { Connection } from "../connection/connection.js";
 import { Dispatcher, type DispatchMode } from "../dispatch/index.js";
 import { PeerObjects } from "../object/peer.js";
@@ -58,6 +58,32 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Handshake timeout for external clients (ms, default 10 s). */
   handshakeTimeoutMs?: number;
+}
+
+export interface GatewayClientInfo {
+  /** The gateway's number for the client (as in its logs). */
+  number: number;
+  /** Who it authenticated as (undefined when anonymous). */
+  user: string | undefined;
+  peer: string;
+  connectedAt: string;
+  pendingCalls: number;
+  subscriptions: number;
+  objects: number;
+  queuedBytes: number;
+  droppedEvents: number;
+}
+
+async function authenticateWith(
+  provider: AuthProvider | undefined,
+  allowAnonymous: boolean,
+  data: Map<string, unknown>,
+  remoteAddress: string,
+): Promise<string | undefined> {
+  if (allowAnonymous && !data.has("user")) return "anonymous";
+  if (!provider) return allowAnonymous ? "anonymous" : undefined;
+  const result = await provider.processAuth(data, { remoteAddress, peerCertificateSubject: undefined });
+  return result.state === AuthState.Done ? (result.identity ?? "anonymous") : undefined;
 }
 
 export class Gateway {
@@ -167,6 +193,33 @@ export class Gateway {
     const addr = this.metricsServer?.address();
     if (!addr || typeof addr === "string") return undefined;
     return `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}/metrics`;
+  }
+
+  /** One row per connected external client, for an operator's view (web console, logs). */
+  clients(): GatewayClientInfo[] {
+    return [...this.router.clients]
+      .filter((link) => link.conn.isReady)
+      .map((link) => ({
+        number: link.number,
+        user: link.identity,
+        peer: link.conn.peer,
+        connectedAt: new Date(link.connectedAt).toISOString(),
+        pendingCalls: link.inflight.size,
+        subscriptions: link.subscriptions.size,
+        objects: link.objects.size,
+        queuedBytes: link.conn.channel.bufferedBytes,
+        droppedEvents: link.droppedEvents,
+      }));
+  }
+
+  /** Checks credentials as an external listener would (for HTTP pages beside a ws listener). */
+  authenticate(data: Map<string, unknown>, remoteAddress: string): Promise<string | undefined> {
+    return authenticateWith(
+      this.options.authProvider,
+      this.options.allowAnonymous ?? false,
+      data,
+      remoteAddress,
+    );
   }
 
   stats() {

@@ -1,7 +1,7 @@
 /** The Gateway: external clients in, internal services out. */
 export { ClientLink } from "./client-link.js";
 export { FailureLimiter, GatewayAuthProvider, hashToken, verifyToken } from "./credentials.js";
-export { Gateway, type GatewayOptions } from "./gateway.js";
+export { Gateway, type GatewayClientInfo, type GatewayOptions } from "./gateway.js";
 export { GatewayMetrics } from "./metrics.js";
 export {
   type Action,
