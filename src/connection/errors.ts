@@ -15,6 +15,7 @@ export type QiErrorCode =
   | "ERR_NO_SUCH_MEMBER" // unknown method, signal or property
   | "ERR_BAD_ARGUMENTS" // arguments that do not fit any overload
   | "ERR_LIMIT" // a configured limit was reached (pending calls, queue length)
+  | "ERR_PERMISSION" // the gateway's permissions refuse it
   | "ERR_CLOSED" // the session or connection was closed by us
   | "ERR_PROTOCOL"; // a message that makes no sense at this point
 

@@ -29,6 +29,7 @@ const userPermissions = z.strictObject({
   call: ruleSet.optional(),
   subscribe: ruleSet.optional(),
   write: ruleSet.optional(),
+  register: ruleSet.optional(),
 });
 const url = urlSchema;
 
@@ -75,6 +76,8 @@ export const gatewayConfigSchema = z.strictObject({
     .string()
     .regex(/^\[?[^\]]*\]?:\d+$/, "host:port")
     .optional(),
+  /** External clients may register services inside (off by default; see permissions.register). */
+  registration: z.strictObject({ enabled: z.boolean() }).optional(),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
@@ -135,5 +138,6 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, file: string): G
     limits: config.limits,
     maxPayload: config.limits?.maxPayload,
     metricsAddress: config.metrics,
+    allowServiceRegistration: config.registration?.enabled ?? false,
   };
 }

@@ -24,6 +24,7 @@ import {
 import { ClientLink } from "./client-link.js";
 import { GatewayMetrics } from "./metrics.js";
 import { Permissions, type PermissionsConfig } from "./permissions.js";
+import { ExternalServices } from "./external-services.js";
 import { DEFAULT_LIMITS, Router, type RouterLimits } from "./router.js";
 import { createSdView } from "./sd-view.js";
 import { Upstream } from "./upstream.js";
@@ -58,6 +59,11 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Handshake timeout for external clients (ms, default 10 s). */
   handshakeTimeoutMs?: number;
+  /**
+   * Let external clients register services in the internal Service Directory (default off).
+   * With permissions configured, a user needs a `register` rule for the service name.
+   */
+  allowServiceRegistration?: boolean;
 }
 
 export interface GatewayClientInfo {
@@ -92,6 +98,7 @@ export class Gateway {
   private readonly options: GatewayOptions;
   private readonly upstream: Upstream;
   private readonly router: Router;
+  private readonly external: ExternalServices | undefined;
   private readonly permissions: Permissions;
   private readonly dispatcher: Dispatcher;
   private readonly listeners: Listener[] = [];
@@ -125,6 +132,9 @@ export class Gateway {
       { ...DEFAULT_LIMITS, ...options.limits },
       this.logger,
     );
+    this.external = options.allowServiceRegistration
+      ? new ExternalServices({ upstream: this.upstream, permissions: this.permissions, logger: this.logger })
+      : undefined;
     this.upstream.on("serviceAdded", (info) => {
       for (const link of this.router.clients) {
         if (this.permissions.canSee(link.identity, info.name))
@@ -252,28 +262,46 @@ export class Gateway {
       handshakeTimeoutMs: this.options.handshakeTimeoutMs,
       maxPayload: this.options.maxPayload,
     });
+    let link: ClientLink | undefined;
+    const external = this.external;
+    const owned = new Set<number>();
     const view = createSdView({
       conn,
       machineId: this.machineId,
       endpoints: () => this.endpoints(),
       services: () => this.upstream.listServices(),
       canSee: (name) => this.permissions.canSee(conn.identity, name),
+      registration: external && {
+        register: async (info) => {
+          const id = await external.register(link!, info);
+          owned.add(id);
+          return id;
+        },
+        ready: (id) => external.ready(link!, id),
+        unregister: async (id) => {
+          await external.unregister(link!, id);
+          owned.delete(id);
+        },
+        owns: (id) => owned.has(id),
+      },
     });
     PeerObjects.attach(conn, {
       dispatcher: this.dispatcher,
       registry: { mainObject: (id) => (id === SERVICE_DIRECTORY_ID ? view : undefined) },
     });
-    const link = new ClientLink(conn, view);
+    link = new ClientLink(conn, view);
+    const client = link;
     const peer = channel.remoteUrl;
     // Route from the start: the connection dispatches nothing before the handshake is done.
-    this.router.addClient(link);
+    this.router.addClient(client);
     let counted = false;
     conn.onClose((reason) => {
-      this.router.removeClient(link);
+      this.router.removeClient(client);
+      external?.releaseAll(client);
       if (!counted) return;
       this.metrics.clientDisconnected();
       this.logger.info(
-        { client: link.number, peer, reason: reason.message, droppedEvents: link.droppedEvents },
+        { client: client.number, peer, reason: reason.message, droppedEvents: client.droppedEvents },
         "client disconnected",
       );
     });
@@ -281,7 +309,7 @@ export class Gateway {
       () => {
         counted = true;
         this.metrics.clientConnected();
-        this.logger.info({ client: link.number, peer, user: conn.identity }, "client connected");
+        this.logger.info({ client: client.number, peer, user: conn.identity }, "client connected");
       },
       (e: Error) => {
         if ((e as { code?: string }).code === "ERR_AUTH") this.metrics.authFailed();

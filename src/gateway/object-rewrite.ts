@@ -26,18 +26,23 @@ export function mayContainObject(signature: string): boolean {
 }
 
 function nodeMayContainObject(node: SigNode): boolean {
+  return nodeContains(node, (code) => code === "o" || code === "m");
+}
+
+/** Whether a value of this signature holds, somewhere, a scalar whose type code passes `test`. */
+export function nodeContains(node: SigNode, test: (code: string) => boolean): boolean {
   switch (node.kind) {
     case "scalar":
-      return node.code === "o" || node.code === "m";
+      return test(node.code);
     case "list":
     case "varargs":
     case "optional":
     case "kwargs":
-      return nodeMayContainObject(node.element);
+      return nodeContains(node.element, test);
     case "map":
-      return nodeMayContainObject(node.key) || nodeMayContainObject(node.value);
+      return nodeContains(node.key, test) || nodeContains(node.value, test);
     case "tuple":
-      return node.members.some(nodeMayContainObject);
+      return node.members.some((m) => nodeContains(m, test));
   }
 }
 

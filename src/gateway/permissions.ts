@@ -6,7 +6,7 @@
  * user without an entry gets the `default` entry; without one, nothing when any user has
  * rules, everything when the configuration names no user.
  */
-export type Action = "see" | "call" | "subscribe" | "write";
+export type Action = "see" | "call" | "subscribe" | "write" | "register";
 
 export interface RuleSet {
   allow?: string[];
@@ -22,6 +22,8 @@ export interface UserPermissions {
   subscribe?: RuleSet;
   /** Properties writable (`Service.property`). */
   write?: RuleSet;
+  /** Services this user may register through the gateway (patterns over the name; needs registration on). */
+  register?: RuleSet;
 }
 
 export interface PermissionsConfig {
@@ -35,6 +37,7 @@ const KEY: Record<Action, keyof UserPermissions> = {
   call: "call",
   subscribe: "subscribe",
   write: "write",
+  register: "register",
 };
 
 export class Permissions {
@@ -53,7 +56,8 @@ export class Permissions {
     const user = (identity !== undefined ? this.compiled.get(identity) : undefined) ?? this.fallback;
     if (!user) return !this.config.users || Object.keys(this.config.users).length === 0;
     // Members of a hidden service are never reachable, whatever the member rules say.
-    if (action !== "see" && !check(user.services, target.split(".")[0])) return false;
+    if (action !== "see" && action !== "register" && !check(user.services, target.split(".")[0]))
+      return false;
     return check(user[KEY[action]], target);
   }
 
@@ -76,6 +80,7 @@ function compileUser(rules: UserPermissions): CompiledUser {
     call: compileRules(rules.call),
     subscribe: compileRules(rules.subscribe),
     write: compileRules(rules.write),
+    register: compileRules(rules.register),
   };
 }
 

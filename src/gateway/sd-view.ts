@@ -9,7 +9,12 @@ import type { Connection } from "../connection/connection.js";
 import { QiError } from "../connection/errors.js";
 import { QiObject } from "../object/qi-object.js";
 import { SERVICE_DIRECTORY_NAME } from "../session/service-directory.js";
-import { type ServiceInfo, SERVICE_INFO_SIGNATURE, serviceInfoToStruct } from "../session/service-info.js";
+import {
+  type ServiceInfo,
+  SERVICE_INFO_SIGNATURE,
+  serviceInfoFromValue,
+  serviceInfoToStruct,
+} from "../session/service-info.js";
 import { sortEndpoints } from "../transport/index.js";
 
 export interface SdViewContext {
@@ -19,6 +24,16 @@ export interface SdViewContext {
   endpoints: () => string[];
   services: () => ServiceInfo[];
   canSee: (name: string) => boolean;
+  /** Registration of services by this client (off by default: undefined). */
+  registration?: ClientRegistration;
+}
+
+/** What the view does for a client that registers services through the gateway. */
+export interface ClientRegistration {
+  register(info: ServiceInfo): Promise<number>;
+  ready(id: number): Promise<void>;
+  unregister(id: number): Promise<void>;
+  owns(id: number): boolean;
 }
 
 const REFUSED = "Registering services through this gateway is not enabled.";
@@ -29,27 +44,39 @@ export function createSdView(ctx: SdViewContext): QiObject {
   const refuse = () => {
     throw new QiError("ERR_BAD_ARGUMENTS", REFUSED);
   };
-  return new QiObject()
-    .method("service", "(s)", INFO, (name: string) => {
-      const info = ctx.services().find((s) => s.name === name);
-      if (!info || !ctx.canSee(name))
-        throw new QiError("ERR_NO_SUCH_SERVICE", `Cannot find service '${name}' in index`);
-      return publish(info);
-    })
-    .method("services", "()", `[${INFO}]`, () =>
-      ctx
-        .services()
-        .filter((s) => ctx.canSee(s.name))
-        .map(publish),
-    )
-    .method("registerService", `(${INFO})`, "I", refuse)
-    .method("unregisterService", "(I)", "v", refuse)
-    .method("serviceReady", "(I)", "v", refuse)
-    .method("updateServiceInfo", `(${INFO})`, "v", refuse)
-    .signal("serviceAdded", "(Is)")
-    .signal("serviceRemoved", "(Is)")
-    .method("machineId", "()", "s", () => ctx.machineId)
-    .method("_socketOfService", "(I)", "o", () => null);
+  const reg = ctx.registration;
+  const owned = (id: number) => {
+    if (!reg?.owns(id))
+      throw new QiError("ERR_NO_SUCH_SERVICE", `Service #${id} was not registered by this client.`);
+  };
+  return (
+    new QiObject()
+      .method("service", "(s)", INFO, (name: string) => {
+        const info = ctx.services().find((s) => s.name === name);
+        if (!info || !ctx.canSee(name))
+          throw new QiError("ERR_NO_SUCH_SERVICE", `Cannot find service '${name}' in index`);
+        return publish(info);
+      })
+      .method("services", "()", `[${INFO}]`, () =>
+        ctx
+          .services()
+          .filter((s) => ctx.canSee(s.name))
+          .map(publish),
+      )
+      .method("registerService", `(${INFO})`, "I", (info: unknown) =>
+        reg ? reg.register(serviceInfoFromValue(info)) : refuse(),
+      )
+      .method("unregisterService", "(I)", "v", (id: number) => (reg ? reg.unregister(id) : refuse()))
+      .method("serviceReady", "(I)", "v", (id: number) => (reg ? reg.ready(id) : refuse()))
+      // The endpoints a client publishes are never used (it is reached over its connection).
+      .method("updateServiceInfo", `(${INFO})`, "v", (info: unknown) =>
+        reg ? owned(serviceInfoFromValue(info).serviceId) : refuse(),
+      )
+      .signal("serviceAdded", "(Is)")
+      .signal("serviceRemoved", "(Is)")
+      .method("machineId", "()", "s", () => ctx.machineId)
+      .method("_socketOfService", "(I)", "o", () => null)
+  );
 }
 
 function rewrite(ctx: SdViewContext, info: ServiceInfo): ServiceInfo {

@@ -10,6 +10,7 @@ import type { Connection } from "../connection/connection.js";
 import { errorText } from "../connection/connection.js";
 import { QiError } from "../connection/errors.js";
 import type { Dispatcher } from "../dispatch/index.js";
+import type { RequestForwarder } from "../object/forwarder.js";
 import { Session } from "../session/session.js";
 import { SERVICE_DIRECTORY_NAME } from "../session/service-directory.js";
 import type { ServiceInfo } from "../session/service-info.js";
@@ -181,6 +182,25 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     }
     perConn.set(`${service}.${object}`, Promise.resolve(meta));
     this.knownOn(conn).set(`${service}.${object}`, meta);
+  }
+
+  /** Registers a service of an external client (pending until serviceReady). */
+  registerForwarded(name: string, forwarder: RequestForwarder): Promise<number> {
+    const session = this.session;
+    if (!session)
+      return Promise.reject(new QiError("ERR_DISCONNECTED", "not attached to a Service Directory"));
+    return session.registerService(name, forwarder, { ready: false });
+  }
+
+  serviceReady(id: number): Promise<void> {
+    const session = this.session;
+    if (!session)
+      return Promise.reject(new QiError("ERR_DISCONNECTED", "not attached to a Service Directory"));
+    return session.serviceReady(id);
+  }
+
+  async unregisterForwarded(id: number): Promise<void> {
+    await this.session?.unregisterService(id);
   }
 
   async close(): Promise<void> {

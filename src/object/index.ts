@@ -16,3 +16,4 @@ export {
   type SignalCallback,
 } from "./remote-object.js";
 export * from "./reserved.js";
+export { isRequestForwarder, type RequestForwarder } from "./forwarder.js";

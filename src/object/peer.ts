@@ -13,13 +13,14 @@ import type { CodecContext } from "../wire/codec.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
 import { ObjectRef } from "../wire/values.js";
 import { allocateClientObjectId, allocateHostedObjectId, MAIN_OBJECT_ID } from "./ids.js";
+import { isRequestForwarder, type RequestForwarder } from "./forwarder.js";
 import { invokeRequest } from "./invoke.js";
 import { QiObject } from "./qi-object.js";
 import { RemoteObject } from "./remote-object.js";
 
 /** Where a host finds its services' main objects: service id → object. */
 export interface ServiceRegistry {
-  mainObject(serviceId: number): QiObject | undefined;
+  mainObject(serviceId: number): QiObject | RequestForwarder | undefined;
 }
 
 export interface PeerObjectsOptions {
@@ -88,7 +89,7 @@ export class PeerObjects {
   }
 
   /** The object a request is addressed to, if this connection serves one there. */
-  resolve(service: number, object: number): QiObject | undefined {
+  resolve(service: number, object: number): QiObject | RequestForwarder | undefined {
     return (
       this.exported.get(addressKey(service, object)) ??
       (object === MAIN_OBJECT_ID ? this.registry.mainObject(service) : undefined)
@@ -213,6 +214,10 @@ export class PeerObjects {
     const target = this.resolve(msg.service, msg.object);
     if (!target) {
       if (msg.type === MessageType.Call) this.conn.replyError(msg, "The call request could not be handled.");
+      return;
+    }
+    if (isRequestForwarder(target)) {
+      target.forwardRequest(msg, this.conn);
       return;
     }
     try {

@@ -17,7 +17,8 @@ import { QiError } from "../connection/errors.js";
 import { Dispatcher, type DispatchMode } from "../dispatch/index.js";
 import { MAIN_OBJECT_ID } from "../object/ids.js";
 import { PeerObjects, type ServiceRegistry } from "../object/peer.js";
-import type { QiObject } from "../object/qi-object.js";
+import type { RequestForwarder } from "../object/forwarder.js";
+import { QiObject } from "../object/qi-object.js";
 import { RemoteObject } from "../object/remote-object.js";
 import { Strand } from "../dispatch/index.js";
 import {
@@ -88,7 +89,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly netListeners: Listener[] = [];
   private readonly serverConnections = new Set<Connection>();
   /** Services this session hosts: service id → main object. */
-  private readonly hosted = new Map<number, { name: string; object: QiObject }>();
+  private readonly hosted = new Map<number, { name: string; object: QiObject | RequestForwarder }>();
   private readonly registry: ServiceRegistry;
   private directory: ServiceDirectory | undefined;
   private readonly serviceProxies = new Map<string, Promise<RemoteObject>>();
@@ -246,20 +247,30 @@ export class Session extends EventEmitter<SessionEvents> {
     }
   }
 
-  /** Registers an object as a service; returns its id. Listens on the default URL if needed. */
-  async registerService(name: string, object: QiObject): Promise<number> {
-    if (object.wantsStrand && !object.strand) object.strand = new Strand();
+  /**
+   * Registers an object as a service; returns its id. Listens on the default URL if needed.
+   * A RequestForwarder (the gateway's) receives the service's requests as raw messages.
+   * `ready: false` leaves it pending (invisible to others) until serviceReady(id).
+   */
+  async registerService(
+    name: string,
+    object: QiObject | RequestForwarder,
+    options: { ready?: boolean } = {},
+  ): Promise<number> {
+    if (object instanceof QiObject && object.wantsStrand && !object.strand) object.strand = new Strand();
+    const ready = options.ready ?? true;
     if (this.directory) {
       // In-process registration on our own directory: reachable over our listeners.
       const id = this.directory.registerLocal(this.infoFor(name, object));
       this.hosted.set(id, { name, object });
-      this.directory.serviceReady(id);
+      if (ready) this.directory.serviceReady(id);
       return id;
     }
     if (this.netListeners.length === 0) await this.listen(DEFAULT_LISTEN_URL);
     const sd = this.sd();
     const id = await sd.call<number>("registerService", serviceInfoToStruct(this.infoFor(name, object)));
     this.hosted.set(id, { name, object });
+    if (!ready) return id;
     try {
       await sd.call("serviceReady", id);
     } catch (e) {
@@ -267,6 +278,14 @@ export class Session extends EventEmitter<SessionEvents> {
       throw e;
     }
     return id;
+  }
+
+  /** Makes a service registered with `ready: false` visible. */
+  async serviceReady(id: number): Promise<void> {
+    if (!this.hosted.has(id))
+      throw new QiError("ERR_NO_SUCH_SERVICE", `this session hosts no service #${id}`);
+    if (this.directory) this.directory.serviceReady(id);
+    else await this.sd().call("serviceReady", id);
   }
 
   async unregisterService(id: number): Promise<void> {
@@ -303,7 +322,7 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.sdProxy;
   }
 
-  private infoFor(name: string, object: QiObject): ServiceInfo {
+  private infoFor(name: string, object: { uid: Uint8Array }): ServiceInfo {
     return {
       name,
       serviceId: 0,
