@@ -314,6 +314,12 @@ export class ExternalServices {
     );
   }
 
+  /** The Service Directory is gone, and the registrations with it. */
+  forgetAll(): void {
+    for (const service of this.byId.values()) service.dispose();
+    this.byId.clear();
+  }
+
   /** The owner left: its services leave the internal directory. */
   releaseAll(owner: ClientLink): void {
     for (const [id, service] of this.byId) {

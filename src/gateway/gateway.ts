@@ -135,6 +135,7 @@ export class Gateway {
     this.external = options.allowServiceRegistration
       ? new ExternalServices({ upstream: this.upstream, permissions: this.permissions, logger: this.logger })
       : undefined;
+    this.upstream.on("detached", () => this.external?.forgetAll());
     this.upstream.on("serviceAdded", (info) => {
       for (const link of this.router.clients) {
         if (this.permissions.canSee(link.identity, info.name))
