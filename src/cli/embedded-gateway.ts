@@ -7,8 +7,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { type Gateway, GatewayAuthProvider, hashToken, startGateway } from "../gateway/index.js";
-import { createWebHandler } from "../web/serve.js";
-import { gatewayStats } from "../web/stats.js";
+import { gatewayWebHandler } from "../web/console-handler.js";
 
 export interface EmbeddedGatewayConfig {
   sdUrl: string;
@@ -48,7 +47,9 @@ export async function runEmbeddedGateway(config: EmbeddedGatewayConfig): Promise
     authProvider: new GatewayAuthProvider({ [config.user]: { token: hashToken(token) } }),
     logger: config.logger,
     ws: root
-      ? { httpHandler: createWebHandler({ root, stats: () => (gateway ? gatewayStats(gateway) : {}) }) }
+      ? {
+          httpHandler: gatewayWebHandler(root, () => gateway),
+        }
       : undefined,
   });
   gateway = gw;

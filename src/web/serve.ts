@@ -4,7 +4,8 @@
  *
  *   /             the console (index.html)
  *   /qi.js        the browser client bundle (also importable by other pages: same origin)
- *   /stats.json   `stats()` as JSON (404 without it), never cached
+ *   /stats.json   `stats()` as JSON (404 without it), never cached; behind `authenticate`
+ *                 when given (HTTP Basic with the qi user and token)
  *   /<file>       other files of `root` (dist/web), with their content type
  *
  * Only GET and HEAD; no directory listing; paths that leave `root` are refused. Pages get a
@@ -14,12 +15,23 @@
 import { readFile, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { extname, resolve, sep } from "node:path";
+import { plainAddress } from "../transport/channel-base.js";
 
 export interface WebHandlerOptions {
   /** Directory with the built files (dist/web, see src/web/build.ts). */
   root: string;
   /** Served as /stats.json (gateway clients, traffic, dropped events...). */
   stats?: () => object | Promise<object>;
+  /**
+   * Guards /stats.json (it names users and peers): called with the user and token of an
+   * `Authorization: Basic` header (both undefined without one) and the client's address, so
+   * the gateway can apply its own credentials, rate limiting and anonymous policy.
+   */
+  authenticate?: (
+    user: string | undefined,
+    token: string | undefined,
+    remoteAddress: string,
+  ) => Promise<boolean>;
 }
 
 const TYPES: Record<string, string> = {
@@ -55,6 +67,28 @@ function json(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 }
 
+type Credentials = { user: string | undefined; token: string | undefined };
+
+/** The user and token of an `Authorization: Basic` header; undefined when it is malformed. */
+function basicCredentials(header: string | undefined): Credentials | undefined {
+  if (header === undefined) return { user: undefined, token: undefined };
+  const match = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header);
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1], "base64").toString("utf8");
+  // RFC 7617: the user cannot contain a colon, the password (our token) can.
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return undefined;
+  return { user: decoded.slice(0, colon), token: decoded.slice(colon + 1) };
+}
+
+/**
+ * 401 with a JSON reason and deliberately no WWW-Authenticate header: with one, browsers would
+ * pop up their own login dialog over the console, which has its own login form.
+ */
+function unauthorized(res: ServerResponse, reason: string, head: boolean): void {
+  send(res, 401, TYPES[".json"], json({ error: reason }), head);
+}
+
 export function createWebHandler(
   options: WebHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
@@ -77,6 +111,22 @@ export function createWebHandler(
       if (!options.stats) {
         send(res, 404, "text/plain; charset=utf-8", "no statistics here\n", head);
         return;
+      }
+      if (options.authenticate) {
+        const credentials = basicCredentials(req.headers.authorization);
+        if (!credentials) {
+          unauthorized(res, "malformed Authorization header (expected Basic base64(user:token))", head);
+          return;
+        }
+        const address = plainAddress(req.socket.remoteAddress);
+        if (!(await options.authenticate(credentials.user, credentials.token, address))) {
+          unauthorized(
+            res,
+            credentials.user === undefined ? "credentials required" : "invalid user or token",
+            head,
+          );
+          return;
+        }
       }
       send(res, 200, TYPES[".json"], json(await options.stats()), head);
       return;

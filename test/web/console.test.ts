@@ -1,7 +1,8 @@
 /**
  * The web console in a real Chromium (playwright-core), against a Gateway on ws:// with
  * user/token authentication: log in (wrong token first), list services, call a method, watch
- * a signal, see camera frames drawn, read the gateway page. Saves test-artifacts/console.png.
+ * a signal, see camera frames drawn, read the gateway page (summary, connected clients, a 401).
+ * Saves test-artifacts/console.png and console-gateway.png.
  */
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -50,7 +51,12 @@ describe.skipIf(!haveChromium)(`web console in Chromium (needs ${CHROMIUM})`, ()
     expect(js.headers.get("content-type")).toMatch(/text\/javascript/);
     expect(await js.text()).toMatch(/export\s*\{/);
     expect((await fetch(`${world.pageUrl}..%2f..%2fetc/passwd`)).status).toBeGreaterThanOrEqual(403);
-    const stats = await (await fetch(`${world.pageUrl}stats.json`)).json();
+    // The stats name users and peers: the gateway's credentials are required.
+    expect((await fetch(`${world.pageUrl}stats.json`)).status).toBe(401);
+    const basic = `Basic ${Buffer.from(`${USER}:${TOKEN}`).toString("base64")}`;
+    const stats = await (
+      await fetch(`${world.pageUrl}stats.json`, { headers: { authorization: basic } })
+    ).json();
     expect(stats).toHaveProperty("attached", true);
   });
 
@@ -145,15 +151,61 @@ describe.skipIf(!haveChromium)(`web console in Chromium (needs ${CHROMIUM})`, ()
   });
 
   it("shows the gateway page from /stats.json", async () => {
+    // The world's handler has no `authenticate` (test/web/stats-auth.test.ts covers the
+    // server side); here: the console sends the login's credentials and renders the answer.
+    const authorizations: Array<string | undefined> = [];
+    await page.route("**/stats.json", async (route) => {
+      authorizations.push(route.request().headers().authorization);
+      await route.continue();
+    });
     await page.click("#tab-gateway");
-    await page.waitForSelector("tr[data-stat='clients'] td");
-    expect(await page.textContent("tr[data-stat='clients'] td")).toBe("1");
-    expect(await page.textContent("tr[data-stat='attached'] td")).toBe("true");
-    const bytesOut = Number(
-      (await page.textContent("tr[data-stat='traffic.bytesOut'] td"))?.replace(/\D/g, ""),
-    );
-    expect(bytesOut).toBeGreaterThan(640 * 480 * 3); // camera frames went through
+    await page.waitForSelector("#gateway-clients tbody tr[data-user='alice']");
+    expect(authorizations[0]).toBe(`Basic ${Buffer.from(`${USER}:${TOKEN}`).toString("base64")}`);
+    const stat = (key: string) => page.textContent(`#gateway-summary [data-stat='${key}'] .value`);
+    expect(await stat("clients")).toBe("1");
+    expect(await stat("attached")).toBe("attached");
+    expect(await stat("calls")).toMatch(/^[1-9][\d,]*$/); // the console's own calls went through
+    const bytesOut = (await stat("bytesOut")) ?? "";
+    expect(bytesOut).toMatch(/^\d+(\.\d)? (MB|GB)$/); // camera frames went through
+    expect(Number.parseFloat(bytesOut) * (bytesOut.endsWith("GB") ? 1000 : 1)).toBeGreaterThan(0.9);
+
+    const row = page.locator("#gateway-clients tbody tr[data-user='alice']");
+    const cells = await row.locator("td").allTextContents();
+    expect(cells).toHaveLength(9);
+    const [number, user, peer, since, pending, subscriptions, objects, queued, dropped] = cells;
+    expect(number).toMatch(/^\d+$/);
+    expect(user).toBe(USER);
+    expect(peer).toMatch(/127\.0\.0\.1/);
+    expect(since).toMatch(/^\d+ (s|min)$/);
+    expect(pending).toBe("0");
+    expect(Number(subscriptions)).toBeGreaterThanOrEqual(1); // Calc.tick is still watched
+    expect(Number(objects)).toBeGreaterThanOrEqual(0);
+    expect(queued).toMatch(/^\d+(\.\d)? [kMG]?B$/);
+    expect(dropped).toMatch(/^\d+$/);
+    await mkdir("test-artifacts", { recursive: true });
     await page.screenshot({ path: "test-artifacts/console-gateway.png" });
+
+    // A refusal shows a clear message instead of the page (and stops polling).
+    await page.unroute("**/stats.json");
+    await page.route("**/stats.json", (route) =>
+      route.fulfill({
+        status: 401,
+        contentType: "application/json",
+        body: JSON.stringify({ error: "invalid user or token" }),
+      }),
+    );
+    await page.click("#gateway-refresh");
+    const err = page.locator("#gateway-error");
+    await err.waitFor({ state: "visible" });
+    expect(await err.textContent()).toMatch(
+      /refused the credentials you logged in with \(invalid user or token\)/,
+    );
+    expect(await page.isHidden("#gateway-content")).toBe(true);
+    await page.unroute("**/stats.json");
+    await page.click("#gateway-refresh");
+    await page.waitForSelector("#gateway-error", { state: "hidden" });
+    expect(await page.isVisible("#gateway-clients tbody tr[data-user='alice']")).toBe(true);
+
     await page.click("#tab-services");
     expect(pageErrors).toEqual([]);
   });

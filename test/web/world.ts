@@ -16,8 +16,7 @@ import { Session } from "../../src/session/index.js";
 import { registerScheme } from "../../src/transport/schemes.js";
 import { wsDriver } from "../../src/transport/ws.js";
 import { buildWeb } from "../../src/web/build.js";
-import { createWebHandler } from "../../src/web/serve.js";
-import { gatewayStats } from "../../src/web/stats.js";
+import { gatewayWebHandler } from "../../src/web/console-handler.js";
 
 export const USER = "alice";
 export const TOKEN = "correct horse battery staple";
@@ -55,10 +54,7 @@ export async function startWebWorld(): Promise<WebWorld> {
   camera.start?.();
 
   let gateway: Gateway | undefined;
-  const handler = createWebHandler({
-    root: webRoot,
-    stats: () => (gateway ? gatewayStats(gateway) : {}),
-  });
+  const handler = gatewayWebHandler(webRoot, () => gateway);
   registerScheme("ws", {
     connect: wsDriver.connect,
     listen: (url, opts, onChannel) =>

@@ -20,8 +20,7 @@ import { onCleanup, waitForShutdown } from "../lifecycle.js";
 import { createLogger } from "../logger.js";
 import { Output } from "../output.js";
 import { action } from "../program.js";
-import { createWebHandler } from "../../web/serve.js";
-import { gatewayStats } from "../../web/stats.js";
+import { gatewayWebHandler } from "../../web/console-handler.js";
 import type { Gateway } from "../../gateway/index.js";
 
 interface Options {
@@ -91,7 +90,7 @@ export function register(program: Command): void {
         if (root && !options.ws?.httpHandler) {
           options.ws = {
             ...options.ws,
-            httpHandler: createWebHandler({ root, stats: () => (gateway ? gatewayStats(gateway) : {}) }),
+            httpHandler: gatewayWebHandler(root, () => gateway),
           };
         }
         gateway = await startGateway({
