@@ -80,6 +80,8 @@ function withSegment(e: unknown, segment: string): unknown {
 let scratch = new Writer(4096);
 let scratchInUse = false;
 const SCRATCH_KEEP = 1 << 20;
+/** Results at least this large are handed out rather than copied out of the scratch writer. */
+const SCRATCH_HAND_OUT = 64 * 1024;
 
 /** Encodes `value` per `sig` into a new Uint8Array. */
 export function encode(sig: string | SigNode, value: unknown, ctx: CodecContext = NO_CONTEXT): Uint8Array {
@@ -94,7 +96,12 @@ export function encode(sig: string | SigNode, value: unknown, ctx: CodecContext 
   try {
     scratch.reset();
     encodeInto(scratch, node, value, ctx);
-    return scratch.copy();
+    if (scratch.length < SCRATCH_HAND_OUT) return scratch.copy();
+    // A large result: hand the writer's buffer out instead of copying it (the next call
+    // starts on a fresh scratch).
+    const out = scratch.finish();
+    scratch = new Writer(4096);
+    return out;
   } finally {
     if (scratch.capacity > SCRATCH_KEEP) scratch = new Writer(4096);
     scratchInUse = false;

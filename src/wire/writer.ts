@@ -31,7 +31,9 @@ export class Writer {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
     let cap = Math.max(64, this.buf.length * 2);
-    while (cap < need) cap *= 2;
+    // One large write (a camera frame, a 1 MiB raw): grow to about what it needs in one step,
+    // not to the next power of two through a chain of copies.
+    if (cap < need) cap = need + (need >>> 3);
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
