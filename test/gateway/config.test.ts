@@ -31,6 +31,19 @@ describe("gateway config", () => {
     const options = gatewayOptionsFromConfig(loadGatewayConfig(file), file);
     expect(options.authProvider).toBeDefined();
     expect(options.allowAnonymous).toBe(false);
+    // Registration of services by external clients is off unless the file says so.
+    expect(options.allowServiceRegistration).toBe(false);
+    writeFileSync(
+      join(dir, "reg.yaml"),
+      "listen: [tcp://127.0.0.1:0]\nauth: { anonymous: true }\nregistration: { enabled: true }\npermissions:\n  default: { register: { allow: ['Tablet*'] } }\n",
+    );
+    const reg = join(dir, "reg.yaml");
+    const regOptions = gatewayOptionsFromConfig(loadGatewayConfig(reg), reg);
+    expect(regOptions.allowServiceRegistration).toBe(true);
+    expect(regOptions.permissions?.default?.register).toEqual({ allow: ["Tablet*"] });
+    expect(() =>
+      validateGatewayConfig({ listen: ["tcp://127.0.0.1:0"], registration: { enable: true } }, "gw.yaml"),
+    ).toThrow(/registration: Unrecognized key.*enable/s);
     writeFileSync(join(dir, "open.yaml"), "listen: [tcp://127.0.0.1:0]\n");
     const open = join(dir, "open.yaml");
     expect(() => gatewayOptionsFromConfig(loadGatewayConfig(open), open)).toThrow(/auth needs users/);
