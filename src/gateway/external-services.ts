@@ -22,6 +22,7 @@ import { decodeMetaObject } from "../wire/metaobject.js";
 import type { MetaObject } from "../wire/metaobject-types.js";
 import { parseSignature, type SigNode } from "../wire/signature.js";
 import type { ClientLink } from "./client-link.js";
+import { ConnectionNumbers } from "./connection-numbers.js";
 import { nodeContains } from "./object-rewrite.js";
 import type { Permissions } from "./permissions.js";
 import type { Upstream } from "./upstream.js";
@@ -49,8 +50,7 @@ class ExternalService implements RequestForwarder {
   private readonly calls = new Map<string, number>();
   private readonly signals = new Map<number, SignalFanout>();
   private readonly watched = new WeakSet<Connection>();
-  private readonly connIds = new WeakMap<Connection, number>();
-  private nextConnId = 1;
+  private readonly connNumbers = new ConnectionNumbers();
 
   /** Read from the owner when it declares the service ready. */
   meta: MetaObject = { methods: new Map(), signals: new Map(), properties: new Map(), description: "" };
@@ -71,7 +71,7 @@ class ExternalService implements RequestForwarder {
     if (msg.type === MessageType.Cancel) {
       if (msg.payload.byteLength < 4) return;
       const id = new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0, true);
-      const upstreamId = this.calls.get(`${this.connId(from)}.${id}`);
+      const upstreamId = this.calls.get(`${this.connNumbers.of(from)}.${id}`);
       if (upstreamId !== undefined)
         this.host.cancelCall(upstreamId, new QiError("ERR_CANCELED", "canceled by the caller"));
       return;
@@ -109,7 +109,7 @@ class ExternalService implements RequestForwarder {
       return;
     }
     const { id, answer } = this.host.startCall(address, msg.payload, { flags: msg.flags });
-    const key = `${this.connId(from)}.${msg.id}`;
+    const key = `${this.connNumbers.of(from)}.${msg.id}`;
     this.calls.set(key, id);
     answer.then(
       (reply) => {
@@ -155,7 +155,7 @@ class ExternalService implements RequestForwarder {
       this.host.setEventHandler(this.serviceId, 1, (ev) => this.onEvent(ev));
       fanout = created;
     }
-    const subscriberKey = `${this.connId(from)}.${link}`;
+    const subscriberKey = `${this.connNumbers.of(from)}.${link}`;
     fanout.subscribers.set(subscriberKey, { conn: from, link });
     this.watch(from);
     fanout.ready.then(
@@ -171,7 +171,7 @@ class ExternalService implements RequestForwarder {
 
   private unsubscribe(msg: Message, from: Connection): void {
     const [, signal, link] = decodeSubscription(msg);
-    this.dropSubscriber(signal, `${this.connId(from)}.${link}`);
+    this.dropSubscriber(signal, `${this.connNumbers.of(from)}.${link}`);
     from.reply(msg, EMPTY);
   }
 
@@ -204,21 +204,12 @@ class ExternalService implements RequestForwarder {
   private watch(conn: Connection): void {
     if (this.watched.has(conn)) return;
     this.watched.add(conn);
-    const prefix = `${this.connId(conn)}.`;
+    const prefix = `${this.connNumbers.of(conn)}.`;
     conn.onClose(() => {
       for (const [signal, fanout] of this.signals)
         for (const key of [...fanout.subscribers.keys()])
           if (key.startsWith(prefix)) this.dropSubscriber(signal, key);
     });
-  }
-
-  private connId(conn: Connection): number {
-    let id = this.connIds.get(conn);
-    if (id === undefined) {
-      id = this.nextConnId++;
-      this.connIds.set(conn, id);
-    }
-    return id;
   }
 }
 

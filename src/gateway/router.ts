@@ -19,6 +19,7 @@ import { type Message, MessageFlags, MessageType } from "../wire/message-types.j
 import type { MetaObject } from "../wire/metaobject-types.js";
 import { Dynamic, ObjectRef } from "../wire/values.js";
 import type { ClientLink } from "./client-link.js";
+import { ConnectionNumbers } from "./connection-numbers.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { rewriteObjects } from "./object-rewrite.js";
 import type { Permissions } from "./permissions.js";
@@ -88,8 +89,7 @@ export class Router {
   private readonly upstreamExports = new Map<string, UpstreamExport>();
   private readonly exportIds = new Map<string, number>();
   private readonly upstreamInflight = new Map<string, AbortController>();
-  private readonly connIds = new WeakMap<Connection, number>();
-  private nextConnId = 1;
+  private readonly connNumbers = new ConnectionNumbers();
 
   constructor(
     private readonly upstream: Upstream,
@@ -371,7 +371,7 @@ export class Router {
       );
       return;
     }
-    const fkey = `${this.connId(target.conn)}.${target.service}.${target.objectId}.${signal}.${wanted ?? ""}`;
+    const fkey = `${this.connNumbers.of(target.conn)}.${target.service}.${target.objectId}.${signal}.${wanted ?? ""}`;
     let f = this.fanouts.get(fkey);
     if (!f) {
       const upstreamLink = nextUpstreamLink++;
@@ -461,7 +461,7 @@ export class Router {
   }
 
   private installEventHandler(conn: Connection, service: number, objectId: number): void {
-    const key = `${this.connId(conn)}.${service}.${objectId}`;
+    const key = `${this.connNumbers.of(conn)}.${service}.${objectId}`;
     if (this.eventHandlersInstalled.has(key)) return;
     this.eventHandlersInstalled.add(key);
     conn.setEventHandler(service, objectId, (msg) => this.onUpstreamEvent(conn, msg));
@@ -470,7 +470,7 @@ export class Router {
 
   /** One upstream Event, to every subscribed client (the payload is shared when it can be). */
   private onUpstreamEvent(conn: Connection, msg: Message): void {
-    const base = `${this.connId(conn)}.${msg.service}.${msg.object}.${msg.action}.`;
+    const base = `${this.connNumbers.of(conn)}.${msg.service}.${msg.object}.${msg.action}.`;
     const dynamic = (msg.flags & MessageFlags.DynamicPayload) !== 0;
     for (const [key, f] of this.fanouts) {
       if (!key.startsWith(base)) continue;
@@ -559,7 +559,7 @@ export class Router {
   /** An object returned by a service: the client gets its own id for it. */
   private importUpstreamObject(link: ClientLink, conn: Connection, ref: ObjectRef): ObjectRef {
     if (ref.objectId === 0) return ref;
-    const upKey = `${this.connId(conn)}.${ref.serviceId}.${ref.objectId}`;
+    const upKey = `${this.connNumbers.of(conn)}.${ref.serviceId}.${ref.objectId}`;
     // One of the client's own objects coming back: give it its original address.
     const own = this.upstreamExports.get(upKey);
     if (own && own.link === link)
@@ -617,12 +617,12 @@ export class Router {
     if (mapped && mapped.upstream === conn && ref.objectId < 0x80000000) {
       return new ObjectRef(ref.metaObject, mapped.service, mapped.objectId, ref.uid);
     }
-    const idKey = `${link.number}|${this.connId(conn)}|${ref.serviceId}.${ref.objectId}`;
+    const idKey = `${link.number}|${this.connNumbers.of(conn)}|${ref.serviceId}.${ref.objectId}`;
     let gwId = this.exportIds.get(idKey);
     if (gwId === undefined) {
       gwId = allocateClientObjectId();
       this.exportIds.set(idKey, gwId);
-      const key = `${this.connId(conn)}.${service}.${gwId}`;
+      const key = `${this.connNumbers.of(conn)}.${service}.${gwId}`;
       this.upstreamExports.set(key, {
         link,
         clientService: ref.serviceId,
@@ -652,7 +652,7 @@ export class Router {
 
   /** Returns false when the request is not for a client object (then the default handler serves it). */
   private onUpstreamRequest(conn: Connection, msg: Message): boolean {
-    const connId = this.connId(conn);
+    const connId = this.connNumbers.of(conn);
     if (msg.type === MessageType.Cancel) {
       if (msg.payload.byteLength < 4) return true;
       const id = new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0, true);
@@ -689,7 +689,7 @@ export class Router {
       return;
     }
     const ac = new AbortController();
-    const inflightKey = `${this.connId(conn)}.${msg.id}`;
+    const inflightKey = `${this.connNumbers.of(conn)}.${msg.id}`;
     this.upstreamInflight.set(inflightKey, ac);
     try {
       const reply = await link.conn.call(address, payload, { flags: msg.flags, signal: ac.signal });
@@ -708,15 +708,6 @@ export class Router {
     } finally {
       this.upstreamInflight.delete(inflightKey);
     }
-  }
-
-  private connId(conn: Connection): number {
-    let id = this.connIds.get(conn);
-    if (id === undefined) {
-      id = this.nextConnId++;
-      this.connIds.set(conn, id);
-    }
-    return id;
   }
 }
 

@@ -5,40 +5,15 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { UserTokenAuthenticator } from "../../src/connection/index.js";
-import {
-  GatewayAuthProvider,
-  hashToken,
-  startGateway,
-  type GatewayOptions,
-} from "../../src/gateway/index.js";
+import { GatewayAuthProvider, hashToken } from "../../src/gateway/index.js";
 import { QiObject } from "../../src/object/index.js";
-import { Session } from "../../src/session/index.js";
+import type { Session } from "../../src/session/index.js";
+import { client, runCleanup, world } from "./world.js";
 
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f().catch(() => {});
-});
+afterEach(runCleanup);
 
-async function world(gwOptions: Partial<GatewayOptions> = {}) {
-  const sd = new Session();
-  cleanup.push(() => sd.close());
-  const [sdUrl] = await sd.listenStandalone("tcp://127.0.0.1:0");
-  const gw = await startGateway({
-    attach: sdUrl,
-    listen: ["tcp://127.0.0.1:0"],
-    allowAnonymous: true,
-    ...gwOptions,
-  });
-  cleanup.push(() => gw.close());
-  await gw.waitAttached();
-  return { sdUrl, gwUrl: gw.endpoints()[0] };
-}
-
-async function session(url: string, auth?: UserTokenAuthenticator): Promise<Session> {
-  const s = new Session({ authenticator: auth });
-  cleanup.push(() => s.close());
-  await s.connect(url);
-  return s;
+function session(url: string, auth?: UserTokenAuthenticator): Promise<Session> {
+  return client(url, { authenticator: auth });
 }
 
 function tablet(): QiObject {
