@@ -63,7 +63,9 @@ export class WsChannel extends NodeChannelBase {
   closeText: string | undefined;
 
   private readonly ws: WebSocket;
+  private readonly socket: Socket;
   private maxPayload: number;
+  private corked = false;
 
   constructor(ws: WebSocket, socket: Socket, scheme: WsScheme, opts: ChannelOptions = {}) {
     super(socket, scheme, scheme === "wss", opts, {
@@ -72,6 +74,7 @@ export class WsChannel extends NodeChannelBase {
       keepAliveMs: 30_000,
     });
     this.ws = ws;
+    this.socket = socket;
     this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     ws.binaryType = "nodebuffer";
     ws.on("message", (data: RawData, isBinary: boolean) => this.onFrame(data, isBinary));
@@ -95,6 +98,11 @@ export class WsChannel extends NodeChannelBase {
     return this.ws.bufferedAmount;
   }
 
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
   send(msg: Message): boolean {
     if (this.isClosed) {
       throw new TransportError("ERR_CLOSED", `send on closed channel ${this.remoteUrl}`, {
@@ -103,6 +111,13 @@ export class WsChannel extends NodeChannelBase {
     }
     const frame = encodeFrame(msg, allocFrame); // validates the header before anything is sent
     const over = this.ws.bufferedAmount + frame.byteLength > this.hwm;
+    // Frames sent in one tick leave in one writev (as on SocketChannel): the ws library writes
+    // each frame apart, a syscall per message when events fan out to a browser.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     this.ws.send(frame, { binary: true, compress: false, fin: true }, over ? this.onFlushed : undefined);
     return this.ws.bufferedAmount <= this.hwm;
   }
