@@ -55,6 +55,13 @@ export interface FramerOptions {
    * the extra read call per message costs more than copying the tail.
    */
   directReadMin?: number;
+  /**
+   * Push mode: a payload larger than this is not allocated when its header arrives, but once
+   * all its bytes have (the chunks are kept until then, and copied once), so a 28-byte header
+   * announcing 50 MB makes the framer hold 28 bytes, not 50 MB. Default 256 KiB; pull mode
+   * (readBuffer) allocates the payload up front, to read into it.
+   */
+  lazyPayloadMin?: number;
 }
 
 const defaultAllocate = (size: number): Uint8Array => new Uint8Array(size);
@@ -88,6 +95,13 @@ export class Framer {
   private target: Uint8Array | undefined = undefined;
   /** `target` is the rest of the pending payload (bytes land in place, no push needed). */
   private targetDirect = false;
+  private readonly lazyPayloadMin: number;
+  /**
+   * The pending payload's bytes received so far, as views of their chunks, while its buffer
+   * is not allocated yet (a large payload in push mode); undefined otherwise.
+   */
+  private parts: Uint8Array[] | undefined = undefined;
+  private partsSize = 0;
 
   constructor(onMessage: (m: Message) => void, opts: FramerOptions = {}) {
     const maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
@@ -98,6 +112,7 @@ export class Framer {
     this.allocate = opts.allocate ?? defaultAllocate;
     this.readBufferSize = opts.readBufferSize ?? 64 * 1024;
     this.directReadMin = opts.directReadMin ?? 16 * 1024;
+    this.lazyPayloadMin = opts.lazyPayloadMin ?? 256 * 1024;
     if (!(this.readBufferSize >= 1))
       throw new RangeError(`Framer: bad readBufferSize ${this.readBufferSize}`);
   }
@@ -148,6 +163,7 @@ export class Framer {
       this.state = STATE_DEAD;
       this.error = e;
       this.pending = undefined;
+      this.parts = undefined;
       throw e;
     } finally {
       this.inPush = false;
@@ -166,6 +182,7 @@ export class Framer {
   readBuffer(): Uint8Array {
     if (this.state === STATE_DEAD) throw this.error;
     if (this.state === STATE_PAYLOAD) {
+      this.materialize();
       const payload = this.pending!.payload;
       if (payload.length - this.payloadFill >= this.directReadMin) {
         this.targetDirect = true;
@@ -210,6 +227,7 @@ export class Framer {
       this.state = STATE_DEAD;
       this.error = e;
       this.pending = undefined;
+      this.parts = undefined;
       throw e;
     } finally {
       this.inPush = false;
@@ -224,6 +242,38 @@ export class Framer {
     return payload;
   }
 
+  /** A payload that continues past this chunk; `first` is its start (maybe empty). */
+  private startPayload(header: Message, first: Uint8Array): void {
+    const size = header.size ?? 0;
+    this.state = STATE_PAYLOAD;
+    this.payloadFill = first.length;
+    if (size > this.lazyPayloadMin) {
+      this.parts = first.length > 0 ? [first] : [];
+      this.partsSize = size;
+      this.pending = header;
+      return;
+    }
+    const payload = this.allocPayload(size);
+    payload.set(first, 0);
+    header.payload = payload;
+    this.pending = header;
+  }
+
+  /** Gives the pending payload its buffer now, with the bytes received so far copied in. */
+  private materialize(): void {
+    const parts = this.parts;
+    if (parts === undefined) return;
+    const payload = this.allocPayload(this.partsSize);
+    let at = 0;
+    for (const part of parts) {
+      payload.set(part, at);
+      at += part.length;
+    }
+    this.parts = undefined;
+    this.partsSize = 0;
+    this.pending!.payload = payload;
+  }
+
   private run(chunk: Uint8Array): void {
     const len = chunk.length;
     const base = this.streamPos;
@@ -232,6 +282,21 @@ export class Framer {
     while (pos < len) {
       if (this.state === STATE_PAYLOAD) {
         const msg = this.pending!;
+        if (this.parts !== undefined) {
+          // Large payload, not allocated yet: keep views of the chunks until it is complete.
+          const need = this.partsSize - this.payloadFill;
+          const take = Math.min(need, len - pos);
+          this.parts.push(pos === 0 && take === len ? chunk : chunk.subarray(pos, pos + take));
+          this.payloadFill += take;
+          pos += take;
+          if (this.payloadFill < this.partsSize) return;
+          this.materialize();
+          this.pending = undefined;
+          this.payloadFill = 0;
+          this.state = STATE_HEADER;
+          this.onMessage(msg);
+          continue;
+        }
         const payload = msg.payload;
         const need = payload.length - this.payloadFill;
         const avail = len - pos;
@@ -262,12 +327,8 @@ export class Framer {
           continue;
         }
         // Payload continues in later chunks: allocate it once, exactly sized (size already
-        // passed the limit check).
-        const payload = this.allocPayload(size);
-        payload.set(chunk.subarray(start, len), 0);
-        this.pending = messageAt(chunk, pos, size, payload);
-        this.payloadFill = len - start;
-        this.state = STATE_PAYLOAD;
+        // passed the limit check), or, when large, once it has arrived.
+        this.startPayload(messageAt(chunk, pos, size, EMPTY), chunk.subarray(start, len));
         return;
       }
 
@@ -293,11 +354,7 @@ export class Framer {
         this.onMessage(msg);
         continue;
       }
-      const payload = this.allocPayload(size);
-      if (avail > 0) payload.set(chunk.subarray(pos, len), 0);
-      this.pending = messageAt(scratch, 0, size, payload);
-      this.payloadFill = avail;
-      this.state = STATE_PAYLOAD;
+      this.startPayload(messageAt(scratch, 0, size, EMPTY), chunk.subarray(pos, len));
       return;
     }
   }

@@ -465,3 +465,61 @@ describe("Framer: pull mode (readBuffer / commitRead)", () => {
     }
   });
 });
+
+describe("large payloads in push mode", () => {
+  const big = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 0xff);
+
+  it("allocates nothing for a header that announces a large payload, until its bytes arrive", () => {
+    const sizes: number[] = [];
+    const out: Message[] = [];
+    const framer = new Framer((m) => out.push(m), {
+      allocate: (n) => {
+        sizes.push(n);
+        return new Uint8Array(n);
+      },
+    });
+    const frame = encodeMessage(msg(1, big(10_000_000)));
+    // The header and one payload byte: 29 bytes held, no 10 MB buffer.
+    framer.push(frame.subarray(0, HEADER_SIZE + 1));
+    expect(sizes).toEqual([]);
+    expect(framer.bufferedBytes).toBe(HEADER_SIZE + 1);
+    // The rest, in uneven chunks: one exactly sized allocation once complete, bytes intact.
+    for (let at = HEADER_SIZE + 1; at < frame.length; at += 65_537)
+      framer.push(frame.subarray(at, Math.min(frame.length, at + 65_537)));
+    expect(sizes).toEqual([10_000_000]);
+    expect(out).toHaveLength(1);
+    expect(out[0].payload.buffer.byteLength).toBe(10_000_000);
+    expect(Buffer.from(out[0].payload).equals(Buffer.from(big(10_000_000)))).toBe(true);
+  });
+
+  it("is exact whatever the chunking, with messages before and after, and with a split header", () => {
+    const payloads = [big(5), big(300_000), big(0), big(1_000_001), big(17)];
+    const stream = concat(payloads.map((p, i) => encodeMessage(msg(i + 1, p))));
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 40 }), (cuts) => {
+        const { framer, out } = collect();
+        for (const part of splitAt(stream, cuts)) framer.push(part);
+        expect(out.map((m) => m.id)).toEqual([1, 2, 3, 4, 5]);
+        out.forEach((m, i) => expect(Buffer.from(m.payload).equals(Buffer.from(payloads[i]))).toBe(true));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("switches to pull mode in the middle of a large payload without losing bytes", () => {
+    const payload = big(700_000);
+    const frame = encodeMessage(msg(9, payload));
+    const { framer, out } = collect();
+    framer.push(frame.subarray(0, 200_000));
+    let at = 200_000;
+    while (at < frame.length) {
+      const target = framer.readBuffer();
+      const n = Math.min(target.length, frame.length - at);
+      target.set(frame.subarray(at, at + n));
+      framer.commitRead(n);
+      at += n;
+    }
+    expect(out).toHaveLength(1);
+    expect(Buffer.from(out[0].payload).equals(Buffer.from(payload))).toBe(true);
+  });
+});
