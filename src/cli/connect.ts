@@ -20,6 +20,7 @@ export interface ConnectionOptions {
   insecure?: boolean;
   dispatch?: string;
   timeout?: string;
+  wait?: string;
 }
 
 /** Adds the connection options to a subcommand. */
@@ -35,7 +36,20 @@ export function withConnectionOptions(cmd: Command): Command {
     .addOption(new Option("--credentials <file>", "file with the user on line 1 and the token on line 2"))
     .addOption(new Option("--insecure", "accept any TLS certificate (robots with self-signed certificates)"))
     .addOption(withDispatch())
-    .addOption(new Option("--timeout <ms>", "connect and handshake timeout in ms").default("10000"));
+    .addOption(new Option("--timeout <ms>", "connect and handshake timeout in ms").default("10000"))
+    .addOption(
+      new Option(
+        "--wait <ms>",
+        "wait up to this long for a service that is not registered yet (a spinner shows on a terminal)",
+      ).default("0"),
+    );
+}
+
+/** How long openService waits for a missing service, per session (set by connectSession). */
+const serviceWaits = new WeakMap<Session, number>();
+
+export function serviceWaitOf(session: Session): number {
+  return serviceWaits.get(session) ?? 0;
 }
 
 export function withDispatch(): Option {
@@ -89,7 +103,11 @@ export function readCredentials(file: string): [string, string] {
  * Any failure to get there is exit code 3 (a malformed URL is a usage error, 2).
  */
 export async function connectSession(opts: ConnectionOptions): Promise<Session> {
+  const wait = Number(opts.wait ?? 0);
+  if (!Number.isFinite(wait) || wait < 0)
+    throw usageError(`--wait must be a number of ms, got "${opts.wait}"`);
   const session = new Session(sessionOptions(opts));
+  serviceWaits.set(session, wait);
   onCleanup(() => session.close());
   try {
     await session.connect(opts.url);

@@ -3,7 +3,9 @@ import { isQiError } from "../connection/index.js";
 import type { RemoteObject } from "../object/index.js";
 import type { Session } from "../session/index.js";
 import type { MetaMethod, MetaProperty, MetaSignal } from "../wire/index.js";
+import { serviceWaitOf } from "./connect.js";
 import { CliError, ExitCode, failure, usageError } from "./errors.js";
+import { startSpinner } from "./spinner.js";
 
 export interface Target {
   service: string;
@@ -24,24 +26,49 @@ export function parseTarget(text: string, what = "SERVICE.MEMBER"): Target {
   return { service: text.slice(0, dot), member: text.slice(dot + 1) };
 }
 
-/** The proxy of a service; an unknown service is exit code 1 with a hint. */
+/**
+ * The proxy of a service; an unknown service is exit code 1 with a hint, unless `--wait MS`
+ * was given: then it waits that long for the service to be registered (with a spinner on a
+ * terminal), as a script starting beside the robot's services needs.
+ */
 export async function openService(session: Session, name: string): Promise<RemoteObject> {
   try {
     return await session.service(name);
   } catch (e) {
-    if (
-      isQiError(e) &&
-      (e.code === "ERR_NO_SUCH_SERVICE" || /Cannot find (service|ServiceInfo)/i.test(e.message))
-    ) {
+    if (!isUnknownService(e)) throw e;
+    const wait = serviceWaitOf(session);
+    if (wait === 0) {
       throw new CliError(
         `unknown service "${name}"`,
         ExitCode.Failure,
-        "`qi services` for the registered services",
+        "`qi services` for the registered services, or --wait MS to wait for it",
         { cause: e },
       );
     }
-    throw e;
+    const spinner = startSpinner(`waiting for ${name}`);
+    try {
+      await session.waitForService(name, wait);
+    } catch (waitError) {
+      if (isQiError(waitError, "ERR_TIMEOUT")) {
+        throw new CliError(
+          `service "${name}" did not appear within ${wait} ms`,
+          ExitCode.Failure,
+          "`qi services` for the registered services",
+          { cause: waitError },
+        );
+      }
+      throw waitError;
+    } finally {
+      spinner.stop();
+    }
+    return session.service(name);
   }
+}
+
+function isUnknownService(e: unknown): boolean {
+  return (
+    isQiError(e) && (e.code === "ERR_NO_SUCH_SERVICE" || /Cannot find (service|ServiceInfo)/i.test(e.message))
+  );
 }
 
 export function methodsNamed(obj: RemoteObject, name: string): MetaMethod[] {
