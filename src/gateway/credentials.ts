@@ -52,6 +52,8 @@ export interface RateLimitOptions {
   maxFailures?: number;
   /** Window and lock-out length in ms. Default 60 s. */
   windowMs?: number;
+  /** Source addresses remembered at most (the oldest are forgotten first). Default 10,000. */
+  maxAddresses?: number;
 }
 
 /** Counts failures per source address; an address over the limit is refused without checking. */
@@ -59,10 +61,12 @@ export class FailureLimiter {
   private readonly failures = new Map<string, number[]>();
   private readonly max: number;
   private readonly windowMs: number;
+  private readonly maxAddresses: number;
 
   constructor(options: RateLimitOptions = {}) {
     this.max = options.maxFailures ?? 5;
     this.windowMs = options.windowMs ?? 60_000;
+    this.maxAddresses = options.maxAddresses ?? 10_000;
   }
 
   isBlocked(address: string, now = Date.now()): boolean {
@@ -73,6 +77,24 @@ export class FailureLimiter {
     const list = this.recent(address, now);
     list.push(now);
     this.failures.set(address, list);
+    if (this.failures.size > this.maxAddresses) this.sweep(now);
+  }
+
+  /** Addresses with failures in the window (what the limiter holds in memory). */
+  get trackedAddresses(): number {
+    return this.failures.size;
+  }
+
+  /**
+   * Many failing addresses (a scan, a spoofing botnet): forget the expired ones, then the
+   * oldest, so memory stays bounded whatever the number of sources.
+   */
+  private sweep(now: number): void {
+    for (const address of [...this.failures.keys()]) this.recent(address, now);
+    for (const address of this.failures.keys()) {
+      if (this.failures.size <= this.maxAddresses) break;
+      this.failures.delete(address);
+    }
   }
 
   private recent(address: string, now: number): number[] {

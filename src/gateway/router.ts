@@ -297,10 +297,12 @@ export class Router {
       },
       (e) => {
         if (link.inflight.get(msg.id) === call) link.inflight.delete(msg.id);
-        this.metrics.call(target.serviceName, (performance.now() - started) / 1000, true);
+        // Counted once, here (answerError would count it again); a cancel is not an error.
+        const canceled = isQiError(e, "ERR_CANCELED");
+        this.metrics.call(target.serviceName, (performance.now() - started) / 1000, !canceled);
         if (link.conn.isClosed) return;
-        if (isQiError(e, "ERR_CANCELED")) link.conn.replyCanceled(msg);
-        else this.answerError(link, msg, errorText(e));
+        if (canceled) link.conn.replyCanceled(msg);
+        else link.conn.replyError(msg, errorText(e));
       },
     );
   }

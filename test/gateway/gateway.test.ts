@@ -227,7 +227,10 @@ describe("Gateway", () => {
     const { gwUrl, gw } = await world({ metricsAddress: "127.0.0.1:0" });
     const p = await (await client(gwUrl)).service("Calc");
     await p.call("add", 1, 2);
+    // Arguments that do not convert: sent as a dynamic, refused by the service with an Error.
+    await expect(p.call("add", "one", "two")).rejects.toMatchObject({ code: "ERR_REMOTE" });
     const text = await (await fetch(gw.metricsUrl()!)).text();
+    expect(text).toMatch(/qi_gateway_errors_total 1\n/);
     expect(text).toMatch(/qi_gateway_calls_total\{service="Calc"\} [1-9]/);
     expect(text).toMatch(/qi_gateway_clients 1/);
     expect(text).toContain("qi_gateway_call_seconds_bucket");
