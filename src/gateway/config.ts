@@ -76,6 +76,10 @@ export const gatewayConfigSchema = z.strictObject({
     .string()
     .regex(/^\[?[^\]]*\]?:\d+$/, "host:port")
     .optional(),
+  /** Browser origins allowed on ws/wss listeners besides the listener's own (no allow-all). */
+  allowedOrigins: z
+    .array(z.string().regex(/^https?:\/\/[^/\s]+$/, "an origin like https://host:port"))
+    .optional(),
   /** External clients may register services inside (off by default; see permissions.register). */
   registration: z.strictObject({ enabled: z.boolean() }).optional(),
 });
@@ -139,5 +143,6 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, file: string): G
     maxPayload: config.limits?.maxPayload,
     metricsAddress: config.metrics,
     allowServiceRegistration: config.registration?.enabled ?? false,
+    ws: config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : undefined,
   };
 }

@@ -40,6 +40,22 @@ describe("gateway config", () => {
     const reg = join(dir, "reg.yaml");
     const regOptions = gatewayOptionsFromConfig(loadGatewayConfig(reg), reg);
     expect(regOptions.allowServiceRegistration).toBe(true);
+    expect(
+      gatewayOptionsFromConfig(
+        validateGatewayConfig(
+          {
+            listen: ["ws://127.0.0.1:0"],
+            auth: { anonymous: true },
+            allowedOrigins: ["https://app.example:8443"],
+          },
+          "gw.yaml",
+        ),
+        join(dir, "gw.yaml"),
+      ).ws,
+    ).toEqual({ allowedOrigins: ["https://app.example:8443"] });
+    expect(() =>
+      validateGatewayConfig({ listen: ["ws://127.0.0.1:0"], allowedOrigins: ["*"] }, "gw.yaml"),
+    ).toThrow(/allowedOrigins\.0: an origin like https:\/\/host:port/);
     expect(regOptions.permissions?.default?.register).toEqual({ allow: ["Tablet*"] });
     expect(() =>
       validateGatewayConfig({ listen: ["tcp://127.0.0.1:0"], registration: { enable: true } }, "gw.yaml"),

@@ -31,6 +31,7 @@ interface Options {
   token?: string;
   anonymous?: boolean;
   metrics?: string;
+  origin?: string[];
   json?: boolean;
   dispatch?: string;
 }
@@ -46,6 +47,7 @@ export function register(program: Command): void {
     .option("--token <token>", "that user's token")
     .option("--anonymous", "let clients in without credentials (not for open networks)")
     .option("--metrics <host:port>", "serve Prometheus metrics there")
+    .option("--origin <url...>", "browser origins allowed on ws/wss listeners (besides their own)")
     .option("--json", "print the endpoints as JSON")
     .addOption(withDispatch())
     .action(
@@ -83,6 +85,12 @@ export function register(program: Command): void {
                 ? new GatewayAuthProvider({ [opts.user]: { token: hashToken(opts.token) } })
                 : undefined,
             metricsAddress: opts.metrics,
+          };
+        }
+        if (opts.origin) {
+          options.ws = {
+            ...options.ws,
+            allowedOrigins: [...(options.ws?.allowedOrigins ?? []), ...opts.origin],
           };
         }
         const root = webRoot();
