@@ -431,7 +431,22 @@ export class Connection {
       return;
     }
     if (msg.type !== MessageType.Reply) return;
-    const map = unwrapDynamics(decodeCapabilityMap(msg.payload));
+    let map: Map<string, unknown>;
+    try {
+      map = unwrapDynamics(decodeCapabilityMap(msg.payload));
+    } catch (e) {
+      this.fail(
+        new QiError(
+          "ERR_HANDSHAKE",
+          `${this.peer} answered authenticate with a malformed map: ${errorText(e)}`,
+          {
+            peer: this.peer,
+            remote: true,
+          },
+        ),
+      );
+      return;
+    }
     const state = map.get(AUTH_STATE_KEY);
     map.delete(AUTH_STATE_KEY);
     const serverData = unprefixAuthKeys(map);
@@ -485,7 +500,19 @@ export class Connection {
   }
 
   private onAuthenticateCall(msg: Message): void {
-    const map = unwrapDynamics(decodeCapabilityMap(msg.payload));
+    let map: Map<string, unknown>;
+    try {
+      map = unwrapDynamics(decodeCapabilityMap(msg.payload));
+    } catch (e) {
+      // Not a capability map: nothing sensible can follow on this connection.
+      this.replyError(msg, `Malformed authenticate call: ${errorText(e)}`);
+      this.fail(
+        new QiError("ERR_HANDSHAKE", `${this.peer} sent a malformed authenticate call: ${errorText(e)}`, {
+          peer: this.peer,
+        }),
+      );
+      return;
+    }
     const clientData = unprefixAuthKeys(map);
     for (const k of [...map.keys()]) if (k.startsWith("auth_") || k.startsWith("__qi_auth_")) map.delete(k);
     mergeCapabilities(this.remoteCapabilities, map);

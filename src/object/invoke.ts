@@ -256,19 +256,17 @@ function record(
 /** Decodes a request's arguments into a JS array for the implementation. */
 export function decodeArgs(peer: PeerObjects, msg: Message, paramsSig: string): DecodedArgs {
   const ctx = peer.codecContext(msg.service, "host");
-  if (msg.flags & MessageFlags.DynamicPayload) {
-    // The whole argument tuple travels inside one dynamic (spec §1.4).
-    const d = decode("m", msg.payload, ctx) as Dynamic;
-    return { args: tupleToArgs(d, paramsSig), wantedReturn: undefined };
-  }
+  const dynamic = (msg.flags & MessageFlags.DynamicPayload) !== 0;
   const reader = new Reader(msg.payload);
-  const node = parseSignature(paramsSig);
-  const value = decodeFrom(reader, node, ctx);
+  // With DynamicPayload the whole argument tuple travels inside one dynamic (spec §1.4); a
+  // ReturnType string may follow either form.
+  const value = decodeFrom(reader, parseSignature(dynamic ? "m" : paramsSig), ctx);
   let wantedReturn: string | undefined;
   if (msg.flags & MessageFlags.ReturnType)
     wantedReturn = decodeFrom(reader, parseSignature("s"), ctx) as string;
   if (reader.remaining !== 0)
     throw new QiError("ERR_BAD_ARGUMENTS", `${reader.remaining} unexpected bytes after the arguments`);
+  if (dynamic) return { args: tupleToArgs(value as Dynamic, paramsSig), wantedReturn };
   if (paramsSig === "m") return { args: tupleToArgs(value as Dynamic, undefined), wantedReturn };
   return { args: asArray(value), wantedReturn };
 }

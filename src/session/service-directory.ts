@@ -169,7 +169,8 @@ export class ServiceDirectory {
       if (entry.owner !== owner) continue;
       this.entries.delete(id);
       this.byName.delete(entry.info.name);
-      if (entry.ready) this.object.emit("serviceRemoved", id, entry.info.name);
+      // Pending ones too, as an explicit unregisterService does (spec §4.2).
+      this.object.emit("serviceRemoved", id, entry.info.name);
     }
   }
 

@@ -320,6 +320,18 @@ describe("misbehaving peers", () => {
     expect(p.frames).toHaveLength(0);
   });
 
+  it("a malformed authenticate payload gets an Error and the connection is closed at once", async () => {
+    const { url } = await sdWorld({ timeoutMs: 10_000 });
+    const p = await raw(url);
+    const t0 = performance.now();
+    // A map count of 5 with nothing after it.
+    const f = await p.call(0, 0, 8, unhex("05000000"));
+    expect(f.msg.type).toBe(MessageType.Error);
+    expect(errorText(f)).toMatch(/Malformed authenticate call/);
+    await p.closed;
+    expect(performance.now() - t0).toBeLessThan(2_000);
+  });
+
   it("garbage bytes close that connection only; other clients go on", async () => {
     const { url } = await sdWorld();
     const other = await raw(url);

@@ -410,6 +410,20 @@ describe("DynamicPayload and ReturnType as receiver (spec §1.4)", () => {
     expect(hex(f.msg.payload)).toBe(hex(payload));
   });
 
+  it("DynamicPayload and ReturnType together: the dynamic arguments, then the wanted signature", async () => {
+    const p = await rawPeer(sdUrl);
+    const payload = Buffer.concat([
+      encode("m", new Dynamic("(s)", ["Calc"])),
+      encode("s", SERVICE_INFO_SIGNATURE_V25),
+    ]);
+    const f = await p.call(1, 1, 100, payload, MessageFlags.DynamicPayload | MessageFlags.ReturnType);
+    expect(f.msg.type).toBe(MessageType.Reply);
+    expect(f.msg.flags).toBe(MessageFlags.DynamicPayload);
+    const d = decode("m", f.msg.payload) as Dynamic;
+    expect(d.signature).toBe(SERVICE_INFO_SIGNATURE_V25);
+    expect((d.value as Struct).fields).toMatchObject({ name: "Calc", serviceId: 2 });
+  });
+
   it('ReturnType: service("Calc") asked as a 6-field ServiceInfo gets a DynamicPayload 6-field struct', async () => {
     const p = await rawPeer(sdUrl);
     const payload = Buffer.concat([encode("s", "Calc"), encode("s", SERVICE_INFO_SIGNATURE_V25)]);
