@@ -500,7 +500,8 @@ describe("large payloads in push mode", () => {
         const { framer, out } = collect();
         for (const part of splitAt(stream, cuts)) framer.push(part);
         expect(out.map((m) => m.id)).toEqual([1, 2, 3, 4, 5]);
-        out.forEach((m, i) => expect(Buffer.from(m.payload).equals(Buffer.from(payloads[i]))).toBe(true));
+        for (const [i, m] of out.entries())
+          expect(Buffer.from(m.payload).equals(Buffer.from(payloads[i]))).toBe(true);
       }),
       { numRuns: 60 },
     );
