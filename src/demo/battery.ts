@@ -3,13 +3,15 @@
  * "docks" and charges back to 100 %.
  */
 import { QiObject } from "../object/index.js";
+import type { LogFn } from "./log-manager.js";
 import type { DemoService } from "./types.js";
 
 const TICK_MS = 1_000;
 const DRAIN_PER_TICK = 0.05;
 const CHARGE_PER_TICK = 0.5;
 
-export function createBattery(initialCharge = 87): DemoService {
+/** `log`, when given, gets a warning (category "ALBattery") when the charge gets low. */
+export function createBattery(initialCharge = 87, log?: LogFn): DemoService {
   let charging = false;
   let timer: ReturnType<typeof setInterval> | undefined;
   const object = new QiObject({ description: "Simulated ALBattery: a slowly drifting charge" });
@@ -26,7 +28,10 @@ export function createBattery(initialCharge = 87): DemoService {
       if (charge >= 100) charging = false;
     } else {
       charge = Math.max(0, charge - DRAIN_PER_TICK);
-      if (charge <= 20) charging = true;
+      if (charge <= 20) {
+        charging = true;
+        log?.("warning", "ALBattery", `battery low (${Math.round(charge)} %): docking to charge`);
+      }
     }
     object.setProperty("charge", Math.round(charge * 100) / 100);
   };

@@ -1,16 +1,25 @@
 /**
  * The simulated robot: NAOqi-like services (ALMemory, ALTextToSpeech, ALVideoDevice,
- * ALBattery) hosted by any Session — the embedded default of `qi start`, or `qi demo`
+ * ALBattery, LogManager) hosted by any Session — the embedded default of `qi start`, or `qi demo`
  * attached to another Service Directory.
  */
 import type { Session } from "../session/index.js";
 import { createBattery } from "./battery.js";
+import { createLogManager } from "./log-manager.js";
 import { createMemory } from "./memory.js";
 import { createTextToSpeech } from "./text-to-speech.js";
 import type { DemoOptions, DemoService } from "./types.js";
 import { createVideoDevice } from "./video-device.js";
 
 export { createBattery } from "./battery.js";
+export {
+  createLogManager,
+  LOG_LEVELS,
+  LOG_MESSAGE_SIGNATURE,
+  type LogFn,
+  type LogLevelName,
+  type LogManagerService,
+} from "./log-manager.js";
 export { createMemory } from "./memory.js";
 export { createTextToSpeech } from "./text-to-speech.js";
 export type { DemoOptions, DemoService } from "./types.js";
@@ -23,9 +32,19 @@ export interface RunningDemo {
   stop(): Promise<void>;
 }
 
-/** Every demo service, not yet registered. */
+/**
+ * Every demo service, not yet registered. LogManager comes last (so the other services keep
+ * their ids) but is made first: the TTS and the battery log through it.
+ */
 export function createDemoServices(options: DemoOptions): DemoService[] {
-  return [createMemory(), createTextToSpeech(options), createVideoDevice(), createBattery()];
+  const logs = createLogManager();
+  return [
+    createMemory(),
+    createTextToSpeech(options, logs.log),
+    createVideoDevice(),
+    createBattery(undefined, logs.log),
+    logs,
+  ];
 }
 
 /** Registers the demo services on `session` and starts their timers. */

@@ -3,6 +3,7 @@
  * little time per character, and brackets it with `started(id)` / `done(id)`.
  */
 import { QiObject } from "../object/index.js";
+import type { LogFn } from "./log-manager.js";
 import type { DemoOptions, DemoService } from "./types.js";
 
 const LANGUAGES = ["English", "French", "German", "Japanese", "Spanish"];
@@ -10,7 +11,8 @@ const LANGUAGES = ["English", "French", "German", "Japanese", "Spanish"];
 const MS_PER_CHAR = 5;
 const MAX_SPEECH_MS = 2_000;
 
-export function createTextToSpeech({ logger }: DemoOptions): DemoService {
+/** `log`, when given, also gets an info message per `say` (category "ALTextToSpeech"). */
+export function createTextToSpeech({ logger }: DemoOptions, log?: LogFn): DemoService {
   let nextId = 1;
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const object = new QiObject({ description: "Simulated ALTextToSpeech: logs what it would say" });
@@ -27,6 +29,7 @@ export function createTextToSpeech({ logger }: DemoOptions): DemoService {
           { service: "ALTextToSpeech", id, language, volume, caller: this.identity },
           `say: ${text}`,
         );
+        log?.("info", "ALTextToSpeech", `say: ${text}`);
         object.emit("started", id);
         return new Promise<void>((resolve) => {
           const t = setTimeout(

@@ -61,6 +61,7 @@ it("npm start runs the Service Directory, the simulated robot, the gateway and t
       "ALTextToSpeech",
       "ALVideoDevice",
       "ALBattery",
+      "LogManager",
     ]);
     const tts = await client.service("ALTextToSpeech");
     expect(await tts.call("say", "hello from npm start")).toBeUndefined();

@@ -18,7 +18,14 @@ describe("qi sd + qi demo --attach", () => {
     sessions.push(client);
     await client.connect(url);
     const names = (await client.services()).map((s) => s.name);
-    expect(names).toEqual(["ServiceDirectory", "ALMemory", "ALTextToSpeech", "ALVideoDevice", "ALBattery"]);
+    expect(names).toEqual([
+      "ServiceDirectory",
+      "ALMemory",
+      "ALTextToSpeech",
+      "ALVideoDevice",
+      "ALBattery",
+      "LogManager",
+    ]);
     const battery = await client.service("ALBattery");
     expect(await battery.call("getBatteryCharge")).toBeGreaterThan(0);
     demo.kill("SIGINT");
@@ -57,14 +64,16 @@ describe("qi start", () => {
       ["services", "--url", url, "--user", "nao", "--token", "wrong"],
     ]);
     expect(refused.code).toBe(3);
-    // With its stderr, so that a failure says why.
-    expect({ code: services.code, stderr: services.stderr }).toEqual({ code: 0, stderr: "" });
+    // With its stderr and the gateway's log, so that a failure says why.
+    expect(services.code, `${services.stderr}\n--- qi start stderr ---\n${start.stderr}`).toBe(0);
+    expect(services.stderr).toBe("");
     expect((JSON.parse(services.stdout) as Array<{ name: string }>).map((s) => s.name)).toEqual([
       "ServiceDirectory",
       "ALMemory",
       "ALTextToSpeech",
       "ALVideoDevice",
       "ALBattery",
+      "LogManager",
     ]);
     expect(say).toMatchObject({ code: 0, stderr: "" });
     expect(frame.code).toBe(0);

@@ -55,6 +55,7 @@ describe("qi services", () => {
       "ALTextToSpeech",
       "ALVideoDevice",
       "ALBattery",
+      "LogManager",
       "Echo",
     ]) {
       expect(human.stdout).toContain(n);
@@ -67,6 +68,7 @@ describe("qi services", () => {
       "ALTextToSpeech",
       "ALVideoDevice",
       "ALBattery",
+      "LogManager",
       "Echo",
     ]);
     const mem = list.find((s) => s.name === "ALMemory")!;
