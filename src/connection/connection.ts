@@ -57,7 +57,15 @@ export interface ConnectionOptions {
   maxPendingCalls?: number;
   /** Largest payload accepted once the handshake is done (default 50 MB, spec §1.7). */
   maxPayload?: number;
+  /**
+   * Bytes of answers and events queued toward the peer above which it is disconnected: a peer
+   * that pipelines calls (or subscribes) and never reads must not grow our memory without
+   * bound. Default 128 MiB. Calls of our own are not checked (their caller waits anyway).
+   */
+  maxQueuedBytes?: number;
 }
+
+export const DEFAULT_MAX_QUEUED_BYTES = 128 * 1024 * 1024;
 
 /**
  * Server side, before authentication a peer may only send handshake-sized messages, so an
@@ -257,7 +265,7 @@ export class Connection {
 
   sendEvent(address: Address, payload: Uint8Array, flags = 0): boolean {
     if (this.state === "closed") return false;
-    return this.send({
+    return this.sendOwed({
       id: nextMessageId(),
       type: MessageType.Event,
       flags,
@@ -287,6 +295,22 @@ export class Connection {
   send(msg: Message): boolean {
     if (this.state === "closed" || this.channel.closed) return false;
     return this.channel.send(msg);
+  }
+
+  /** An answer or an event: what a peer that stopped reading makes pile up (maxQueuedBytes). */
+  private sendOwed(msg: Message): boolean {
+    const ok = this.send(msg);
+    if (!ok && this.channel.bufferedBytes > (this.options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES)) {
+      this.destroy(
+        new QiError(
+          "ERR_LIMIT",
+          `${this.peer} does not read: over ${this.options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES} bytes of answers and events queued`,
+          { peer: this.peer },
+        ),
+      );
+      return false;
+    }
+    return ok;
   }
 
   close(reason?: Error): void {
@@ -654,7 +678,7 @@ export class Connection {
   }
 
   private answer(call: Message, type: MessageType, payload: Uint8Array, flags: number): void {
-    this.send({
+    this.sendOwed({
       id: call.id,
       type,
       flags,

@@ -60,6 +60,14 @@ export function invokeRequest(peer: PeerObjects, target: QiObject, msg: Message)
     return;
   }
   const meta = entry.meta;
+  if (msg.type === MessageType.Call && peer.inflight.size >= peer.maxServedCalls) {
+    // A flood of calls that do not finish: refuse, rather than queue without bound.
+    peer.conn.replyError(
+      msg,
+      `Too many calls in progress on this connection (limit ${peer.maxServedCalls}).`,
+    );
+    return;
+  }
   let decoded: DecodedArgs;
   try {
     decoded = decodeArgs(peer, msg, meta.parametersSignature);

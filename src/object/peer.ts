@@ -28,7 +28,11 @@ export interface PeerObjectsOptions {
   dispatcher: Dispatcher;
   /** Per-call timeout for methods served here (ms); none by default. */
   callTimeoutMs?: number;
+  /** Calls of the peer's that may be running here at once (default 10,000); more get an Error. */
+  maxServedCalls?: number;
 }
+
+export const DEFAULT_MAX_SERVED_CALLS = 10_000;
 
 const ATTACHMENT = "objects";
 const NO_REGISTRY: ServiceRegistry = { mainObject: () => undefined };
@@ -52,6 +56,7 @@ export class PeerObjects {
   readonly conn: Connection;
   readonly dispatcher: Dispatcher;
   readonly callTimeoutMs: number | undefined;
+  readonly maxServedCalls: number;
   private readonly registry: ServiceRegistry;
   /** Objects exported on this connection by reference: "service.object" → object. */
   private readonly exported = new Map<string, QiObject>();
@@ -69,6 +74,7 @@ export class PeerObjects {
     this.conn = conn;
     this.dispatcher = options.dispatcher;
     this.callTimeoutMs = options.callTimeoutMs;
+    this.maxServedCalls = options.maxServedCalls ?? DEFAULT_MAX_SERVED_CALLS;
     this.registry = options.registry ?? NO_REGISTRY;
     conn.setRequestHandler((msg) => this.handleRequest(msg));
     conn.objectsRelease = (service, object) => this.releaseRemote(service, object);

@@ -67,6 +67,10 @@ export interface SessionOptions {
   maxPayload?: number;
   /** Per-call timeout for methods this session serves. */
   callTimeoutMs?: number;
+  /** Calls of one peer that may run here at once (default 10,000); more get an Error. */
+  maxServedCalls?: number;
+  /** Answers and events queued toward a peer above which it is disconnected (default 128 MiB). */
+  maxQueuedBytes?: number;
 }
 
 export interface SessionEvents {
@@ -355,11 +359,13 @@ export class Session extends EventEmitter<SessionEvents> {
       enforceAuth: this.options.enforceAuth,
       handshakeTimeoutMs: this.options.timeoutMs,
       maxPayload: this.options.maxPayload,
+      maxQueuedBytes: this.options.maxQueuedBytes,
     });
     PeerObjects.attach(conn, {
       registry: this.registry,
       dispatcher: this.dispatcher,
       callTimeoutMs: this.options.callTimeoutMs,
+      maxServedCalls: this.options.maxServedCalls,
     });
     this.serverConnections.add(conn);
     conn.onClose(() => this.serverConnections.delete(conn));
@@ -398,12 +404,14 @@ export class Session extends EventEmitter<SessionEvents> {
         role: "client",
         authenticator: this.selfUrl === url ? this.selfAuthenticator() : this.options.authenticator,
         handshakeTimeoutMs: this.options.timeoutMs,
+        maxQueuedBytes: this.options.maxQueuedBytes,
       });
       // Our connections serve calls too (ClientServerSocket): services we host, objects we pass.
       PeerObjects.attach(conn, {
         registry: this.registry,
         dispatcher: this.dispatcher,
         callTimeoutMs: this.options.callTimeoutMs,
+        maxServedCalls: this.options.maxServedCalls,
       });
       conn.onClose(() => {
         if (this.connections.get(url) === opening) this.connections.delete(url);

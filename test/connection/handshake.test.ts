@@ -403,6 +403,45 @@ describe("misbehaving peers", () => {
     expect(results).toEqual(Array.from({ length: 2_000 }, (_, i) => i + 1));
   });
 
+  it("maxServedCalls: calls over the limit of calls in progress get an Error; the others finish", async () => {
+    const { url } = await sdWorld({ maxServedCalls: 3 });
+    const p = await raw(url);
+    await p.authenticate(unhex(CAPS_HEX));
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => p.call(2, 1, CalcIds.slow, encode("(i)", [200]))),
+    );
+    const types = answers.map((a) => a.msg.type);
+    expect(types.filter((t) => t === MessageType.Reply)).toHaveLength(3);
+    const refused = answers.filter((a) => a.msg.type === MessageType.Error);
+    expect(refused).toHaveLength(2);
+    expect(errorText(refused[0])).toBe("Too many calls in progress on this connection (limit 3).");
+    // Once they finished, calls are served again.
+    expect((await p.call(2, 1, CalcIds.add, encode("(ii)", [1, 2]))).msg.type).toBe(MessageType.Reply);
+  });
+
+  it("maxQueuedBytes: a peer that pipelines calls and never reads its answers is disconnected", async () => {
+    const { url } = await sdWorld({ maxQueuedBytes: 1024 * 1024 });
+    const greedy = await raw(url);
+    await greedy.authenticate(unhex(CAPS_HEX));
+    greedy.socket.pause(); // stops reading: answers pile up on the server's side
+    const big = encode("(m)", [new Dynamic("s", "x".repeat(64 * 1024))]);
+    for (let i = 0; i < 400; i++)
+      greedy.send({
+        id: 1000 + i,
+        type: MessageType.Call,
+        flags: 0,
+        service: 2,
+        object: 1,
+        action: CalcIds.echo,
+        payload: big,
+      });
+    await greedy.closed;
+    // Everyone else is served as before.
+    const other = await raw(url);
+    await other.authenticate(unhex(CAPS_HEX));
+    expect(decode("i", (await other.call(2, 1, CalcIds.add, encode("(ii)", [2, 3]))).msg.payload)).toBe(5);
+  });
+
   it("maxPendingCalls: the call over the limit fails at once with ERR_LIMIT", async () => {
     const { url } = await sdWorld();
     const conn = new Connection(await connectChannel(url), { role: "client", maxPendingCalls: 5 });
