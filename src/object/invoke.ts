@@ -149,7 +149,12 @@ class ServedRequest {
       : dispatcher.run(() => entry.impl!.apply(context, args), runOptions);
     return running.then(
       (v) => this.succeed(v),
-      (e) => this.fail(e),
+      (e) => {
+        // A timeout (or the dispatcher closing) ends the call here; the method learns it from
+        // `this.signal`, which the dispatcher does not own.
+        if (isDispatchError(e)) this.served.abort(e);
+        this.fail(e);
+      },
     );
   }
 
