@@ -12,6 +12,14 @@ export interface Target {
   member: string;
 }
 
+/** An example of each kind of target, for the hint of a malformed one. */
+const EXAMPLES: Record<string, string> = {
+  "SERVICE.METHOD": "ALTextToSpeech.say",
+  "SERVICE.PROPERTY": "ALBattery.charge",
+  "SERVICE.SIGNAL": "ALMemory.dataChanged",
+  "SERVICE.METHOD or SERVICE.SIGNAL": "ALTextToSpeech.say or ALMemory.dataChanged",
+};
+
 /**
  * Splits `ALMemory.getData` (or `ALMemory.getData::(s)`) at the last dot before the member
  * name; service names may contain dots, member names do not.
@@ -21,7 +29,7 @@ export function parseTarget(text: string, what = "SERVICE.MEMBER"): Target {
   const head = overload >= 0 ? text.slice(0, overload) : text;
   const dot = head.lastIndexOf(".");
   if (dot <= 0 || dot === head.length - 1) {
-    throw usageError(`"${text}" is not ${what}`, `e.g. ALTextToSpeech.say`);
+    throw usageError(`"${text}" is not ${what}`, `e.g. ${EXAMPLES[what] ?? "ALTextToSpeech.say"}`);
   }
   return { service: text.slice(0, dot), member: text.slice(dot + 1) };
 }
