@@ -104,10 +104,14 @@ describe("qi trace", () => {
 
 describe("qi top", () => {
   it("samples per-method statistics once", async () => {
-    const qi = new QiProcess(["top", "Echo", "--once", "--interval", "1200", "--json", ...u()]);
+    // A long interval: the calls below must land between the command enabling the stats and
+    // its sample, even on a loaded machine.
+    const qi = new QiProcess(["top", "Echo", "--once", "--interval", "3000", "--json", ...u()], {
+      timeoutMs: 30_000,
+    });
     const echo = await world.client.service("Echo");
     // Wait until stats are on (the command enables them right after connecting).
-    for (let i = 0; i < 100 && !(await echo.call<boolean>("isStatsEnabled")); i++)
+    for (let i = 0; i < 400 && !(await echo.call<boolean>("isStatsEnabled")); i++)
       await new Promise((r) => setTimeout(r, 50));
     for (let i = 0; i < 5; i++) await echo.call("add", i, 1);
     await echo.call("fail").catch(() => {});
@@ -127,5 +131,5 @@ describe("qi top", () => {
     expect(rows.find((x) => x.name === "fail")?.count).toBe(1);
     // Stats were off before: the command turns them off again.
     expect(await echo.call("isStatsEnabled")).toBe(false);
-  });
+  }, 40_000);
 });
