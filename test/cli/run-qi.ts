@@ -44,7 +44,7 @@ export class QiProcess {
       this.stderr += d;
       this.notify();
     });
-    const timeoutMs = options.timeoutMs ?? 15_000;
+    const timeoutMs = options.timeoutMs ?? 30_000;
     this.done = new Promise((resolve) => {
       const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
       this.child.on("close", (code, signal) => {
