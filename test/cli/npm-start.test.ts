@@ -9,6 +9,7 @@ import { afterAll, expect, it } from "vitest";
 import { UserTokenAuthenticator } from "../../src/connection/index.js";
 import type { Raw } from "../../src/wire/index.js";
 import { Session } from "../../src/session/index.js";
+import { DEMO_DIRECTORY } from "./demo-directory.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const sessions: Session[] = [];
@@ -55,14 +56,7 @@ it("npm start runs the Service Directory, the simulated robot, the gateway and t
     const client = new Session({ authenticator: new UserTokenAuthenticator(user, token) });
     sessions.push(client);
     await client.connect(gw);
-    expect((await client.services()).map((s) => s.name)).toEqual([
-      "ServiceDirectory",
-      "ALMemory",
-      "ALTextToSpeech",
-      "ALVideoDevice",
-      "ALBattery",
-      "LogManager",
-    ]);
+    expect((await client.services()).map((s) => s.name)).toEqual(DEMO_DIRECTORY);
     const tts = await client.service("ALTextToSpeech");
     expect(await tts.call("say", "hello from npm start")).toBeUndefined();
     const camera = await client.service("ALVideoDevice");

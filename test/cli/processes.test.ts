@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Session } from "../../src/session/index.js";
 import { QiProcess, runAll, runQi } from "./run-qi.js";
+import { DEMO_DIRECTORY } from "./demo-directory.js";
 
 const sessions: Session[] = [];
 afterAll(async () => {
@@ -18,14 +19,7 @@ describe("qi sd + qi demo --attach", () => {
     sessions.push(client);
     await client.connect(url);
     const names = (await client.services()).map((s) => s.name);
-    expect(names).toEqual([
-      "ServiceDirectory",
-      "ALMemory",
-      "ALTextToSpeech",
-      "ALVideoDevice",
-      "ALBattery",
-      "LogManager",
-    ]);
+    expect(names).toEqual(DEMO_DIRECTORY);
     const battery = await client.service("ALBattery");
     expect(await battery.call("getBatteryCharge")).toBeGreaterThan(0);
     demo.kill("SIGINT");
@@ -67,14 +61,9 @@ describe("qi start", () => {
     // With its stderr and the gateway's log, so that a failure says why.
     expect(services.code, `${services.stderr}\n--- qi start stderr ---\n${start.stderr}`).toBe(0);
     expect(services.stderr).toBe("");
-    expect((JSON.parse(services.stdout) as Array<{ name: string }>).map((s) => s.name)).toEqual([
-      "ServiceDirectory",
-      "ALMemory",
-      "ALTextToSpeech",
-      "ALVideoDevice",
-      "ALBattery",
-      "LogManager",
-    ]);
+    expect((JSON.parse(services.stdout) as Array<{ name: string }>).map((s) => s.name)).toEqual(
+      DEMO_DIRECTORY,
+    );
     expect(say).toMatchObject({ code: 0, stderr: "" });
     expect(frame.code).toBe(0);
     const event = JSON.parse(frame.stdout.trim()) as { args: [number, number, number, { base64: string }] };
