@@ -447,7 +447,19 @@ function subscribe(
         peer.conn.sendEvent(address, encodeEvent(peer, service, signature, args));
       }
     } catch {
-      // An emission that does not fit the signature is dropped for this subscriber only.
+      // Arguments that do not fit the signature go as a dynamic when the peer takes those
+      // (libqi retries that way, spec §1.4); otherwise the emission is dropped for this
+      // subscriber only.
+      if (!peer.conn.shared(Capability.MessageFlags)) return;
+      try {
+        peer.conn.sendEvent(
+          address,
+          encode("m", new Dynamic(inferSignature(args), args), peer.codecContext(service, "host")),
+          MessageFlags.DynamicPayload,
+        );
+      } catch {
+        // not even as a dynamic: dropped
+      }
     }
   });
   peer.subscriptions.set(key, { unsubscribe });
