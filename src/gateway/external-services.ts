@@ -20,10 +20,9 @@ import { decode, encode } from "../wire/codec.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
 import { decodeMetaObject } from "../wire/metaobject.js";
 import type { MetaObject } from "../wire/metaobject-types.js";
-import { parseSignature, type SigNode } from "../wire/signature.js";
+import { parseSignature, type SigNode, signatureContains } from "../wire/signature.js";
 import type { ClientLink } from "./client-link.js";
 import { ConnectionNumbers } from "./connection-numbers.js";
-import { nodeContains } from "./object-rewrite.js";
 import type { Permissions } from "./permissions.js";
 import type { Upstream } from "./upstream.js";
 
@@ -227,7 +226,7 @@ function decodeSubscription(msg: Message): [number, number, bigint] {
 }
 
 function hasObject(node: SigNode): boolean {
-  return nodeContains(node, (code) => code === "o");
+  return signatureContains(node, (code) => code === "o");
 }
 
 function carriesObjects(meta: MetaObject, action: number): boolean {

@@ -5,7 +5,7 @@
  */
 import type { CodecContext } from "../wire/codec.js";
 import { decode, encode } from "../wire/codec.js";
-import { parseSignature, type SigNode } from "../wire/signature.js";
+import { parseSignature, type SigNode, signatureContains } from "../wire/signature.js";
 import { ObjectRef } from "../wire/values.js";
 
 const objectBearing = new Map<string, boolean>();
@@ -26,24 +26,7 @@ export function mayContainObject(signature: string): boolean {
 }
 
 function nodeMayContainObject(node: SigNode): boolean {
-  return nodeContains(node, (code) => code === "o" || code === "m");
-}
-
-/** Whether a value of this signature holds, somewhere, a scalar whose type code passes `test`. */
-export function nodeContains(node: SigNode, test: (code: string) => boolean): boolean {
-  switch (node.kind) {
-    case "scalar":
-      return test(node.code);
-    case "list":
-    case "varargs":
-    case "optional":
-    case "kwargs":
-      return nodeContains(node.element, test);
-    case "map":
-      return nodeContains(node.key, test) || nodeContains(node.value, test);
-    case "tuple":
-      return node.members.some((m) => nodeContains(m, test));
-  }
+  return signatureContains(node, (code) => code === "o" || code === "m");
 }
 
 /**

@@ -15,6 +15,7 @@ import { ObjectRef } from "../wire/values.js";
 import { allocateClientObjectId, allocateHostedObjectId, MAIN_OBJECT_ID } from "./ids.js";
 import { isRequestForwarder, type RequestForwarder } from "./forwarder.js";
 import { invokeRequest } from "./invoke.js";
+import { PassedOnProxy } from "./passed-on-proxy.js";
 import { QiObject } from "./qi-object.js";
 import { RemoteObject } from "./remote-object.js";
 
@@ -59,8 +60,9 @@ export class PeerObjects {
   readonly maxServedCalls: number;
   private readonly registry: ServiceRegistry;
   /** Objects exported on this connection by reference: "service.object" → object. */
-  private readonly exported = new Map<string, QiObject>();
-  private readonly exportedIds = new Map<QiObject, Map<number, number>>();
+  private readonly exported = new Map<string, QiObject | PassedOnProxy>();
+  /** The ids an object (a QiObject, or a proxy passed on) has here, by service. */
+  private readonly exportedIds = new Map<QiObject | RemoteObject, Map<number, number>>();
   /** Subscriptions the peer holds on our objects: "service.object.link" → subscription. */
   readonly subscriptions = new Map<string, Subscription>();
   /** Calls being served, by message id, for Cancel. */
@@ -134,15 +136,32 @@ export class PeerObjects {
       );
     }
     if (value instanceof RemoteObject) {
-      // libqi re-exports a proxy as a forwarding object (spec §5.7); not supported yet.
-      throw new QiError(
-        "ERR_BAD_ARGUMENTS",
-        "passing a remote object on to another peer is not supported yet",
+      // A proxy of the peer's own object goes back as the peer's address.
+      if (value.peer === this)
+        return new ObjectRef(value.metaObject, value.serviceId, value.objectId, value.uid);
+      // A proxy from another peer is passed on: served here by a forwarder (spec §5.7).
+      const objectId = this.idFor(
+        value,
+        serviceId,
+        side,
+        (id) => new PassedOnProxy(value, this, serviceId, id),
       );
+      return new ObjectRef(value.metaObject, serviceId, objectId, value.uid);
     }
     if (!(value instanceof QiObject)) {
       throw new QiError("ERR_BAD_ARGUMENTS", "an object argument must be a QiObject, a proxy, or null");
     }
+    const objectId = this.idFor(value, serviceId, side, () => value);
+    return new ObjectRef(value.metaObject(), serviceId, objectId, value.uid);
+  }
+
+  /** The object id of `value` on this connection under `serviceId`, exported on first use. */
+  private idFor(
+    value: QiObject | RemoteObject,
+    serviceId: number,
+    side: "host" | "client",
+    served: (objectId: number) => QiObject | PassedOnProxy,
+  ): number {
     let ids = this.exportedIds.get(value);
     let objectId = ids?.get(serviceId);
     if (objectId === undefined) {
@@ -152,14 +171,18 @@ export class PeerObjects {
         this.exportedIds.set(value, ids);
       }
       ids.set(serviceId, objectId);
-      this.exported.set(addressKey(serviceId, objectId), value);
+      this.exported.set(addressKey(serviceId, objectId), served(objectId));
     }
-    return new ObjectRef(value.metaObject(), serviceId, objectId, value.uid);
+    return objectId;
   }
 
-  importObject(ref: ObjectRef): RemoteObject | null {
+  importObject(ref: ObjectRef): RemoteObject | QiObject | null {
     if (ref.objectId === 0) return null;
     const key = addressKey(ref.serviceId, ref.objectId);
+    // One of the objects we exported on this connection, handed back: it is ours, not a proxy.
+    const own = this.exported.get(key);
+    if (own instanceof QiObject) return own;
+    if (own instanceof PassedOnProxy) return own.target;
     const known = this.proxies.get(key)?.deref();
     if (known && !known.isReleased) return known;
     const proxy = new RemoteObject(this, ref.serviceId, ref.objectId, ref.metaObject, ref.uid);
@@ -177,9 +200,10 @@ export class PeerObjects {
   /** Forgets an exported object (terminate received, or the peer left). */
   unexport(service: number, object: number): void {
     const key = addressKey(service, object);
-    const obj = this.exported.get(key);
-    if (!obj) return;
+    const served = this.exported.get(key);
+    if (!served) return;
     this.exported.delete(key);
+    const obj = served instanceof PassedOnProxy ? served.target : served;
     const ids = this.exportedIds.get(obj);
     ids?.delete(service);
     if (ids && ids.size === 0) this.exportedIds.delete(obj);
@@ -242,6 +266,8 @@ export class PeerObjects {
     this.inflight.clear();
     for (const sub of this.subscriptions.values()) sub.unsubscribe();
     this.subscriptions.clear();
+    // Proxies passed on to this peer stop forwarding its subscriptions.
+    for (const served of [...this.exported.values()]) if (served instanceof PassedOnProxy) served.dispose();
     this.exported.clear();
     this.exportedIds.clear();
     for (const ref of this.proxies.values()) ref.deref()?.markReleased();

@@ -96,6 +96,23 @@ export function parseSignature(text: string): SigNode {
 }
 
 /** Parses `text` as a signature, or returns a node unchanged. */
+/** Whether a value of this signature holds, somewhere, a scalar whose type code passes `test`. */
+export function signatureContains(node: SigNode, test: (code: string) => boolean): boolean {
+  switch (node.kind) {
+    case "scalar":
+      return test(node.code);
+    case "list":
+    case "varargs":
+    case "optional":
+    case "kwargs":
+      return signatureContains(node.element, test);
+    case "map":
+      return signatureContains(node.key, test) || signatureContains(node.value, test);
+    case "tuple":
+      return node.members.some((m) => signatureContains(m, test));
+  }
+}
+
 export function toSigNode(sig: string | SigNode): SigNode {
   return typeof sig === "string" ? parseSignature(sig) : sig;
 }

@@ -1,0 +1,195 @@
+/**
+ * A proxy passed on to another peer (spec §5.7): when this process hands a RemoteObject it got
+ * from peer A to peer B (as an argument or a result), B gets a reference to an object served
+ * here that forwards to A. Calls go through as they are when their signatures hold no object;
+ * otherwise their arguments and results are decoded on one side and re-encoded for the other,
+ * so objects inside are passed on the same way. B's signal subscriptions become subscriptions
+ * of the proxy, and `terminate` from B forgets the forwarder (A's object lives on with the
+ * proxy).
+ */
+import type { Connection } from "../connection/connection.js";
+import { errorText } from "../connection/connection.js";
+import { isQiError, QiError } from "../connection/errors.js";
+import { decode, encode } from "../wire/codec.js";
+import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
+import { META_OBJECT_SIGNATURE } from "../wire/metaobject.js";
+import { parseSignature, signatureContains } from "../wire/signature.js";
+import type { Dynamic } from "../wire/values.js";
+import type { RequestForwarder } from "./forwarder.js";
+import type { PeerObjects } from "./peer.js";
+import type { RemoteObject } from "./remote-object.js";
+import { NETWORK_MEMBER_PARAMS, Reserved } from "./reserved.js";
+
+const EMPTY = new Uint8Array(0);
+
+function mayHoldObject(signature: string | undefined): boolean {
+  if (signature === undefined) return false;
+  try {
+    return signatureContains(parseSignature(signature), (code) => code === "o" || code === "m");
+  } catch {
+    return false;
+  }
+}
+
+export class PassedOnProxy implements RequestForwarder {
+  readonly uid: Uint8Array;
+  private readonly calls = new Map<number, number>();
+  /** B's subscriptions: B's link → the proxy's local listener. */
+  private readonly subscriptions = new Map<bigint, { signal: number; local: number }>();
+
+  constructor(
+    /** The proxy of A's object. */
+    readonly target: RemoteObject,
+    /** This connection's object state (toward B). */
+    private readonly here: PeerObjects,
+    /** Where B addresses it. */
+    readonly serviceId: number,
+    readonly objectId: number,
+  ) {
+    this.uid = target.uid ?? new Uint8Array(20);
+  }
+
+  forwardRequest(msg: Message, from: Connection): void {
+    const isCall = msg.type === MessageType.Call;
+    if (msg.type === MessageType.Cancel) {
+      if (msg.payload.byteLength < 4) return;
+      const id = new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0, true);
+      const upstreamId = this.calls.get(id);
+      if (upstreamId !== undefined)
+        this.target.peer.conn.cancelCall(upstreamId, new QiError("ERR_CANCELED", "canceled by the caller"));
+      return;
+    }
+    try {
+      switch (msg.action) {
+        case Reserved.metaObject:
+          if (isCall) from.reply(msg, encode(META_OBJECT_SIGNATURE, this.target.metaObject));
+          return;
+        case Reserved.terminate:
+          this.dispose();
+          if (isCall) from.reply(msg, EMPTY);
+          return;
+        case Reserved.registerEvent:
+        case Reserved.registerEventWithSignature:
+          if (isCall) this.subscribe(msg, from);
+          return;
+        case Reserved.unregisterEvent:
+          if (isCall) this.unsubscribe(msg, from);
+          return;
+      }
+      this.forward(msg, from);
+    } catch (e) {
+      if (isCall && !from.isClosed) from.replyError(msg, errorText(e));
+    }
+  }
+
+  /** B dropped it (terminate) or left: its subscriptions end here. */
+  dispose(): void {
+    for (const [link, sub] of this.subscriptions) {
+      this.subscriptions.delete(link);
+      void this.target.disconnectSignal(sub.signal, sub.local);
+    }
+    this.here.unexport(this.serviceId, this.objectId);
+  }
+
+  private forward(msg: Message, from: Connection): void {
+    const meta = this.target.metaObject;
+    const method = meta.methods.get(msg.action);
+    const params =
+      msg.flags & MessageFlags.DynamicPayload
+        ? "m"
+        : (method?.parametersSignature ?? NETWORK_MEMBER_PARAMS[msg.action]);
+    const there = this.target.peer;
+    let payload = msg.payload;
+    // ReturnType carries a trailing signature string: such payloads go as they are.
+    if (params !== undefined && !(msg.flags & MessageFlags.ReturnType) && mayHoldObject(params)) {
+      const args = decode(params, msg.payload, this.here.codecContext(this.serviceId, "host"));
+      payload = encode(params, args, there.codecContext(this.target.serviceId, "client"));
+    }
+    const address = { service: this.target.serviceId, object: this.target.objectId, action: msg.action };
+    if (msg.type !== MessageType.Call) {
+      there.conn.post(address, payload, msg.flags);
+      return;
+    }
+    const { id, answer } = there.conn.startCall(address, payload, { flags: msg.flags });
+    this.calls.set(msg.id, id);
+    answer.then(
+      (reply) => {
+        this.calls.delete(msg.id);
+        if (from.isClosed) return;
+        const returns =
+          reply.flags & MessageFlags.DynamicPayload
+            ? "m"
+            : (method?.returnSignature ?? (msg.action === Reserved.property ? "m" : undefined));
+        let out = reply.payload;
+        try {
+          if (returns !== undefined && mayHoldObject(returns)) {
+            const value = decode(returns, reply.payload, there.codecContext(this.target.serviceId, "client"));
+            out = encode(returns, value, this.here.codecContext(this.serviceId, "host"));
+          }
+        } catch (e) {
+          from.replyError(msg, errorText(e));
+          return;
+        }
+        from.reply(msg, out, reply.flags);
+      },
+      (e) => {
+        this.calls.delete(msg.id);
+        if (from.isClosed) return;
+        if (isQiError(e, "ERR_CANCELED")) from.replyCanceled(msg);
+        else from.replyError(msg, errorText(e));
+      },
+    );
+  }
+
+  private subscribe(msg: Message, from: Connection): void {
+    const withSignature = msg.action === Reserved.registerEventWithSignature;
+    const args = (
+      msg.flags & MessageFlags.DynamicPayload
+        ? (decode("m", msg.payload) as Dynamic).value
+        : decode(withSignature ? "(IILs)" : "(IIL)", msg.payload)
+    ) as [number, number, bigint];
+    const signal = Number(args[1]);
+    const link = BigInt(args[2]);
+    const meta = this.target.metaObject.signals.get(signal) ?? this.target.metaObject.properties.get(signal);
+    if (!meta) {
+      from.replyError(msg, `Cannot find signal #${signal} on object {${this.serviceId}.${this.objectId}}`);
+      return;
+    }
+    // A property's change event carries its value as a one-member tuple.
+    const eventSignature = this.target.metaObject.signals.has(signal)
+      ? meta.signature
+      : `(${meta.signature})`;
+    const address = { service: this.serviceId, object: this.objectId, action: signal };
+    this.target
+      .connectSignal(signal, eventSignature, (...values: unknown[]) => {
+        if (from.isClosed) return;
+        try {
+          from.sendEvent(
+            address,
+            encode(eventSignature, values, this.here.codecContext(this.serviceId, "host")),
+          );
+        } catch {
+          // an emission that cannot be re-encoded for B is dropped for B only
+        }
+      })
+      .then(
+        (local) => {
+          this.subscriptions.set(link, { signal, local });
+          if (!from.isClosed) from.reply(msg, encode("L", link));
+        },
+        (e) => {
+          if (!from.isClosed) from.replyError(msg, errorText(e));
+        },
+      );
+  }
+
+  private unsubscribe(msg: Message, from: Connection): void {
+    const link = BigInt((decode("(IIL)", msg.payload) as unknown[])[2] as bigint);
+    const sub = this.subscriptions.get(link);
+    if (sub) {
+      this.subscriptions.delete(link);
+      void this.target.disconnectSignal(sub.signal, sub.local);
+    }
+    from.reply(msg, EMPTY);
+  }
+}
