@@ -99,6 +99,14 @@ describe.skipIf(!haveChromium)(`web console in Chromium (needs ${CHROMIUM})`, ()
     await page.waitForFunction(
       () => document.querySelector("pre[data-property='level']")?.textContent === "7",
     );
+    // Set the property from the page: the service sees the new value, the page shows it.
+    const level = page.locator("pre[data-property='level']").locator("xpath=..");
+    await level.locator("input").fill("9");
+    await level.locator("button", { hasText: "set" }).click();
+    await page.waitForFunction(
+      () => document.querySelector("pre[data-property='level']")?.textContent === "9",
+    );
+    expect(world.calc.getProperty("level")).toBe(9);
   });
 
   it("watches a signal live", async () => {
