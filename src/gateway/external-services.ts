@@ -18,6 +18,7 @@ import { Reserved } from "../object/reserved.js";
 import type { ServiceInfo } from "../session/service-info.js";
 import { decode, encode } from "../wire/codec.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
+import { ByteString } from "../wire/values.js";
 import { decodeMetaObject } from "../wire/metaobject.js";
 import type { MetaObject } from "../wire/metaobject-types.js";
 import { parseSignature, type SigNode, signatureContains } from "../wire/signature.js";
@@ -332,10 +333,9 @@ export class ExternalServices {
   }
 }
 
-/** ServiceInfo.objectUid arrives as a (binary) string; the forwarder keeps 20 bytes. */
-function uidBytes(uid: unknown): Uint8Array {
-  if (uid instanceof Uint8Array && uid.byteLength === 20) return uid;
-  const bytes = typeof uid === "string" ? new TextEncoder().encode(uid) : new Uint8Array(0);
+/** ServiceInfo.objectUid arrives as a (binary) string; the forwarder keeps its 20 bytes. */
+function uidBytes(uid: ServiceInfo["objectUid"]): Uint8Array {
+  const bytes = uid instanceof ByteString ? uid.bytes : new TextEncoder().encode(uid);
   const out = new Uint8Array(20);
   out.set(bytes.subarray(0, 20));
   return out;
