@@ -14,10 +14,10 @@ import type { Connection } from "../connection/connection.js";
 import { errorText } from "../connection/connection.js";
 import { isQiError, QiError } from "../connection/errors.js";
 import type { RequestForwarder } from "../object/forwarder.js";
-import { Reserved } from "../object/reserved.js";
+import { Reserved, subscriptionArgs } from "../object/reserved.js";
 import type { ServiceInfo } from "../session/service-info.js";
-import { decode, encode } from "../wire/codec.js";
-import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
+import { encode } from "../wire/codec.js";
+import { type Message, MessageType } from "../wire/message-types.js";
 import { ByteString } from "../wire/values.js";
 import { decodeMetaObject } from "../wire/metaobject.js";
 import type { MetaObject } from "../wire/metaobject-types.js";
@@ -132,7 +132,7 @@ class ExternalService implements RequestForwarder {
   }
 
   private subscribe(msg: Message, from: Connection): void {
-    const [, signal, link] = decodeSubscription(msg);
+    const { signal, link } = subscriptionArgs(msg);
     if (!this.meta.signals.has(signal) && !this.meta.properties.has(signal)) {
       from.replyError(msg, `Cannot find signal #${signal} on object {${msg.service}.1}`);
       return;
@@ -170,7 +170,7 @@ class ExternalService implements RequestForwarder {
   }
 
   private unsubscribe(msg: Message, from: Connection): void {
-    const [, signal, link] = decodeSubscription(msg);
+    const { signal, link } = subscriptionArgs(msg);
     this.dropSubscriber(signal, `${this.connNumbers.of(from)}.${link}`);
     from.reply(msg, EMPTY);
   }
@@ -211,19 +211,6 @@ class ExternalService implements RequestForwarder {
           if (key.startsWith(prefix)) this.dropSubscriber(signal, key);
     });
   }
-}
-
-/** registerEvent / unregisterEvent arguments: (service, signal, link). */
-function decodeSubscription(msg: Message): [number, number, bigint] {
-  const args = (
-    msg.flags & MessageFlags.DynamicPayload
-      ? ((decode("m", msg.payload) as { value: unknown }).value as unknown[])
-      : (decode(
-          msg.action === Reserved.registerEventWithSignature ? "(IILs)" : "(IIL)",
-          msg.payload,
-        ) as unknown[])
-  ) as [number, number, bigint];
-  return [Number(args[0]), Number(args[1]), BigInt(args[2])];
 }
 
 function hasObject(node: SigNode): boolean {

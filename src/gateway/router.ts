@@ -12,7 +12,7 @@ import { type Connection, errorText } from "../connection/connection.js";
 import { QiError, isQiError } from "../connection/errors.js";
 import { PeerObjects } from "../object/peer.js";
 import { allocateClientObjectId } from "../object/ids.js";
-import { NETWORK_MEMBER_PARAMS, Reserved } from "../object/reserved.js";
+import { NETWORK_MEMBER_PARAMS, Reserved, subscriptionArgs } from "../object/reserved.js";
 import type { CodecContext } from "../wire/codec.js";
 import { decode, encode } from "../wire/codec.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
@@ -356,10 +356,7 @@ export class Router {
 
   private async subscribe(link: ClientLink, target: Target, msg: Message): Promise<void> {
     const withSignature = msg.action === Reserved.registerEventWithSignature;
-    const args = decodeReservedArgs(msg, withSignature ? "(IILs)" : "(IIL)");
-    const signal = Number(args[1]);
-    const clientLinkId = BigInt(args[2] as bigint);
-    const wanted = withSignature ? String(args[3]) : undefined;
+    const { signal, link: clientLinkId, wanted } = subscriptionArgs(msg);
     const meta = target.meta.signals.get(signal);
     if (!meta) {
       this.answerError(link, msg, `Cannot find signal #${signal} on object {${msg.service}.${msg.object}}`);
@@ -417,8 +414,7 @@ export class Router {
   }
 
   private async unsubscribe(link: ClientLink, msg: Message): Promise<void> {
-    const args = decodeReservedArgs(msg, "(IIL)");
-    const clientLinkId = BigInt(args[2] as bigint);
+    const clientLinkId = subscriptionArgs(msg).link;
     if (clientLinkId === 0xffffffffffffffffn) {
       link.conn.reply(msg, EMPTY);
       return;

@@ -14,11 +14,10 @@ import { decode, encode } from "../wire/codec.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
 import { META_OBJECT_SIGNATURE } from "../wire/metaobject.js";
 import { parseSignature, signatureContains } from "../wire/signature.js";
-import type { Dynamic } from "../wire/values.js";
 import type { RequestForwarder } from "./forwarder.js";
 import type { PeerObjects } from "./peer.js";
 import type { RemoteObject } from "./remote-object.js";
-import { NETWORK_MEMBER_PARAMS, Reserved } from "./reserved.js";
+import { NETWORK_MEMBER_PARAMS, Reserved, subscriptionArgs } from "./reserved.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -142,14 +141,7 @@ export class PassedOnProxy implements RequestForwarder {
   }
 
   private subscribe(msg: Message, from: Connection): void {
-    const withSignature = msg.action === Reserved.registerEventWithSignature;
-    const args = (
-      msg.flags & MessageFlags.DynamicPayload
-        ? (decode("m", msg.payload) as Dynamic).value
-        : decode(withSignature ? "(IILs)" : "(IIL)", msg.payload)
-    ) as [number, number, bigint];
-    const signal = Number(args[1]);
-    const link = BigInt(args[2]);
+    const { signal, link } = subscriptionArgs(msg);
     const meta = this.target.metaObject.signals.get(signal) ?? this.target.metaObject.properties.get(signal);
     if (!meta) {
       from.replyError(msg, `Cannot find signal #${signal} on object {${this.serviceId}.${this.objectId}}`);
@@ -184,7 +176,7 @@ export class PassedOnProxy implements RequestForwarder {
   }
 
   private unsubscribe(msg: Message, from: Connection): void {
-    const link = BigInt((decode("(IIL)", msg.payload) as unknown[])[2] as bigint);
+    const { link } = subscriptionArgs(msg);
     const sub = this.subscriptions.get(link);
     if (sub) {
       this.subscriptions.delete(link);

@@ -2,7 +2,10 @@
  * The members every exported object has (spec §3.2): 0–8 handled per connection by the
  * host, 80–86 (stats and trace) by the object itself. User members start at 100.
  */
+import { decode } from "../wire/codec.js";
+import { type Message, MessageFlags } from "../wire/message-types.js";
 import type { MetaMethod, MetaSignal } from "../wire/metaobject-types.js";
+import type { Dynamic } from "../wire/values.js";
 
 export const Reserved = {
   registerEvent: 0,
@@ -23,6 +26,32 @@ export const Reserved = {
 } as const;
 
 export const FIRST_USER_MEMBER = 100;
+
+/** The arguments of registerEvent, registerEventWithSignature and unregisterEvent. */
+export interface SubscriptionArgs {
+  service: number;
+  signal: number;
+  link: bigint;
+  /** registerEventWithSignature: the signature the subscriber wants the events in. */
+  wanted: string | undefined;
+}
+
+/** Reads a (un)registerEvent request, sent plainly or as a DynamicPayload (spec §1.4, §5.6). */
+export function subscriptionArgs(msg: Message): SubscriptionArgs {
+  const withSignature = msg.action === 8; // registerEventWithSignature
+  const args = (
+    msg.flags & MessageFlags.DynamicPayload
+      ? (decode("m", msg.payload) as Dynamic).value
+      : decode(withSignature ? "(IILs)" : "(IIL)", msg.payload)
+  ) as unknown[];
+  if (!Array.isArray(args) || args.length < 3) throw new RangeError("malformed subscription arguments");
+  return {
+    service: Number(args[0]),
+    signal: Number(args[1]),
+    link: BigInt(args[2] as bigint | number),
+    wanted: withSignature && args[3] !== undefined ? String(args[3]) : undefined,
+  };
+}
 
 /** Parameter signatures of members 0–8 (spec §3.2), for reading requests to them. */
 export const NETWORK_MEMBER_PARAMS: Readonly<Record<number, string>> = {
