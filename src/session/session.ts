@@ -97,6 +97,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly registry: ServiceRegistry;
   private directory: ServiceDirectory | undefined;
   private readonly serviceProxies = new Map<string, Promise<RemoteObject>>();
+  /** The connection each service was reached through (relative endpoints `qi:X` reuse it). */
+  private readonly serviceConnectionsByName = new Map<string, Connection>();
   private closed = false;
   private selfUrl: string | undefined;
   private readonly selfToken = randomUUID();
@@ -313,6 +315,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.serverConnections.clear();
     await Promise.all(this.netListeners.splice(0).map((l) => l.close().catch(() => {})));
     this.serviceProxies.clear();
+    this.serviceConnectionsByName.clear();
     this.sdConnection = undefined;
     this.sdProxy = undefined;
     if (!this.options.dispatcher) await this.dispatcher.close();
@@ -434,6 +437,7 @@ export class Session extends EventEmitter<SessionEvents> {
     });
     await sdProxy.signal("serviceRemoved").connect((id: number, name: string) => {
       this.serviceProxies.delete(name);
+      this.serviceConnectionsByName.delete(name);
       this.emit("serviceUnregistered", id, name);
     });
     await sdProxy.call("machineId");
@@ -445,6 +449,7 @@ export class Session extends EventEmitter<SessionEvents> {
       this.sdConnection = undefined;
       this.sdProxy = undefined;
       this.serviceProxies.clear();
+      this.serviceConnectionsByName.clear();
       if (!this.closed) this.emit("disconnected", reason.message);
     });
     this.emit("connected");
@@ -453,7 +458,9 @@ export class Session extends EventEmitter<SessionEvents> {
   private async createServiceProxy(name: string): Promise<RemoteObject> {
     const info = await this.serviceInfo(name);
     const conn = await this.connectionFor(info);
-    return fetchProxy(conn, info.serviceId);
+    const proxy = await fetchProxy(conn, info.serviceId);
+    this.serviceConnectionsByName.set(name, conn);
+    return proxy;
   }
 
   /** libqi's endpoint choice (spec §6.4). */
@@ -461,6 +468,13 @@ export class Session extends EventEmitter<SessionEvents> {
     const sdConn = this.sdConnection!;
     for (const ep of info.endpoints) {
       if (ep === "qi:ServiceDirectory") return sdConn;
+    }
+    // `qi:X`: reachable where service X is (spec §6.4): reuse the connection we already have
+    // to X (never wait for one being opened: two services may name each other).
+    for (const ep of info.endpoints) {
+      if (!ep.startsWith("qi:")) continue;
+      const conn = this.serviceConnectionsByName.get(ep.slice(3));
+      if (conn && !conn.isClosed) return conn;
     }
     for (const ep of info.endpoints) {
       const open = this.connections.get(ep);
@@ -480,7 +494,20 @@ export class Session extends EventEmitter<SessionEvents> {
       );
     }
     try {
-      return await Promise.any(candidates.map((ep) => this.openConnection(ep)));
+      // All at once, the first that answers wins; the others, opened for this only, are closed.
+      const fresh = new Set(candidates.filter((ep) => !this.connections.has(ep)));
+      const attempts = candidates.map((ep) => this.openConnection(ep));
+      const winner = await Promise.any(attempts);
+      attempts.forEach((attempt, i) => {
+        if (!fresh.has(candidates[i])) return;
+        attempt.then(
+          (conn) => {
+            if (conn !== winner) conn.close();
+          },
+          () => {},
+        );
+      });
+      return winner;
     } catch (e) {
       throw new QiError(
         "ERR_NO_SUCH_SERVICE",
