@@ -702,6 +702,12 @@ function canceledError(a: Address): QiError {
   return new QiError("ERR_CANCELED", "call canceled", details(a));
 }
 
+/** The id of the Call a Cancel message asks to cancel (its u32 payload, spec §1.3), if it has one. */
+export function canceledCallId(msg: Message): number | undefined {
+  if (msg.payload.byteLength < 4) return undefined;
+  return new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0, true);
+}
+
 export function encodeErrorPayload(text: string): Uint8Array {
   return encode("m", new Dynamic("s", text));
 }

@@ -11,7 +11,7 @@
  */
 import type { Logger } from "pino";
 import type { Connection } from "../connection/connection.js";
-import { errorText } from "../connection/connection.js";
+import { canceledCallId, errorText } from "../connection/connection.js";
 import { isQiError, QiError } from "../connection/errors.js";
 import type { RequestForwarder } from "../object/forwarder.js";
 import { Reserved, subscriptionArgs } from "../object/reserved.js";
@@ -69,8 +69,8 @@ class ExternalService implements RequestForwarder {
 
   forwardRequest(msg: Message, from: Connection): void {
     if (msg.type === MessageType.Cancel) {
-      if (msg.payload.byteLength < 4) return;
-      const id = new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0, true);
+      const id = canceledCallId(msg);
+      if (id === undefined) return;
       const upstreamId = this.calls.get(`${this.connNumbers.of(from)}.${id}`);
       if (upstreamId !== undefined)
         this.host.cancelCall(upstreamId, new QiError("ERR_CANCELED", "canceled by the caller"));

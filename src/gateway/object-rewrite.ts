@@ -5,29 +5,8 @@
  */
 import type { CodecContext } from "../wire/codec.js";
 import { decode, encode } from "../wire/codec.js";
-import { parseSignature, type SigNode, signatureContains } from "../wire/signature.js";
+import { mayContainObject } from "../wire/signature.js";
 import { ObjectRef } from "../wire/values.js";
-
-const objectBearing = new Map<string, boolean>();
-
-/** True when a value of this signature can contain an object (`o`, or a dynamic that might). */
-export function mayContainObject(signature: string): boolean {
-  let known = objectBearing.get(signature);
-  if (known === undefined) {
-    try {
-      known = nodeMayContainObject(parseSignature(signature));
-    } catch {
-      known = false; // an unparsable signature: the payload is forwarded as it is
-    }
-    if (objectBearing.size > 4096) objectBearing.clear();
-    objectBearing.set(signature, known);
-  }
-  return known;
-}
-
-function nodeMayContainObject(node: SigNode): boolean {
-  return signatureContains(node, (code) => code === "o" || code === "m");
-}
 
 /**
  * Decodes `payload` by `signature` with `from`'s settings, maps every object reference with

@@ -8,7 +8,7 @@
  */
 import type { Logger } from "pino";
 import { Capability } from "../connection/capabilities.js";
-import { type Connection, errorText } from "../connection/connection.js";
+import { canceledCallId, type Connection, errorText } from "../connection/connection.js";
 import { QiError, isQiError } from "../connection/errors.js";
 import { PeerObjects } from "../object/peer.js";
 import { allocateClientObjectId } from "../object/ids.js";
@@ -169,11 +169,9 @@ export class Router {
   private onClientRequest(link: ClientLink, msg: Message): void {
     this.metrics.bytesIn(msg.payload.byteLength + 28);
     if (msg.type === MessageType.Cancel) {
-      if (msg.payload.byteLength >= 4) {
-        const id = new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0, true);
-        const call = link.inflight.get(id);
-        call?.upstream.cancelCall(call.upstreamId, new QiError("ERR_CANCELED", "canceled by the client"));
-      }
+      const id = canceledCallId(msg);
+      const call = id === undefined ? undefined : link.inflight.get(id);
+      call?.upstream.cancelCall(call.upstreamId, new QiError("ERR_CANCELED", "canceled by the client"));
       return;
     }
     if (msg.service === 1 && msg.object === 1) {
@@ -652,8 +650,8 @@ export class Router {
   private onUpstreamRequest(conn: Connection, msg: Message): boolean {
     const connId = this.connNumbers.of(conn);
     if (msg.type === MessageType.Cancel) {
-      if (msg.payload.byteLength < 4) return true;
-      const id = new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0, true);
+      const id = canceledCallId(msg);
+      if (id === undefined) return true;
       const ac = this.upstreamInflight.get(`${connId}.${id}`);
       if (!ac) return false;
       ac.abort(new QiError("ERR_CANCELED", "canceled by the service"));

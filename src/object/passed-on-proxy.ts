@@ -8,27 +8,18 @@
  * proxy).
  */
 import type { Connection } from "../connection/connection.js";
-import { errorText } from "../connection/connection.js";
+import { canceledCallId, errorText } from "../connection/connection.js";
 import { isQiError, QiError } from "../connection/errors.js";
 import { decode, encode } from "../wire/codec.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
 import { META_OBJECT_SIGNATURE } from "../wire/metaobject.js";
-import { parseSignature, signatureContains } from "../wire/signature.js";
+import { mayContainObject } from "../wire/signature.js";
 import type { RequestForwarder } from "./forwarder.js";
 import type { PeerObjects } from "./peer.js";
 import type { RemoteObject } from "./remote-object.js";
 import { NETWORK_MEMBER_PARAMS, Reserved, subscriptionArgs } from "./reserved.js";
 
 const EMPTY = new Uint8Array(0);
-
-function mayHoldObject(signature: string | undefined): boolean {
-  if (signature === undefined) return false;
-  try {
-    return signatureContains(parseSignature(signature), (code) => code === "o" || code === "m");
-  } catch {
-    return false;
-  }
-}
 
 export class PassedOnProxy implements RequestForwarder {
   readonly uid: Uint8Array;
@@ -51,9 +42,8 @@ export class PassedOnProxy implements RequestForwarder {
   forwardRequest(msg: Message, from: Connection): void {
     const isCall = msg.type === MessageType.Call;
     if (msg.type === MessageType.Cancel) {
-      if (msg.payload.byteLength < 4) return;
-      const id = new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0, true);
-      const upstreamId = this.calls.get(id);
+      const id = canceledCallId(msg);
+      const upstreamId = id === undefined ? undefined : this.calls.get(id);
       if (upstreamId !== undefined)
         this.target.peer.conn.cancelCall(upstreamId, new QiError("ERR_CANCELED", "canceled by the caller"));
       return;
@@ -100,7 +90,7 @@ export class PassedOnProxy implements RequestForwarder {
     const there = this.target.peer;
     let payload = msg.payload;
     // ReturnType carries a trailing signature string: such payloads go as they are.
-    if (params !== undefined && !(msg.flags & MessageFlags.ReturnType) && mayHoldObject(params)) {
+    if (params !== undefined && !(msg.flags & MessageFlags.ReturnType) && mayContainObject(params)) {
       const args = decode(params, msg.payload, this.here.codecContext(this.serviceId, "host"));
       payload = encode(params, args, there.codecContext(this.target.serviceId, "client"));
     }
@@ -121,7 +111,7 @@ export class PassedOnProxy implements RequestForwarder {
             : (method?.returnSignature ?? (msg.action === Reserved.property ? "m" : undefined));
         let out = reply.payload;
         try {
-          if (returns !== undefined && mayHoldObject(returns)) {
+          if (returns !== undefined && mayContainObject(returns)) {
             const value = decode(returns, reply.payload, there.codecContext(this.target.serviceId, "client"));
             out = encode(returns, value, this.here.codecContext(this.serviceId, "host"));
           }

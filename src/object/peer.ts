@@ -6,7 +6,7 @@
  * calls (ClientServerSocket).
  */
 import { Capability } from "../connection/capabilities.js";
-import { type Connection, addressKey, errorText } from "../connection/connection.js";
+import { type Connection, addressKey, canceledCallId, errorText } from "../connection/connection.js";
 import { QiError } from "../connection/errors.js";
 import type { Dispatcher } from "../dispatch/index.js";
 import type { CodecContext } from "../wire/codec.js";
@@ -235,10 +235,9 @@ export class PeerObjects {
   /** Serves one incoming Call, Post or Cancel addressed to an object on this connection. */
   handleRequest(msg: Message): void {
     if (msg.type === MessageType.Cancel) {
-      if (msg.payload.byteLength >= 4) {
-        const id = new DataView(msg.payload.buffer, msg.payload.byteOffset, 4).getUint32(0, true);
+      const id = canceledCallId(msg);
+      if (id !== undefined)
         this.inflight.get(id)?.abort(new QiError("ERR_CANCELED", "call canceled by the caller"));
-      }
       return;
     }
     const target = this.resolve(msg.service, msg.object);

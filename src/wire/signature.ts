@@ -113,6 +113,27 @@ export function signatureContains(node: SigNode, test: (code: string) => boolean
   }
 }
 
+const objectBearing = new Map<string, boolean>();
+
+/**
+ * True when a value of this signature can contain an object reference (`o`, or a dynamic that
+ * might): what a forwarder must decode instead of passing the bytes on. Cached per signature;
+ * an unparsable signature is false (its payload goes as it is).
+ */
+export function mayContainObject(signature: string): boolean {
+  let known = objectBearing.get(signature);
+  if (known === undefined) {
+    try {
+      known = signatureContains(parseSignature(signature), (code) => code === "o" || code === "m");
+    } catch {
+      known = false;
+    }
+    if (objectBearing.size > 4096) objectBearing.clear();
+    objectBearing.set(signature, known);
+  }
+  return known;
+}
+
 export function toSigNode(sig: string | SigNode): SigNode {
   return typeof sig === "string" ? parseSignature(sig) : sig;
 }

@@ -1,6 +1,7 @@
 /** `qi services`, `info`, `call`, `get`, `set` against a Service Directory of the test process. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAll, runQi } from "./run-qi.js";
+import { DEMO_DIRECTORY } from "./demo-directory.js";
 import { startWorld, type World } from "./world.js";
 
 let world: World;
@@ -49,28 +50,12 @@ describe("qi services", () => {
       ["services", "--json", "--hidden", ...u()],
     ]);
     expect(human.code).toBe(0);
-    for (const n of [
-      "ServiceDirectory",
-      "ALMemory",
-      "ALTextToSpeech",
-      "ALVideoDevice",
-      "ALBattery",
-      "LogManager",
-      "Echo",
-    ]) {
+    for (const n of [...DEMO_DIRECTORY, "Echo"]) {
       expect(human.stdout).toContain(n);
     }
     expect(human.stdout).not.toContain("_Hidden");
     const list = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
-    expect(list.map((s) => s.name)).toEqual([
-      "ServiceDirectory",
-      "ALMemory",
-      "ALTextToSpeech",
-      "ALVideoDevice",
-      "ALBattery",
-      "LogManager",
-      "Echo",
-    ]);
+    expect(list.map((s) => s.name)).toEqual([...DEMO_DIRECTORY, "Echo"]);
     const mem = list.find((s) => s.name === "ALMemory")!;
     expect(mem).toMatchObject({ serviceId: 2, processId: process.pid });
     expect(mem.endpoints).toContain(world.url);
