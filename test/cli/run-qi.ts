@@ -44,7 +44,7 @@ export class QiProcess {
       this.stderr += d;
       this.notify();
     });
-    const timeoutMs = options.timeoutMs ?? 30_000;
+    const timeoutMs = options.timeoutMs ?? 45_000;
     this.done = new Promise((resolve) => {
       const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
       this.child.on("close", (code, signal) => {
@@ -56,7 +56,7 @@ export class QiProcess {
   }
 
   /** Resolves with the first match of `re` in stdout (or stderr) once it appears. */
-  waitFor(re: RegExp, stream: "stdout" | "stderr" = "stdout", timeoutMs = 10_000): Promise<RegExpMatchArray> {
+  waitFor(re: RegExp, stream: "stdout" | "stderr" = "stdout", timeoutMs = 25_000): Promise<RegExpMatchArray> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const m = this[stream].match(re);
