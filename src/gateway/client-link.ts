@@ -19,6 +19,13 @@ export interface MappedObject {
   upstreamKey: string;
 }
 
+/** Where one of the client's own objects was exported: an upstream connection and its id there. */
+export interface ExportTarget {
+  conn: Connection;
+  service: number;
+  gwId: number;
+}
+
 /** A call of this client forwarded upstream: where it went, under which id. */
 export interface ForwardedCall {
   upstream: Connection;
@@ -43,6 +50,8 @@ export class ClientLink {
   readonly subscriptions = new Map<string, string>();
   /** Keys of the client's own objects exported upstream by the gateway. */
   readonly exportedUpstream = new Set<string>();
+  /** The client's own objects ("service.object") → where their events are forwarded. */
+  readonly exportTargets = new Map<string, ExportTarget[]>();
   droppedEvents = 0;
   /** Bytes of events dropped since the outgoing queue was last under the soft limit. */
   owedBytes = 0;

@@ -18,7 +18,7 @@ import { decode, encode } from "../wire/codec.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
 import type { MetaObject } from "../wire/metaobject-types.js";
 import { Dynamic, ObjectRef } from "../wire/values.js";
-import type { ClientLink } from "./client-link.js";
+import type { ClientLink, ExportTarget } from "./client-link.js";
 import { ConnectionNumbers } from "./connection-numbers.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { rewriteObjects } from "./object-rewrite.js";
@@ -128,6 +128,7 @@ export class Router {
     }
     for (const k of this.exportIds.keys()) if (k.startsWith(`${link.number}|`)) this.exportIds.delete(k);
     link.exportedUpstream.clear();
+    link.exportTargets.clear();
   }
 
   /** Installed on every upstream connection: calls addressed to clients' objects go to them. */
@@ -136,6 +137,37 @@ export class Router {
     conn.setRequestHandler((msg) => {
       if (!this.onUpstreamRequest(conn, msg)) peer?.handleRequest(msg);
     });
+    conn.onClose(() => this.forgetUpstream(conn));
+  }
+
+  /**
+   * An upstream connection closed (its service process died or left): the references held
+   * through it and the client objects exported over it are forgotten, so that a gateway
+   * outliving many service restarts does not accumulate them. Clients keep their ids for
+   * such objects until they release them; calls on them answer an error.
+   */
+  private forgetUpstream(conn: Connection): void {
+    for (const [key, ref] of this.upstreamRefs) if (ref.conn === conn) this.upstreamRefs.delete(key);
+    const n = this.connNumbers.of(conn);
+    const prefix = `${n}.`;
+    for (const [key, exp] of this.upstreamExports) {
+      if (!key.startsWith(prefix)) continue;
+      this.upstreamExports.delete(key);
+      exp.link.exportedUpstream.delete(key);
+    }
+    for (const link of this.clients) {
+      for (const targets of link.exportTargets.values()) {
+        for (let i = targets.length - 1; i >= 0; i--) if (targets[i].conn === conn) targets.splice(i, 1);
+      }
+    }
+    const infix = `|${n}|`;
+    for (const key of this.exportIds.keys()) if (key.includes(infix)) this.exportIds.delete(key);
+    const gone = new QiError("ERR_DISCONNECTED", "the service that called this object went away");
+    for (const [key, ac] of this.upstreamInflight) {
+      if (!key.startsWith(prefix)) continue;
+      this.upstreamInflight.delete(key);
+      ac.abort(gone);
+    }
   }
 
   /** A service went away: its subscriptions are gone, its calls in flight fail now. */
@@ -626,22 +658,39 @@ export class Router {
         meta: ref.metaObject,
       });
       link.exportedUpstream.add(key);
-      // Events the client's object emits go to the upstream subscribers of its gateway id.
-      const gw = gwId;
-      link.conn.setEventHandler(ref.serviceId, ref.objectId, (ev) => {
-        if (conn.isClosed) return;
-        const sig =
-          ev.flags & MessageFlags.DynamicPayload ? "m" : ref.metaObject.signals.get(ev.action)?.signature;
+      this.forwardEventsOf(link, ref, { conn, service, gwId });
+    }
+    return new ObjectRef(ref.metaObject, service, gwId, ref.uid);
+  }
+
+  /**
+   * Events the client's object emits go to every upstream connection it was exported to,
+   * under the gateway id it has there. One handler per client address: a peer that uses one
+   * address for an object it passed to two services still reaches the subscribers of both.
+   */
+  private forwardEventsOf(link: ClientLink, ref: ObjectRef, target: ExportTarget): void {
+    const key = `${ref.serviceId}.${ref.objectId}`;
+    const known = link.exportTargets.get(key);
+    if (known) {
+      known.push(target);
+      return;
+    }
+    const targets = [target];
+    link.exportTargets.set(key, targets);
+    link.conn.setEventHandler(ref.serviceId, ref.objectId, (ev) => {
+      const sig =
+        ev.flags & MessageFlags.DynamicPayload ? "m" : ref.metaObject.signals.get(ev.action)?.signature;
+      for (const { conn, service, gwId } of targets) {
+        if (conn.isClosed) continue;
         const payload =
           sig === undefined
             ? ev.payload
             : rewriteObjects(ev.payload, sig, ctxOf(link.conn), ctxOf(conn), (r) =>
                 this.exportClientObject(link, conn, service, r),
               );
-        conn.sendEvent({ service, object: gw, action: ev.action }, payload, ev.flags);
-      });
-    }
-    return new ObjectRef(ref.metaObject, service, gwId, ref.uid);
+        conn.sendEvent({ service, object: gwId, action: ev.action }, payload, ev.flags);
+      }
+    });
   }
 
   // --- service → client (calls on objects the client passed) ------------------------------

@@ -124,6 +124,35 @@ describe("Gateway", () => {
     expect(await p.call("callBack", cb, 21)).toBe(42);
   });
 
+  it("forwards the signals of a client's object to every service it was passed to", async () => {
+    const { sdUrl, gwUrl } = await world();
+    // Two services in two host processes' stead (two sessions, two upstream connections).
+    const heard: Record<string, number[]> = { A: [], B: [] };
+    for (const name of ["A", "B"]) {
+      const host = new Session();
+      cleanup.push(() => host.close());
+      await host.connect(sdUrl);
+      await host.registerService(
+        name,
+        new QiObject().method("watch", "(o)", "v", async (o: RemoteObject) => {
+          await o.signal("ping").connect((n: number) => heard[name].push(n));
+        }),
+      );
+    }
+    const c = await client(gwUrl);
+    const source = new QiObject().signal("ping", "(i)");
+    await (await c.service("A")).call("watch", source);
+    await (await c.service("B")).call("watch", source);
+    source.emit("ping", 1);
+    source.emit("ping", 2);
+    await expect
+      .poll(() => [heard.A, heard.B], { timeout: 3_000 })
+      .toEqual([
+        [1, 2],
+        [1, 2],
+      ]);
+  });
+
   it("does not let a client reach another client's objects", async () => {
     const { gwUrl } = await world();
     const a = await client(gwUrl);
