@@ -13,7 +13,11 @@ export const AUTH_PREFIX = "auth_";
 
 export type AuthData = Map<string, unknown>;
 
-/** Client side: produces the data to send, and answers Continue rounds. */
+/**
+ * Client side: produces the data of the first authenticate call, and answers the Continue
+ * rounds of multi-round providers: processAuth gets the server's data (without the `auth_`
+ * prefix) and returns the next round's. Without processAuth, a Continue fails the handshake.
+ */
 export interface ClientAuthenticator {
   initialAuthData(): AuthData;
   processAuth?(serverData: AuthData): AuthData;
@@ -35,10 +39,38 @@ export interface AuthContext {
   peerCertificateSubject?: string;
 }
 
-/** Server side: one instance per connection. */
+/**
+ * Server side: answers each authenticate call of a connection. A provider that answers
+ * Continue is called again with the client's next round, until it says Done or Error.
+ */
 export interface AuthProvider {
   processAuth(clientData: AuthData, ctx: AuthContext): AuthResult | Promise<AuthResult>;
 }
+
+/**
+ * Makes the provider of one incoming connection (libqi's AuthProviderFactory), called once per
+ * connection at its first authenticate call: what a multi-round provider needs to keep state of
+ * its own, such as the nonce of a challenge, without sharing it with other connections.
+ */
+export type AuthProviderFactory = (ctx: AuthContext) => AuthProvider;
+
+/**
+ * What servers accept as `authProvider`: either one AuthProvider shared by every connection
+ * (state across connections, e.g. a rate limiter), or an AuthProviderFactory (a function) that
+ * makes a fresh provider per connection (state within one connection, e.g. a nonce).
+ */
+export type AuthProviderOption = AuthProvider | AuthProviderFactory;
+
+/** The provider for one connection: the shared one, or a new one from the factory. */
+export function providerFor(option: AuthProviderOption, ctx: AuthContext): AuthProvider {
+  return typeof option === "function" ? option(ctx) : option;
+}
+
+/**
+ * Authenticate calls one connection may make, server side, or send, client side: a peer that
+ * keeps answering Continue must not keep the other busy until the handshake timeout.
+ */
+export const DEFAULT_MAX_AUTH_ROUNDS = 10;
 
 /** Accepts everyone at once (the libqi default for plain sessions). */
 export const nullAuthProvider: AuthProvider = {

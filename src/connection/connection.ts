@@ -13,11 +13,16 @@ import { Dynamic } from "../wire/values.js";
 import {
   AUTH_ERROR_REASON_KEY,
   AUTH_STATE_KEY,
+  type AuthData,
   type AuthProvider,
+  type AuthProviderOption,
+  type AuthResult,
   AuthState,
   type ClientAuthenticator,
+  DEFAULT_MAX_AUTH_ROUNDS,
   nullAuthProvider,
   prefixAuthKeys,
+  providerFor,
   unprefixAuthKeys,
 } from "./auth.js";
 import {
@@ -47,8 +52,16 @@ export interface ConnectionOptions {
   capabilities?: CapabilityMap;
   /** Client: credentials for the handshake. */
   authenticator?: ClientAuthenticator;
-  /** Server: checks credentials; default accepts everyone. */
-  authProvider?: AuthProvider;
+  /**
+   * Server: checks credentials; default accepts everyone. One provider shared by all
+   * connections, or a factory (a function) called once for this connection (AuthProviderOption).
+   */
+  authProvider?: AuthProviderOption;
+  /**
+   * Both: authenticate calls accepted (server) or sent (client) in one handshake; a peer that
+   * still answers Continue after that many is refused. Default 10 (DEFAULT_MAX_AUTH_ROUNDS).
+   */
+  maxAuthRounds?: number;
   /** Server: a peer that skips authentication is refused instead of accepted (spec §5.1). */
   enforceAuth?: boolean;
   /** Both: how long the handshake may take. Default 10 s. */
@@ -118,6 +131,10 @@ export class Connection {
   private rejectReady!: (e: Error) => void;
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private authCallId = 0;
+  /** Authenticate calls received (server) or sent (client) so far in the handshake. */
+  private authRounds = 0;
+  /** Server: this connection's provider, made at its first authenticate call. */
+  private authProvider: AuthProvider | undefined;
   private capabilitiesSent = false;
   /** Messages that arrived while a server-side auth provider was still deciding. */
   private held: Message[] | undefined;
@@ -415,6 +432,7 @@ export class Connection {
     if (!this.capabilitiesSent) for (const [k, v] of this.localCapabilities) map.set(k, v);
     this.capabilitiesSent = true;
     for (const [k, v] of prefixAuthKeys(authData)) map.set(k, v);
+    this.authRounds++;
     this.authCallId = nextMessageId();
     this.channel.send({
       id: this.authCallId,
@@ -478,8 +496,8 @@ export class Connection {
     mergeCapabilities(this.remoteCapabilities, map);
     if (state === AuthState.Done) {
       this.becomeReady();
-    } else if (state === AuthState.Continue && this.options.authenticator?.processAuth) {
-      this.sendAuthenticate(this.options.authenticator.processAuth(serverData));
+    } else if (state === AuthState.Continue) {
+      this.answerContinue(serverData);
     } else {
       const reason = serverData.get(AUTH_ERROR_REASON_KEY);
       this.fail(
@@ -492,11 +510,63 @@ export class Connection {
     }
   }
 
+  /** Client: the server answered Continue; the authenticator makes the next round (libqi's loop). */
+  private answerContinue(serverData: AuthData): void {
+    const authenticator = this.options.authenticator;
+    const fail = (why: string) =>
+      this.fail(
+        new QiError("ERR_AUTH", `authentication with ${this.peer} failed: ${why}`, {
+          peer: this.peer,
+          remote: true,
+        }),
+      );
+    if (!authenticator?.processAuth) {
+      fail(
+        "the server asked for another round (auth state Continue) and this client's authenticator has no processAuth to answer it",
+      );
+      return;
+    }
+    if (this.authRounds >= this.maxAuthRounds) {
+      fail(
+        `the server still answered Continue after ${this.authRounds} rounds (limit ${this.maxAuthRounds})`,
+      );
+      return;
+    }
+    let next: AuthData;
+    try {
+      next = authenticator.processAuth(serverData);
+    } catch (e) {
+      fail(`the authenticator could not answer the server's challenge: ${errorText(e)}`);
+      return;
+    }
+    // Later rounds carry the auth data only: capabilities went with the first (as libqi does).
+    this.sendAuthenticate(next);
+  }
+
+  private get maxAuthRounds(): number {
+    return this.options.maxAuthRounds ?? DEFAULT_MAX_AUTH_ROUNDS;
+  }
+
   private onServerHandshakeMessage(msg: Message): void {
     const isAuthCall =
       msg.type === MessageType.Call && msg.service === SERVER_SERVICE && msg.action === AUTHENTICATE_ACTION;
     if (isAuthCall) {
       this.onAuthenticateCall(msg);
+      return;
+    }
+    if (this.authRounds > 0) {
+      // The provider answered Continue: a peer that started authenticating must finish first.
+      // Being lenient here would let any call slip past a challenge it did not answer.
+      if (msg.type === MessageType.Call)
+        this.replyError(
+          msg,
+          "Authentication in progress: only authenticate calls are accepted until it is done.",
+        );
+      this.fail(
+        new QiError("ERR_AUTH", `${this.peer} sent a message before finishing its authentication`, {
+          peer: this.peer,
+        }),
+      );
       return;
     }
     if (this.options.enforceAuth) {
@@ -540,13 +610,14 @@ export class Connection {
     const clientData = unprefixAuthKeys(map);
     for (const k of [...map.keys()]) if (k.startsWith("auth_") || k.startsWith("__qi_auth_")) map.delete(k);
     mergeCapabilities(this.remoteCapabilities, map);
-    const provider = this.options.authProvider ?? nullAuthProvider;
+    this.authRounds++;
     const ctx = {
       remoteAddress: this.channel.remoteAddress,
       peerCertificateSubject: certificateSubject(this.channel),
     };
-    const finish = (result: Awaited<ReturnType<AuthProvider["processAuth"]>>) => {
+    const finish = (answer: AuthResult) => {
       if (this.state === "closed") return;
+      const result = this.boundedAuthResult(answer);
       if (result.state === AuthState.Error) {
         this.replyError(msg, `Authentication failed: ${result.reason ?? "refused"}`);
         this.fail(
@@ -568,7 +639,8 @@ export class Connection {
     };
     let outcome: ReturnType<AuthProvider["processAuth"]>;
     try {
-      outcome = provider.processAuth(clientData, ctx);
+      this.authProvider ??= providerFor(this.options.authProvider ?? nullAuthProvider, ctx);
+      outcome = this.authProvider.processAuth(clientData, ctx);
     } catch (e) {
       finish({ state: AuthState.Error, reason: errorText(e) });
       return;
@@ -584,6 +656,18 @@ export class Connection {
           for (const m of held) this.onMessage(m);
         });
     } else finish(outcome);
+  }
+
+  /** Server: a provider's answer, made an Error when unknown or when Continue exceeds the round limit. */
+  private boundedAuthResult(result: AuthResult): AuthResult {
+    if (result.state === AuthState.Continue && this.authRounds >= this.maxAuthRounds)
+      return {
+        state: AuthState.Error,
+        reason: `not done after ${this.authRounds} rounds (limit ${this.maxAuthRounds})`,
+      };
+    if (result.state !== AuthState.Done && result.state !== AuthState.Continue)
+      return { state: AuthState.Error, reason: result.reason ?? "refused" };
+    return result;
   }
 
   private mergeRemoteCapabilities(payload: Uint8Array): void {

@@ -6,7 +6,12 @@
  */
 import { createServer, type Server } from "node:http";
 import pino, { type Logger } from "pino";
-import { type AuthProvider, AuthState, type ClientAuthenticator } from "../connection/auth.js";
+import {
+  type AuthProviderOption,
+  AuthState,
+  type ClientAuthenticator,
+  providerFor,
+} from "../connection/auth.js";
 import { Connection } from "../connection/connection.js";
 import { Dispatcher, type DispatchMode } from "../dispatch/index.js";
 import { PeerObjects } from "../object/peer.js";
@@ -36,9 +41,11 @@ export interface GatewayOptions {
   listen: string[];
   /**
    * Checks external clients. Required unless `allowAnonymous` is set: external listeners
-   * are authenticated by default.
+   * are authenticated by default. One provider shared by all clients (GatewayAuthProvider: its
+   * rate limiter spans connections), or a factory (a function) called once per client
+   * connection, for providers with per-connection state such as a challenge's nonce.
    */
-  authProvider?: AuthProvider;
+  authProvider?: AuthProviderOption;
   /** Accept clients without credentials (explicit opt-out of authentication). */
   allowAnonymous?: boolean;
   /** The gateway's own credentials toward the Service Directory and services. */
@@ -81,14 +88,16 @@ export interface GatewayClientInfo {
 }
 
 async function authenticateWith(
-  provider: AuthProvider | undefined,
+  provider: AuthProviderOption | undefined,
   allowAnonymous: boolean,
   data: Map<string, unknown>,
   remoteAddress: string,
 ): Promise<string | undefined> {
   if (allowAnonymous && !data.has("user")) return "anonymous";
   if (!provider) return allowAnonymous ? "anonymous" : undefined;
-  const result = await provider.processAuth(data, { remoteAddress, peerCertificateSubject: undefined });
+  const ctx = { remoteAddress, peerCertificateSubject: undefined };
+  // One round only (an HTTP request): a provider that answers Continue does not let it in.
+  const result = await providerFor(provider, ctx).processAuth(data, ctx);
   return result.state === AuthState.Done ? (result.identity ?? "anonymous") : undefined;
 }
 

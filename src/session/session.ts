@@ -6,9 +6,11 @@
 import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
 import {
-  type AuthProvider,
+  type AuthProviderFactory,
+  type AuthProviderOption,
   AuthState,
   type ClientAuthenticator,
+  providerFor,
   safeEqual,
   UserTokenAuthenticator,
 } from "../connection/auth.js";
@@ -48,8 +50,12 @@ const SELF_USER = "__qi_self__";
 export interface SessionOptions {
   /** Credentials for the Service Directory and every service connection. */
   authenticator?: ClientAuthenticator;
-  /** Checks clients that connect to this session's listeners; default: accept everyone. */
-  authProvider?: AuthProvider;
+  /**
+   * Checks clients that connect to this session's listeners; default: accept everyone. One
+   * provider shared by all connections, or a factory (a function) called once per incoming
+   * connection, for providers with per-connection state such as a challenge's nonce.
+   */
+  authProvider?: AuthProviderOption;
   /** Refuse clients that skip authentication (default false, lenient like libqi). */
   enforceAuth?: boolean;
   /** TLS for outgoing tcps/tcpsm connections (verification is on by default). */
@@ -378,18 +384,24 @@ export class Session extends EventEmitter<SessionEvents> {
     return new UserTokenAuthenticator(SELF_USER, this.selfToken);
   }
 
-  /** The configured provider, plus this process's own client connection (listenStandalone). */
-  private serverAuthProvider(): AuthProvider | undefined {
-    const provider = this.options.authProvider;
-    if (!provider) return undefined;
+  /**
+   * The configured provider, plus this process's own client connection (listenStandalone): a
+   * factory, so that a configured factory still makes one provider per connection.
+   */
+  private serverAuthProvider(): AuthProviderFactory | undefined {
+    const option = this.options.authProvider;
+    if (!option) return undefined;
     const selfToken = this.selfToken;
-    return {
-      processAuth: (data, ctx) =>
-        data.get("user") === SELF_USER &&
-        typeof data.get("token") === "string" &&
-        safeEqual(data.get("token") as string, selfToken)
-          ? { state: AuthState.Done, identity: SELF_USER }
-          : provider.processAuth(data, ctx),
+    return (connectionCtx) => {
+      const provider = providerFor(option, connectionCtx);
+      return {
+        processAuth: (data, ctx) =>
+          data.get("user") === SELF_USER &&
+          typeof data.get("token") === "string" &&
+          safeEqual(data.get("token") as string, selfToken)
+            ? { state: AuthState.Done, identity: SELF_USER }
+            : provider.processAuth(data, ctx),
+      };
     };
   }
 
