@@ -4,10 +4,14 @@
  *      flight, in async and in sync mode (sync serializes: small tasks wait for the long ones);
  *  (b) idle `run()` rate against a direct call, i.e. the dispatcher's own overhead, and with a
  *      timeout (which costs an AbortController and a timer per task);
- *  (c) event-loop delay p99 while a 200 ms CPU-bound function runs on the pool vs inline.
+ *  (c) event-loop delay p99 while a 200 ms CPU-bound function runs on the pool vs inline;
+ *  (d) the same as (a) with real qi calls over TCP loopback: a Session serves `add` and a
+ *      100 ms `wait`; one client keeps 10 `wait` calls in flight while another measures `add`.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type DispatchMode, Dispatcher } from "../src/dispatch/index.js";
+import { QiObject } from "../src/object/index.js";
+import { Session } from "../src/session/index.js";
 import { busy } from "./dispatch-work.js";
 import type { BenchRow } from "./table.js";
 
@@ -67,6 +71,55 @@ async function underLoad(
   stop = true;
   await Promise.all(longs);
   await d.close();
+  return { perSec: latencies.length / (elapsed / 1000), p99: percentile(latencies, 99) };
+}
+
+/**
+ * Small qi calls (batches of 10, by a client of their own) for `windowMs` while another client
+ * keeps `longCount` 100 ms calls in flight, on a server in `mode`.
+ */
+async function callsUnderLoad(
+  mode: DispatchMode,
+  windowMs: number,
+  longCount: number,
+): Promise<{ perSec: number; p99: number }> {
+  const server = new Session({ dispatch: mode });
+  const [url] = await server.listenStandalone("tcp://127.0.0.1:0");
+  await server.registerService(
+    "Work",
+    new QiObject()
+      .method("add", "(ii)", "i", (a: number, b: number) => a + b)
+      .method("wait", "(i)", "i", (ms: number) => sleep(ms).then(() => ms)),
+  );
+  const loader = new Session();
+  const prober = new Session();
+  await Promise.all([loader.connect(url), prober.connect(url)]);
+  const [slow, fast] = await Promise.all([loader.service("Work"), prober.service("Work")]);
+  let stop = false;
+  const longs: Promise<void>[] = [];
+  for (let k = 0; k < longCount; k++) {
+    longs.push(
+      (async () => {
+        while (!stop) await slow.call("wait", 100);
+      })(),
+    );
+  }
+  await sleep(20);
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  while (performance.now() - t0 < windowMs) {
+    const batch: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) {
+      const s = performance.now();
+      batch.push(fast.call("add", i, 1).then(() => latencies.push(performance.now() - s)));
+    }
+    await Promise.all(batch);
+  }
+  const elapsed = performance.now() - t0;
+  stop = true;
+  await Promise.all(longs);
+  await Promise.all([loader.close(), prober.close()]);
+  await server.close();
   return { perSec: latencies.length / (elapsed / 1000), p99: percentile(latencies, 99) };
 }
 
@@ -135,6 +188,39 @@ export async function run(): Promise<BenchRow[]> {
     value: s.p99,
     unit: "ms",
     baseline: a.p99,
+  });
+
+  await callsUnderLoad("async", 1500, 0); // warm-up: else the JIT, not the dispatcher, is measured
+  const calmCalls = await callsUnderLoad("async", 500, 0);
+  const asyncCalls = await callsUnderLoad("async", 1000, 10);
+  const syncCalls = await callsUnderLoad("sync", 1000, 10);
+  rows.push({
+    group: GROUP,
+    case: "async qi calls over TCP, 10×100 ms calls in flight (baseline: none in flight)",
+    value: asyncCalls.perSec,
+    unit: "calls/s",
+    baseline: calmCalls.perSec,
+  });
+  rows.push({
+    group: GROUP,
+    case: "async qi call p99, 10×100 ms calls in flight (baseline: none in flight)",
+    value: asyncCalls.p99,
+    unit: "ms",
+    baseline: calmCalls.p99,
+  });
+  rows.push({
+    group: GROUP,
+    case: "sync qi calls over TCP, 10×100 ms calls in flight (baseline: async)",
+    value: syncCalls.perSec,
+    unit: "calls/s",
+    baseline: asyncCalls.perSec,
+  });
+  rows.push({
+    group: GROUP,
+    case: "sync qi call p99, 10×100 ms calls in flight (baseline: async)",
+    value: syncCalls.p99,
+    unit: "ms",
+    baseline: asyncCalls.p99,
   });
 
   const d = new Dispatcher({ mode: "async", poolSize: 1 });
