@@ -10,7 +10,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createVideoDevice, type DemoService } from "../../src/demo/index.js";
-import { type Gateway, GatewayAuthProvider, hashToken, startGateway } from "../../src/gateway/index.js";
+import {
+  type Gateway,
+  GatewayAuthProvider,
+  type GatewayOptions,
+  hashToken,
+  startGateway,
+} from "../../src/gateway/index.js";
 import { QiObject } from "../../src/object/index.js";
 import { Session } from "../../src/session/index.js";
 import { registerScheme } from "../../src/transport/schemes.js";
@@ -34,7 +40,7 @@ export interface WebWorld {
   close(): Promise<void>;
 }
 
-export async function startWebWorld(): Promise<WebWorld> {
+export async function startWebWorld(gatewayOptions: Partial<GatewayOptions> = {}): Promise<WebWorld> {
   const webRoot = await mkdtemp(join(tmpdir(), "qi-web-"));
   await buildWeb(webRoot, false);
 
@@ -65,6 +71,7 @@ export async function startWebWorld(): Promise<WebWorld> {
       attach: sdUrl,
       listen: ["ws://127.0.0.1:0"],
       authProvider: new GatewayAuthProvider({ [USER]: { token: hashToken(TOKEN) } }),
+      ...gatewayOptions,
     });
   } finally {
     registerScheme("ws", wsDriver);

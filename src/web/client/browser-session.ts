@@ -2,20 +2,29 @@
 /**
  * The Session of the browser bundle: the same client API as the Node Session (connect,
  * services, service(name) → RemoteObject with call/signal/property, close), over
- * BrowserWsChannel, reusing Connection, PeerObjects and RemoteObject unchanged. It only
- * consumes services (no listening, no registering: a browser cannot accept connections).
+ * BrowserWsChannel, reusing Connection, PeerObjects and RemoteObject unchanged. A browser
+ * cannot accept connections, so it does not listen; it may still host services through a
+ * gateway that lets its clients register them (`registration: { enabled: true }`): their calls
+ * come back over the page's own connection.
  *
  * Credentials go in the qi handshake (UserTokenAuthenticator): browsers cannot set headers on
  * a WebSocket, and a token in the URL would end up in logs.
  */
+import { randomUUID } from "node:crypto";
 import { type ClientAuthenticator, UserTokenAuthenticator } from "../../connection/auth.js";
 import { Connection } from "../../connection/connection.js";
 import { QiError } from "../../connection/errors.js";
 import type { Dispatcher as NodeDispatcher } from "../../dispatch/index.js";
 import { MAIN_OBJECT_ID } from "../../object/ids.js";
-import { PeerObjects } from "../../object/peer.js";
+import { PeerObjects, type ServiceRegistry } from "../../object/peer.js";
+import type { QiObject } from "../../object/qi-object.js";
 import { RemoteObject } from "../../object/remote-object.js";
-import { type ServiceInfo, serviceInfoFromValue } from "../../session/service-info.js";
+import {
+  type ServiceInfo,
+  serviceInfoFromValue,
+  serviceInfoToStruct,
+  uidAsString,
+} from "../../session/service-info.js";
 import { encode } from "../../wire/codec.js";
 import { decodeMetaObject } from "../../wire/metaobject.js";
 import { type BrowserChannelOptions, BrowserWsChannel } from "./browser-ws-channel.js";
@@ -65,6 +74,12 @@ export class Session {
   private readonly connections = new Map<string, Promise<Connection>>();
   private readonly proxies = new Map<string, Promise<RemoteObject>>();
   private readonly listeners = new Map<SessionEvent, Set<Listener>>();
+  /** Services this page hosts (through the gateway), by the id the directory gave them. */
+  private readonly hosted = new Map<number, { name: string; object: QiObject }>();
+  private readonly registry: ServiceRegistry = { mainObject: (id) => this.hosted.get(id)?.object };
+  /** Who registers: one id per page, as a libqi process has its machine id and session id. */
+  private readonly machineId = randomUUID();
+  private readonly sessionId = randomUUID();
   private closed = false;
 
   constructor(options: BrowserSessionOptions = {}) {
@@ -92,6 +107,8 @@ export class Session {
       this.sdConnection = undefined;
       this.sdProxy = undefined;
       this.proxies.clear();
+      // The gateway unregisters a client's services when it leaves.
+      this.hosted.clear();
       if (!this.closed) this.emit("disconnected", reason.message);
     });
     this.emit("connected");
@@ -141,6 +158,66 @@ export class Session {
     return created;
   }
 
+  /** Resolves once a service of that name is registered (at once if it already is). */
+  async waitForService(name: string, timeoutMs = 30_000): Promise<void> {
+    let off: (() => void) | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        off = this.on("serviceRegistered", (_id: number, added: string) => {
+          if (added === name) resolve();
+        });
+        timer = setTimeout(
+          () => reject(new QiError("ERR_TIMEOUT", `service "${name}" did not appear within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        this.services().then((list) => {
+          if (list.some((s) => s.name === name)) resolve();
+        }, reject);
+      });
+    } finally {
+      off?.();
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Registers a QiObject as a service, through a gateway that allows its clients to register
+   * services; returns its id. Calls come back over this page's connection; the service goes
+   * away with it (or with unregisterService).
+   */
+  async registerService(name: string, object: QiObject): Promise<number> {
+    const sd = this.sd();
+    const info: ServiceInfo = {
+      name,
+      serviceId: 0,
+      machineId: this.machineId,
+      processId: 0,
+      endpoints: [],
+      sessionId: this.sessionId,
+      objectUid: uidAsString(object.uid),
+    };
+    const id = await sd.call<number>("registerService", serviceInfoToStruct(info));
+    this.hosted.set(id, { name, object });
+    try {
+      await sd.call("serviceReady", id);
+    } catch (e) {
+      this.hosted.delete(id);
+      await sd.call("unregisterService", id).catch(() => {});
+      throw e;
+    }
+    return id;
+  }
+
+  async unregisterService(id: number): Promise<void> {
+    if (!this.hosted.has(id)) throw new QiError("ERR_NO_SUCH_SERVICE", `this page hosts no service #${id}`);
+    try {
+      await this.sd().call("unregisterService", id);
+    } finally {
+      this.hosted.delete(id);
+    }
+  }
+
   /**
    * Adds a listener: "connected" (), "disconnected" (reason: string), "serviceRegistered" and
    * "serviceUnregistered" (id: number, name: string). Returns a function that removes it.
@@ -162,6 +239,7 @@ export class Session {
     for (const p of this.connections.values()) p.then((c) => c.close(reason)).catch(() => {});
     this.connections.clear();
     this.proxies.clear();
+    this.hosted.clear();
     this.sdConnection = undefined;
     this.sdProxy = undefined;
   }
@@ -203,7 +281,8 @@ export class Session {
         authenticator: this.authenticator(),
         handshakeTimeoutMs: this.options.handshakeTimeoutMs,
       });
-      PeerObjects.attach(conn, { dispatcher: this.dispatcher });
+      // Calls flow both ways (ClientServerSocket): the services this page hosts, the objects it passes.
+      PeerObjects.attach(conn, { dispatcher: this.dispatcher, registry: this.registry });
       conn.onClose(() => {
         if (this.connections.get(url) === opening) this.connections.delete(url);
       });

@@ -4,12 +4,23 @@
  * runs at once ("async" mode without strands), signal callbacks are delivered in a microtask.
  */
 export { DispatchError, type DispatchErrorCode, isDispatchError } from "../../../dispatch/errors.js";
+import type { Dispatcher as NodeDispatcher } from "../../../dispatch/dispatcher.js";
 import { DispatchError } from "../../../dispatch/errors.js";
+
+/**
+ * What the shared code (src/object, src/connection) calls on a dispatcher. The shim implements
+ * it, so the type checker catches a member added on Node and missing in the browser.
+ */
+type SharedDispatcherApi = Pick<
+  NodeDispatcher,
+  "mode" | "run" | "runNow" | "runOnPool" | "deliver" | "yieldWhile" | "close"
+>;
 
 export type DispatchMode = "async" | "sync";
 
 export interface RunOptions {
-  strand?: Strand;
+  /** A Strand; typed loosely so that Node's RunOptions fit (in the bundle, Strand is this one). */
+  strand?: unknown;
   signal?: AbortSignal;
   timeoutMs?: number;
   label?: string;
@@ -27,14 +38,20 @@ export class Strand {
 
 const never = new AbortController().signal;
 
-export class Dispatcher {
+export class Dispatcher implements SharedDispatcherApi {
   readonly mode: DispatchMode = "async";
   private closed = false;
 
   run<T>(task: (signal: AbortSignal) => T | Promise<T>, opts: RunOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new DispatchError("ERR_CLOSED", "dispatcher closed"));
     const go = async (): Promise<T> => task(opts.signal ?? never);
-    return opts.strand ? opts.strand.chain(go) : go();
+    return opts.strand instanceof Strand ? opts.strand.chain(go) : go();
+  }
+
+  /** A direct call: what run() does without a strand, minus the promise (see the Node dispatcher). */
+  runNow<T>(fn: (...args: never[]) => T, thisArg: unknown, args: unknown[]): T {
+    if (this.closed) throw new DispatchError("ERR_CLOSED", "dispatcher closed");
+    return (fn as (...a: unknown[]) => T).apply(thisArg, args);
   }
 
   runOnPool<T>(): Promise<T> {
