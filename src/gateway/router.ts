@@ -180,7 +180,8 @@ export class Router {
     }
     // Objects handed to this client by a service it registered through the gateway (callbacks
     // of internal callers) are served on its own connection, by the proxies that pass them on.
-    if (msg.object !== 1) {
+    // Those take client-side ids (from 2^31); the router's own ids for the client stay below.
+    if (msg.object >= 0x80000000) {
       const peer = PeerObjects.of(link.conn);
       if (peer?.resolve(msg.service, msg.object)) {
         peer.handleRequest(msg);

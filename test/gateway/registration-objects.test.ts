@@ -34,12 +34,16 @@ function stepper(start: number): QiObject {
 /** The external service: hands out steppers, and calls back the objects it is given. */
 function panel() {
   let kept: RemoteObject | undefined;
-  const object = new QiObject({ description: "a control panel outside the robot" })
+  const object: QiObject = new QiObject({ description: "a control panel outside the robot" })
     .method("stepper", "(i)", "o", (start: number) => stepper(start))
     .method("greet", "(o)", "s", async (cb: RemoteObject) => `panel: ${await cb.call("ping", "hello")}`)
     .method("keep", "(o)", "v", (cb: RemoteObject) => {
       kept = cb;
     })
+    .method("offer", "(i)", "v", (start: number) => {
+      object.emit("offered", stepper(start));
+    })
+    .signal("offered", "(o)")
     .method("pingKept", "()", "s", async () => {
       if (!kept) throw new Error("nothing kept");
       return kept.call<string>("ping", "later");
@@ -94,6 +98,19 @@ describe("objects by reference for services registered through the gateway", () 
     await until(() => exportedByOwner(outside) === 1, "the first stepper released at its host");
     other.release();
     await until(() => exportedByOwner(outside) === 0, "the second stepper released at its host");
+  });
+
+  it("an object emitted in a signal of the external service reaches every internal subscriber", async () => {
+    const { sdUrl, proxy } = await setUp();
+    const other = await (await client(sdUrl)).service("Panel");
+    const got: RemoteObject[] = [];
+    await proxy.signal("offered").connect((o: RemoteObject) => got.push(o));
+    await other.signal("offered").connect((o: RemoteObject) => got.push(o));
+    await proxy.call("offer", 20);
+    await until(() => got.length === 2, "the object in both subscribers' signal");
+    // One object at the external client, reached by both.
+    expect(await got[0].call("next")).toBe(21);
+    expect(await got[1].call("next")).toBe(22);
   });
 
   it("an object passed by an internal caller: the external client calls it back, during and after the call", async () => {
