@@ -1,234 +1,26 @@
 /**
  * Services that external clients register through the gateway (off by default): each one is
- * registered in the internal Service Directory by the gateway's own session, with a
- * RequestForwarder as its main object, so internal clients reach it on the gateway's internal
- * listener and every request goes, as raw bytes, over the connection the external client
- * already has (ClientServerSocket, spec §5.1). The gateway never needs to reach the client.
+ * registered in the internal Service Directory by the gateway's own session (see
+ * ExternalService for how requests reach the client).
  *
- * Signals: one subscription at the external host per signal, fanned out to every internal
- * subscriber (like the router does the other way). Objects passed by reference are not
- * forwarded for these services: a method whose signature holds `o` is refused with an Error.
+ * When the directory restarts, every service whose client is still connected is registered
+ * again (and made ready again if it was): the client is not told to do anything, its service
+ * comes back, possibly under another id inside, which the gateway translates. A name taken
+ * in the new directory by then wins over the client's: that registration is dropped, with a
+ * warning, and the client's registration calls for it answer as for an unknown service.
  */
 import type { Logger } from "pino";
-import type { Connection } from "../connection/connection.js";
-import { canceledCallId, errorText } from "../connection/connection.js";
-import { isQiError, QiError } from "../connection/errors.js";
-import type { RequestForwarder } from "../object/forwarder.js";
-import { Reserved, subscriptionArgs } from "../object/reserved.js";
+import { errorText } from "../connection/connection.js";
+import { QiError } from "../connection/errors.js";
+import { Reserved } from "../object/reserved.js";
 import type { ServiceInfo } from "../session/service-info.js";
 import { encode } from "../wire/codec.js";
-import { type Message, MessageType } from "../wire/message-types.js";
 import { ByteString } from "../wire/values.js";
 import { decodeMetaObject } from "../wire/metaobject.js";
-import type { MetaObject } from "../wire/metaobject-types.js";
-import { parseSignature, type SigNode, signatureContains } from "../wire/signature.js";
 import type { ClientLink } from "./client-link.js";
-import { ConnectionNumbers } from "./connection-numbers.js";
+import { ExternalService } from "./external-service.js";
 import type { Permissions } from "./permissions.js";
 import type { Upstream } from "./upstream.js";
-
-const EMPTY = new Uint8Array(0);
-
-/** An internal subscriber of a signal of an external service. */
-interface InternalSubscriber {
-  conn: Connection;
-  link: bigint;
-}
-
-interface SignalFanout {
-  upstreamLink: bigint;
-  ready: Promise<unknown>;
-  subscribers: Map<string, InternalSubscriber>;
-}
-
-let nextExternalLink = 1n;
-
-/** One service hosted by an external client, as the internal network sees it. */
-class ExternalService implements RequestForwarder {
-  readonly uid: Uint8Array;
-  serviceId = 0;
-  private readonly calls = new Map<string, number>();
-  private readonly signals = new Map<number, SignalFanout>();
-  private readonly watched = new WeakSet<Connection>();
-  private readonly connNumbers = new ConnectionNumbers();
-
-  /** Read from the owner when it declares the service ready. */
-  meta: MetaObject = { methods: new Map(), signals: new Map(), properties: new Map(), description: "" };
-
-  constructor(
-    readonly name: string,
-    readonly owner: ClientLink,
-    uid: Uint8Array,
-  ) {
-    this.uid = uid;
-  }
-
-  private get host(): Connection {
-    return this.owner.conn;
-  }
-
-  forwardRequest(msg: Message, from: Connection): void {
-    if (msg.type === MessageType.Cancel) {
-      const id = canceledCallId(msg);
-      if (id === undefined) return;
-      const upstreamId = this.calls.get(`${this.connNumbers.of(from)}.${id}`);
-      if (upstreamId !== undefined)
-        this.host.cancelCall(upstreamId, new QiError("ERR_CANCELED", "canceled by the caller"));
-      return;
-    }
-    const isCall = msg.type === MessageType.Call;
-    const refuse = (text: string) => {
-      if (isCall) from.replyError(msg, text);
-    };
-    if (this.host.isClosed) {
-      refuse(`Service "${this.name}" is gone.`);
-      return;
-    }
-    if (msg.object !== 1) {
-      refuse("The call request could not be handled.");
-      return;
-    }
-    switch (msg.action) {
-      case Reserved.registerEvent:
-      case Reserved.registerEventWithSignature:
-        if (isCall) this.subscribe(msg, from);
-        return;
-      case Reserved.unregisterEvent:
-        if (isCall) this.unsubscribe(msg, from);
-        return;
-    }
-    if (carriesObjects(this.meta, msg.action)) {
-      refuse(
-        `${this.name}: objects passed by reference are not forwarded for services registered through the gateway.`,
-      );
-      return;
-    }
-    const address = { service: msg.service, object: 1, action: msg.action };
-    if (!isCall) {
-      this.host.post(address, msg.payload, msg.flags);
-      return;
-    }
-    const { id, answer } = this.host.startCall(address, msg.payload, { flags: msg.flags });
-    const key = `${this.connNumbers.of(from)}.${msg.id}`;
-    this.calls.set(key, id);
-    answer.then(
-      (reply) => {
-        this.calls.delete(key);
-        if (!from.isClosed) from.reply(msg, reply.payload, reply.flags);
-      },
-      (e) => {
-        this.calls.delete(key);
-        if (from.isClosed) return;
-        if (isQiError(e, "ERR_CANCELED")) from.replyCanceled(msg);
-        else from.replyError(msg, errorText(e));
-      },
-    );
-  }
-
-  /** The external host went away or unregistered: internal subscribers get nothing more. */
-  dispose(): void {
-    this.signals.clear();
-    this.host.setEventHandler(this.serviceId, 1, undefined);
-  }
-
-  private subscribe(msg: Message, from: Connection): void {
-    const { signal, link } = subscriptionArgs(msg);
-    if (!this.meta.signals.has(signal) && !this.meta.properties.has(signal)) {
-      from.replyError(msg, `Cannot find signal #${signal} on object {${msg.service}.1}`);
-      return;
-    }
-    let fanout = this.signals.get(signal);
-    if (!fanout) {
-      const upstreamLink = nextExternalLink++;
-      const created: SignalFanout = {
-        upstreamLink,
-        subscribers: new Map(),
-        ready: this.host.call(
-          { service: this.serviceId, object: 1, action: Reserved.registerEvent },
-          encode("(IIL)", [this.serviceId, signal, upstreamLink]),
-        ),
-      };
-      created.ready.catch(() => {
-        if (this.signals.get(signal) === created) this.signals.delete(signal);
-      });
-      this.signals.set(signal, created);
-      this.host.setEventHandler(this.serviceId, 1, (ev) => this.onEvent(ev));
-      fanout = created;
-    }
-    const subscriberKey = `${this.connNumbers.of(from)}.${link}`;
-    fanout.subscribers.set(subscriberKey, { conn: from, link });
-    this.watch(from);
-    fanout.ready.then(
-      () => {
-        if (!from.isClosed) from.reply(msg, encode("L", link));
-      },
-      (e) => {
-        fanout.subscribers.delete(subscriberKey);
-        if (!from.isClosed) from.replyError(msg, errorText(e));
-      },
-    );
-  }
-
-  private unsubscribe(msg: Message, from: Connection): void {
-    const { signal, link } = subscriptionArgs(msg);
-    this.dropSubscriber(signal, `${this.connNumbers.of(from)}.${link}`);
-    from.reply(msg, EMPTY);
-  }
-
-  private dropSubscriber(signal: number, subscriberKey: string): void {
-    const fanout = this.signals.get(signal);
-    if (!fanout?.subscribers.delete(subscriberKey) || fanout.subscribers.size > 0) return;
-    this.signals.delete(signal);
-    if (this.host.isClosed) return;
-    fanout.ready
-      .then(() =>
-        this.host.call(
-          { service: this.serviceId, object: 1, action: Reserved.unregisterEvent },
-          encode("(IIL)", [this.serviceId, signal, fanout.upstreamLink]),
-        ),
-      )
-      .catch(() => {});
-  }
-
-  /** An Event of the external host, to every internal subscriber of that signal. */
-  private onEvent(ev: Message): void {
-    const fanout = this.signals.get(ev.action);
-    if (!fanout) return;
-    for (const sub of fanout.subscribers.values()) {
-      if (!sub.conn.isClosed)
-        sub.conn.sendEvent({ service: this.serviceId, object: 1, action: ev.action }, ev.payload, ev.flags);
-    }
-  }
-
-  /** An internal connection that closes leaves its subscriptions and calls behind. */
-  private watch(conn: Connection): void {
-    if (this.watched.has(conn)) return;
-    this.watched.add(conn);
-    const prefix = `${this.connNumbers.of(conn)}.`;
-    conn.onClose(() => {
-      for (const [signal, fanout] of this.signals)
-        for (const key of [...fanout.subscribers.keys()])
-          if (key.startsWith(prefix)) this.dropSubscriber(signal, key);
-    });
-  }
-}
-
-function hasObject(node: SigNode): boolean {
-  return signatureContains(node, (code) => code === "o");
-}
-
-function carriesObjects(meta: MetaObject, action: number): boolean {
-  const method = meta.methods.get(action);
-  if (!method) return false;
-  try {
-    return (
-      hasObject(parseSignature(method.parametersSignature)) ||
-      hasObject(parseSignature(method.returnSignature))
-    );
-  } catch {
-    return false;
-  }
-}
 
 export interface ExternalServicesOptions {
   upstream: Upstream;
@@ -236,11 +28,16 @@ export interface ExternalServicesOptions {
   logger: Logger;
 }
 
-/** The services external clients registered, by internal service id. */
+/** The services external clients registered (by their owner and the id it was given). */
 export class ExternalServices {
-  private readonly byId = new Map<number, ExternalService>();
+  private readonly services = new Set<ExternalService>();
+  /** Counts directory losses: work begun before one is not carried on after it. */
+  private attachment = 0;
 
-  constructor(private readonly options: ExternalServicesOptions) {}
+  constructor(private readonly options: ExternalServicesOptions) {
+    options.upstream.on("detached", () => this.directoryLost());
+    options.upstream.on("attached", () => void this.registerAllAgain());
+  }
 
   /** Registers `info.name` for `owner` (pending); resolves with the id the directory gave it. */
   async register(owner: ClientLink, info: ServiceInfo): Promise<number> {
@@ -252,9 +49,14 @@ export class ExternalServices {
       throw new QiError("ERR_BAD_ARGUMENTS", `Service "${name}" is already registered.`);
     }
     const service = new ExternalService(name, owner, uidBytes(info.objectUid));
+    const attachment = this.attachment;
     const id = await this.options.upstream.registerForwarded(name, service);
-    service.serviceId = id;
-    this.byId.set(id, service);
+    // Registered in a directory that is gone already: the client should try again.
+    if (attachment !== this.attachment)
+      throw new QiError("ERR_DISCONNECTED", "the service directory went away during the registration");
+    service.ownerId = id;
+    service.internalId = id;
+    this.services.add(service);
     if (owner.conn.isClosed) this.releaseAll(owner);
     return id;
   }
@@ -262,6 +64,7 @@ export class ExternalServices {
   /**
    * serviceReady from the owner: its MetaObject is read (the owner serves the object under
    * its id only once it knows the id, so not earlier), then the service becomes visible inside.
+   * While the directory is away it is made ready when registered again.
    */
   async ready(owner: ClientLink, id: number): Promise<void> {
     const service = this.owned(owner, id);
@@ -274,47 +77,129 @@ export class ExternalServices {
     } catch (e) {
       throw new QiError("ERR_REMOTE", `cannot read the MetaObject of "${service.name}": ${errorText(e)}`);
     }
-    await this.options.upstream.serviceReady(id);
+    service.announced = true;
+    if (service.internalId !== 0) await this.options.upstream.serviceReady(service.internalId);
     this.options.logger.info(
-      { client: owner.number, user: owner.identity, service: service.name, id },
+      {
+        client: owner.number,
+        user: owner.identity,
+        service: service.name,
+        id,
+        internalId: service.internalId,
+      },
       "external service registered",
     );
   }
 
   async unregister(owner: ClientLink, id: number): Promise<void> {
     const service = this.owned(owner, id);
-    this.byId.delete(id);
+    this.services.delete(service);
     service.dispose();
-    await this.options.upstream.unregisterForwarded(id);
+    if (service.internalId !== 0) await this.options.upstream.unregisterForwarded(service.internalId);
     this.options.logger.info(
       { client: owner.number, service: service.name, id },
       "external service unregistered",
     );
   }
 
-  /** The Service Directory is gone, and the registrations with it. */
-  forgetAll(): void {
-    for (const service of this.byId.values()) service.dispose();
-    this.byId.clear();
+  /** Whether `id` (as the owner knows it) is one of the owner's services. */
+  owns(owner: ClientLink, id: number): boolean {
+    return this.find(owner, id) !== undefined;
   }
 
   /** The owner left: its services leave the internal directory. */
   releaseAll(owner: ClientLink): void {
-    for (const [id, service] of this.byId) {
+    for (const service of [...this.services]) {
       if (service.owner !== owner) continue;
-      this.byId.delete(id);
+      this.services.delete(service);
       service.dispose();
-      this.options.upstream.unregisterForwarded(id).catch(() => {});
+      if (service.internalId !== 0)
+        this.options.upstream.unregisterForwarded(service.internalId).catch(() => {});
       this.options.logger.info(
-        { client: owner.number, service: service.name, id },
+        { client: owner.number, service: service.name, id: service.ownerId },
         "external service gone with its client",
       );
     }
   }
 
+  /** The Service Directory is gone, and the registrations with it; the services wait for the next one. */
+  private directoryLost(): void {
+    this.attachment++;
+    for (const service of this.services) service.detach();
+  }
+
+  /** Attached again: every service of a connected client is registered in the new directory. */
+  private async registerAllAgain(): Promise<void> {
+    const attachment = this.attachment;
+    // One after the other: the session's first registration opens its listener.
+    for (const service of [...this.services]) {
+      if (attachment !== this.attachment) return;
+      if (this.services.has(service) && !service.owner.conn.isClosed)
+        await this.registerAgain(service, attachment);
+    }
+  }
+
+  private async registerAgain(service: ExternalService, attachment: number): Promise<void> {
+    const upstream = this.options.upstream;
+    if (upstream.serviceByName(service.name)) {
+      this.drop(service, "the name is taken in the new service directory");
+      return;
+    }
+    let id: number;
+    try {
+      id = await upstream.registerForwarded(service.name, service);
+    } catch (e) {
+      if (attachment === this.attachment && this.services.has(service)) this.drop(service, errorText(e));
+      return;
+    }
+    if (attachment !== this.attachment) return; // gone again: the next attachment retries
+    if (!this.services.has(service)) {
+      // Unregistered, or its client left, while this was under way.
+      upstream.unregisterForwarded(id).catch(() => {});
+      return;
+    }
+    service.internalId = id;
+    if (service.announced) {
+      try {
+        await upstream.serviceReady(id);
+      } catch (e) {
+        if (attachment !== this.attachment || !this.services.has(service)) return;
+        this.drop(service, errorText(e));
+        upstream.unregisterForwarded(id).catch(() => {});
+        return;
+      }
+    }
+    this.options.logger.info(
+      { client: service.owner.number, service: service.name, id: service.ownerId, internalId: id },
+      "external service registered again in the new service directory",
+    );
+  }
+
+  /** A service that cannot be registered again: the client's registration is gone. */
+  private drop(service: ExternalService, reason: string): void {
+    this.services.delete(service);
+    service.dispose();
+    this.options.logger.warn(
+      {
+        client: service.owner.number,
+        user: service.owner.identity,
+        service: service.name,
+        id: service.ownerId,
+        reason,
+      },
+      "external service dropped: cannot register it again after the service directory restarted",
+    );
+  }
+
+  private find(owner: ClientLink, id: number): ExternalService | undefined {
+    for (const service of this.services)
+      if (service.owner === owner && service.ownerId === id) return service;
+    return undefined;
+  }
+
   private owned(owner: ClientLink, id: number): ExternalService {
-    const service = this.byId.get(id);
-    if (!service || service.owner !== owner)
+    const service = this.find(owner, id);
+    if (!service)
       throw new QiError("ERR_NO_SUCH_SERVICE", `Service #${id} was not registered by this client.`);
     return service;
   }

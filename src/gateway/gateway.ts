@@ -144,7 +144,6 @@ export class Gateway {
     this.external = options.allowServiceRegistration
       ? new ExternalServices({ upstream: this.upstream, permissions: this.permissions, logger: this.logger })
       : undefined;
-    this.upstream.on("detached", () => this.external?.forgetAll());
     this.upstream.on("serviceAdded", (info) => {
       for (const link of this.router.clients) {
         if (this.permissions.canSee(link.identity, info.name))
@@ -274,7 +273,6 @@ export class Gateway {
     });
     let link: ClientLink | undefined;
     const external = this.external;
-    const owned = new Set<number>();
     const view = createSdView({
       conn,
       machineId: this.machineId,
@@ -282,17 +280,10 @@ export class Gateway {
       services: () => this.upstream.listServices(),
       canSee: (name) => this.permissions.canSee(conn.identity, name),
       registration: external && {
-        register: async (info) => {
-          const id = await external.register(link!, info);
-          owned.add(id);
-          return id;
-        },
+        register: (info) => external.register(link!, info),
         ready: (id) => external.ready(link!, id),
-        unregister: async (id) => {
-          await external.unregister(link!, id);
-          owned.delete(id);
-        },
-        owns: (id) => owned.has(id),
+        unregister: (id) => external.unregister(link!, id),
+        owns: (id) => external.owns(link!, id),
       },
     });
     PeerObjects.attach(conn, {

@@ -210,6 +210,16 @@ export class Router {
       PeerObjects.of(link.conn)?.handleRequest(msg);
       return;
     }
+    // Objects handed to this client by a service it registered through the gateway (callbacks
+    // of internal callers) are served on its own connection, by the proxies that pass them on.
+    // Those take client-side ids (from 2^31); the router's own ids for the client stay below.
+    if (msg.object >= 0x80000000) {
+      const peer = PeerObjects.of(link.conn);
+      if (peer?.resolve(msg.service, msg.object)) {
+        peer.handleRequest(msg);
+        return;
+      }
+    }
     // A known service on an open connection is forwarded in this tick; the first call to a
     // service waits for its connection and MetaObject.
     const known = this.targetNow(link, msg);

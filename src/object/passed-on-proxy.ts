@@ -21,11 +21,26 @@ import { NETWORK_MEMBER_PARAMS, Reserved, subscriptionArgs } from "./reserved.js
 
 const EMPTY = new Uint8Array(0);
 
+/** How many PassedOnProxies forward to each proxy. */
+const holders = new WeakMap<RemoteObject, number>();
+/** Proxies only held to be passed on (by the gateway): released with their last forwarder. */
+const releasedWithLastHolder = new WeakSet<RemoteObject>();
+
+/**
+ * `target` is held by nothing but the forwarders it is passed on through: when the last of
+ * them is dropped (terminate, or its peer left), the proxy is released and its host told, so
+ * a terminate from B reaches A's object.
+ */
+export function releaseWithLastPassedOnProxy(target: RemoteObject): void {
+  releasedWithLastHolder.add(target);
+}
+
 export class PassedOnProxy implements RequestForwarder {
   readonly uid: Uint8Array;
   private readonly calls = new Map<number, number>();
   /** B's subscriptions: B's link → the proxy's local listener. */
   private readonly subscriptions = new Map<bigint, { signal: number; local: number }>();
+  private disposed = false;
 
   constructor(
     /** The proxy of A's object. */
@@ -37,6 +52,7 @@ export class PassedOnProxy implements RequestForwarder {
     readonly objectId: number,
   ) {
     this.uid = target.uid ?? new Uint8Array(20);
+    holders.set(target, (holders.get(target) ?? 0) + 1);
   }
 
   forwardRequest(msg: Message, from: Connection): void {
@@ -78,6 +94,11 @@ export class PassedOnProxy implements RequestForwarder {
       void this.target.disconnectSignal(sub.signal, sub.local);
     }
     this.here.unexport(this.serviceId, this.objectId);
+    if (this.disposed) return;
+    this.disposed = true;
+    const left = (holders.get(this.target) ?? 1) - 1;
+    holders.set(this.target, left);
+    if (left === 0 && releasedWithLastHolder.has(this.target)) this.target.release();
   }
 
   private forward(msg: Message, from: Connection): void {
