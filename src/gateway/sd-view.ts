@@ -38,45 +38,74 @@ export interface ClientRegistration {
 
 const REFUSED = "Registering services through this gateway is not enabled.";
 
-export function createSdView(ctx: SdViewContext): QiObject {
+/** Each client's context, found from the connection a call came in on. */
+const contexts = new WeakMap<Connection, SdViewContext>();
+
+function contextOf(conn: Connection): SdViewContext {
+  const ctx = contexts.get(conn);
+  if (!ctx) throw new QiError("ERR_NO_SUCH_SERVICE", "this connection has no directory view");
+  return ctx;
+}
+
+let template: QiObject | undefined;
+
+/**
+ * The members of every client's view, made once: each view shares them (QiObject.withMembersOf)
+ * and only has its own signal subscribers, so an idle client costs a small object rather than
+ * a method table (see the idle-clients row of bench/gateway.bench.ts).
+ */
+function viewTemplate(): QiObject {
+  if (template) return template;
   const INFO = SERVICE_INFO_SIGNATURE;
-  const publish = (info: ServiceInfo) => serviceInfoToStruct(rewrite(ctx, info));
-  const refuse = () => {
-    throw new QiError("ERR_BAD_ARGUMENTS", REFUSED);
+  const publish = (ctx: SdViewContext, info: ServiceInfo) => serviceInfoToStruct(rewrite(ctx, info));
+  const registration = (conn: Connection): ClientRegistration => {
+    const reg = contextOf(conn).registration;
+    if (!reg) throw new QiError("ERR_BAD_ARGUMENTS", REFUSED);
+    return reg;
   };
-  const reg = ctx.registration;
-  const owned = (id: number) => {
-    if (!reg?.owns(id))
-      throw new QiError("ERR_NO_SUCH_SERVICE", `Service #${id} was not registered by this client.`);
-  };
-  return (
-    new QiObject()
-      .method("service", "(s)", INFO, (name: string) => {
-        const info = ctx.services().find((s) => s.name === name);
-        if (!info || !ctx.canSee(name))
-          throw new QiError("ERR_NO_SUCH_SERVICE", `Cannot find service '${name}' in index`);
-        return publish(info);
-      })
-      .method("services", "()", `[${INFO}]`, () =>
-        ctx
-          .services()
-          .filter((s) => ctx.canSee(s.name))
-          .map(publish),
-      )
-      .method("registerService", `(${INFO})`, "I", (info: unknown) =>
-        reg ? reg.register(serviceInfoFromValue(info)) : refuse(),
-      )
-      .method("unregisterService", "(I)", "v", (id: number) => (reg ? reg.unregister(id) : refuse()))
-      .method("serviceReady", "(I)", "v", (id: number) => (reg ? reg.ready(id) : refuse()))
-      // The endpoints a client publishes are never used (it is reached over its connection).
-      .method("updateServiceInfo", `(${INFO})`, "v", (info: unknown) =>
-        reg ? owned(serviceInfoFromValue(info).serviceId) : refuse(),
-      )
-      .signal("serviceAdded", "(Is)")
-      .signal("serviceRemoved", "(Is)")
-      .method("machineId", "()", "s", () => ctx.machineId)
-      .method("_socketOfService", "(I)", "o", () => null)
-  );
+  template = new QiObject()
+    .method("service", "(s)", INFO, function (name: string) {
+      const ctx = contextOf(this.connection);
+      const info = ctx.services().find((s) => s.name === name);
+      if (!info || !ctx.canSee(name))
+        throw new QiError("ERR_NO_SUCH_SERVICE", `Cannot find service '${name}' in index`);
+      return publish(ctx, info);
+    })
+    .method("services", "()", `[${INFO}]`, function () {
+      const ctx = contextOf(this.connection);
+      return ctx
+        .services()
+        .filter((s) => ctx.canSee(s.name))
+        .map((info) => publish(ctx, info));
+    })
+    .method("registerService", `(${INFO})`, "I", function (info: unknown) {
+      return registration(this.connection).register(serviceInfoFromValue(info));
+    })
+    .method("unregisterService", "(I)", "v", function (id: number) {
+      return registration(this.connection).unregister(id);
+    })
+    .method("serviceReady", "(I)", "v", function (id: number) {
+      return registration(this.connection).ready(id);
+    })
+    // The endpoints a client publishes are never used (it is reached over its connection).
+    .method("updateServiceInfo", `(${INFO})`, "v", function (info: unknown) {
+      const id = serviceInfoFromValue(info).serviceId;
+      if (!registration(this.connection).owns(id))
+        throw new QiError("ERR_NO_SUCH_SERVICE", `Service #${id} was not registered by this client.`);
+    })
+    .signal("serviceAdded", "(Is)")
+    .signal("serviceRemoved", "(Is)")
+    .method("machineId", "()", "s", function () {
+      return contextOf(this.connection).machineId;
+    })
+    .method("_socketOfService", "(I)", "o", () => null);
+  return template;
+}
+
+/** The directory a client sees, answering on `ctx.conn` only. */
+export function createSdView(ctx: SdViewContext): QiObject {
+  contexts.set(ctx.conn, ctx);
+  return QiObject.withMembersOf(viewTemplate());
 }
 
 function rewrite(ctx: SdViewContext, info: ServiceInfo): ServiceInfo {

@@ -94,11 +94,14 @@ export class QiObject {
   readonly wantsStrand: boolean;
 
   private nextUid = FIRST_USER_MEMBER - 1;
-  private readonly methods = new Map<number, MethodEntry>();
+  // Not readonly: withMembersOf() shares a template's methods and names.
+  private methods = new Map<number, MethodEntry>();
   private readonly signals = new Map<number, SignalEntry>();
   private readonly properties = new Map<number, PropertyEntry>();
-  private readonly byName = new Map<string, number[]>();
+  private byName = new Map<string, number[]>();
   private cachedMeta: MetaObject | undefined;
+  /** Members shared with a template (withMembersOf): none may be added. */
+  private sharesMembers = false;
   private statsEnabled = false;
   private readonly statistics = new Map<number, MethodStats>();
   private traceEnabled = false;
@@ -107,6 +110,29 @@ export class QiObject {
     this.description = options.description ?? "";
     this.wantsStrand = options.strand ?? false;
     for (const s of manageableSignals()) this.signals.set(s.uid, { meta: s, listeners: new Set() });
+  }
+
+  /**
+   * A new object with the members of `template`: its methods, their signatures and the
+   * MetaObject are shared, not copied; signals get subscribers of their own, properties values
+   * of their own, and the object its own uid. For objects made once per connection (the
+   * gateway's directory view), whose methods find per-connection state through
+   * `this.connection`: a thousand clients then cost a thousand small objects, not a thousand
+   * method tables. Members cannot be added to the new object.
+   */
+  static withMembersOf(template: QiObject): QiObject {
+    const obj = new QiObject({ description: template.description, strand: template.wantsStrand });
+    obj.methods = template.methods;
+    obj.byName = template.byName;
+    obj.nextUid = template.nextUid;
+    obj.sharesMembers = true;
+    obj.signals.clear();
+    for (const [uid, entry] of template.signals)
+      obj.signals.set(uid, { meta: entry.meta, listeners: new Set() });
+    for (const [uid, entry] of template.properties)
+      obj.properties.set(uid, { meta: entry.meta, value: entry.value });
+    obj.cachedMeta = template.metaObject();
+    return obj;
   }
 
   /**
@@ -340,6 +366,8 @@ export class QiObject {
   // --- internals ----------------------------------------------------------------------------
 
   private allocate(name: string): number {
+    if (this.sharesMembers)
+      throw new QiError("ERR_BAD_ARGUMENTS", `cannot add "${name}": this object shares its members`);
     this.cachedMeta = undefined;
     const uid = ++this.nextUid;
     const list = this.byName.get(name) ?? [];
