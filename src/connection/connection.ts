@@ -40,6 +40,8 @@ export const SERVER_SERVICE = 0;
 export const AUTHENTICATE_ACTION = 8;
 const EMPTY = new Uint8Array(0);
 const CAPABILITY_MAP_SIGNATURE = "{sm}";
+/** Abandoned calls whose late answer is still watched for (cancelCall's onLateAnswer). */
+const MAX_LATE_ANSWERS = 4_096;
 
 export interface Address {
   service: number;
@@ -121,6 +123,13 @@ export class Connection {
 
   private state: State = "handshaking";
   private readonly pending = new Map<number, PendingCall>();
+  /**
+   * Calls given up on whose answer may still come and still matters (cancelCall's
+   * `onLateAnswer`): a forwarder must release the objects a late Reply carries, or the callee
+   * keeps them exported for the life of the connection. Bounded: a callee that never answers
+   * must not grow it.
+   */
+  private readonly lateAnswers = new Map<number, (answer: Message) => void>();
   private readonly eventHandlers = new Map<string, EventHandler>();
   private requestHandler: RequestHandler | undefined;
   private readonly closeListeners: Array<(reason: Error) => void> = [];
@@ -263,7 +272,14 @@ export class Connection {
    * Gives up on a call of ours: its promise rejects with `error` now, and the callee is sent a
    * Cancel when it understands one (spec §5.5). Unknown or answered ids are ignored.
    */
-  cancelCall(id: number, error: Error): void {
+  cancelCall(id: number, error: Error, onLateAnswer?: (answer: Message) => void): void {
+    if (onLateAnswer && this.pending.has(id)) {
+      this.lateAnswers.set(id, onLateAnswer);
+      if (this.lateAnswers.size > MAX_LATE_ANSWERS) {
+        const oldest = this.lateAnswers.keys().next().value as number;
+        this.lateAnswers.delete(oldest);
+      }
+    }
     this.abandon(id, error);
   }
 
@@ -402,7 +418,15 @@ export class Connection {
 
   private onAnswer(msg: Message): void {
     const entry = this.pending.get(msg.id);
-    if (!entry) return; // an answer to an abandoned (timed-out or cancelled) call
+    if (!entry) {
+      // An answer to an abandoned (timed-out or cancelled) call: dropped, unless asked for.
+      const late = this.lateAnswers.get(msg.id);
+      if (late) {
+        this.lateAnswers.delete(msg.id);
+        late(msg);
+      }
+      return;
+    }
     this.settle(msg.id, entry);
     if (msg.type === MessageType.Reply) entry.resolve(msg);
     else if (msg.type === MessageType.Error) {
@@ -711,6 +735,7 @@ export class Connection {
     // Every pending call fails at once with the reason (spec §5.3): nothing hangs.
     const pending = [...this.pending.entries()];
     this.pending.clear();
+    this.lateAnswers.clear();
     for (const [, entry] of pending) {
       clearTimeout(entry.timer);
       entry.cleanup?.();

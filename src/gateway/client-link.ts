@@ -32,6 +32,9 @@ export interface ForwardedCall {
   /** The id of the forwarded Call on the upstream connection. */
   upstreamId: number;
   service: number;
+  /** The member called and the MetaObject it belongs to: to read a late Reply (releaseLateReply). */
+  action: number;
+  meta: MetaObject;
 }
 
 let nextClientNumber = 1;

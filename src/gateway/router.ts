@@ -18,7 +18,7 @@ import { decode, encode } from "../wire/codec.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
 import type { MetaObject } from "../wire/metaobject-types.js";
 import { Dynamic, ObjectRef } from "../wire/values.js";
-import type { ClientLink, ExportTarget } from "./client-link.js";
+import type { ClientLink, ExportTarget, ForwardedCall } from "./client-link.js";
 import { ConnectionNumbers } from "./connection-numbers.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { rewriteObjects } from "./object-rewrite.js";
@@ -111,7 +111,7 @@ export class Router {
     clearInterval(link.throttle);
     link.throttle = undefined;
     const left = new QiError("ERR_DISCONNECTED", "client left");
-    for (const call of link.inflight.values()) call.upstream.cancelCall(call.upstreamId, left);
+    for (const call of link.inflight.values()) this.cancelForwarded(call, left);
     link.inflight.clear();
     for (const fkey of new Set(link.subscriptions.values())) {
       const f = this.fanouts.get(fkey);
@@ -181,7 +181,7 @@ export class Router {
       for (const [id, call] of link.inflight) {
         if (call.service === serviceId) {
           link.inflight.delete(id);
-          call.upstream.cancelCall(call.upstreamId, reason);
+          this.cancelForwarded(call, reason);
         }
       }
     }
@@ -203,7 +203,7 @@ export class Router {
     if (msg.type === MessageType.Cancel) {
       const id = canceledCallId(msg);
       const call = id === undefined ? undefined : link.inflight.get(id);
-      call?.upstream.cancelCall(call.upstreamId, new QiError("ERR_CANCELED", "canceled by the client"));
+      if (call) this.cancelForwarded(call, new QiError("ERR_CANCELED", "canceled by the client"));
       return;
     }
     if (msg.service === 1 && msg.object === 1) {
@@ -282,7 +282,10 @@ export class Router {
           this.subscribe(link, target, msg).catch((e) => this.answerError(link, msg, errorText(e)));
         return;
       case Reserved.unregisterEvent:
-        if (msg.type === MessageType.Call) this.unsubscribe(link, msg);
+        // Malformed arguments make unsubscribe reject: answer them, or the call would hang and
+        // the rejection go unhandled (found by test/gateway/fuzz.test.ts: an empty payload).
+        if (msg.type === MessageType.Call)
+          this.unsubscribe(link, msg).catch((e) => this.answerError(link, msg, errorText(e)));
         return;
       case Reserved.terminate:
         if (msg.object !== 1) this.releaseClientObject(link, msg.object);
@@ -326,7 +329,13 @@ export class Router {
     const { id, answer } = target.conn.startCall(address, payload, { flags: msg.flags });
     // No AbortController per call: a Cancel, a vanished service or a departing client give up
     // on the upstream call by its id (cancelCall), which rejects `answer` with the reason.
-    const call = { upstream: target.conn, upstreamId: id, service: target.service };
+    const call: ForwardedCall = {
+      upstream: target.conn,
+      upstreamId: id,
+      service: target.service,
+      action: msg.action,
+      meta: target.meta,
+    };
     link.inflight.set(msg.id, call);
     answer.then(
       (reply) => {
@@ -345,6 +354,39 @@ export class Router {
         else link.conn.replyError(msg, errorText(e));
       },
     );
+  }
+
+  /**
+   * Gives up on a forwarded call. The service may have answered already (its Reply crossing
+   * our Cancel): objects in that Reply were exported to us, and nobody will ever hold them, so
+   * they are released at once, or the service would keep them for the life of the connection
+   * (found by test/gateway/fuzz.test.ts: a Cancel right behind a call returning an object).
+   */
+  private cancelForwarded(call: ForwardedCall, reason: Error): void {
+    call.upstream.cancelCall(call.upstreamId, reason, (late) => this.releaseLateReply(call, late));
+  }
+
+  private releaseLateReply(call: ForwardedCall, reply: Message): void {
+    if (reply.type !== MessageType.Reply) return;
+    const conn = call.upstream;
+    const returnSig = reply.flags & MessageFlags.DynamicPayload ? "m" : returnOf(call.meta, call.action);
+    if (returnSig === undefined) return;
+    const connNumber = this.connNumbers.of(conn);
+    try {
+      rewriteObjects(reply.payload, returnSig, ctxOf(conn), ctxOf(conn), (ref) => {
+        const upKey = `${connNumber}.${ref.serviceId}.${ref.objectId}`;
+        // Held by a client already (the same object handed out twice), or one of a client's
+        // own objects coming back: not ours to release.
+        if (ref.objectId !== 0 && !this.upstreamRefs.has(upKey) && !this.upstreamExports.has(upKey)) {
+          const payload = new Uint8Array(4);
+          new DataView(payload.buffer).setUint32(0, ref.serviceId, true);
+          conn.post({ service: ref.serviceId, object: ref.objectId, action: Reserved.terminate }, payload);
+        }
+        return ref;
+      });
+    } catch {
+      // An undecodable late Reply holds nothing we could release.
+    }
   }
 
   private answerFromUpstream(link: ClientLink, msg: Message, target: Target, reply: Message): void {
@@ -411,6 +453,14 @@ export class Router {
       return;
     }
     const fkey = `${this.connNumbers.of(target.conn)}.${target.service}.${target.objectId}.${signal}.${wanted ?? ""}`;
+    // A link id names one subscription of this client on this object; reused for another
+    // signal, the first subscription could no longer be found to end (found by the fuzz test).
+    const subKey = `${msg.service}.${msg.object}.${clientLinkId}`;
+    const taken = link.subscriptions.get(subKey);
+    if (taken !== undefined && taken !== fkey) {
+      this.answerError(link, msg, `Signal link ${clientLinkId} is already in use on this object.`);
+      return;
+    }
     let f = this.fanouts.get(fkey);
     if (!f) {
       const upstreamLink = nextUpstreamLink++;
@@ -443,13 +493,27 @@ export class Router {
       this.answerError(link, msg, errorText(e));
       return;
     }
+    // The client may have left, or taken the link id for another signal, while upstream
+    // answered; the fanout may have been dropped meanwhile by another subscriber that left.
+    if (this.fanouts.get(fkey) !== f && this.clients.has(link)) {
+      await this.subscribe(link, target, msg);
+      return;
+    }
+    const takenMeanwhile = link.subscriptions.get(subKey);
+    if (!this.clients.has(link) || (takenMeanwhile !== undefined && takenMeanwhile !== fkey)) {
+      // An upstream subscription nobody ended up wanting is ended at once.
+      if (f.subscribers.size === 0) this.dropFanout(fkey, f, true);
+      if (this.clients.has(link))
+        this.answerError(link, msg, `Signal link ${clientLinkId} is already in use on this object.`);
+      return;
+    }
     let sub = f.subscribers.get(link);
     if (!sub) {
       sub = { clientObjectId: msg.object, links: new Set() };
       f.subscribers.set(link, sub);
     }
     sub.links.add(clientLinkId);
-    link.subscriptions.set(`${msg.service}.${msg.object}.${clientLinkId}`, fkey);
+    link.subscriptions.set(subKey, fkey);
     link.conn.reply(msg, encode("L", clientLinkId));
   }
 

@@ -54,6 +54,7 @@ export class RawPeer {
   private consumed = 0;
   private readonly framer: Framer;
   private waiters: Array<{ pred: (f: Frame) => boolean; resolve: (f: Frame) => void; from: number }> = [];
+  private frameListener: ((f: Frame) => void) | undefined;
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -163,6 +164,11 @@ export class RawPeer {
     this.socket.destroy();
   }
 
+  /** Sees every frame as it arrives (after it is recorded), e.g. to answer the calls of the other side. */
+  onFrame(listener: (f: Frame) => void): void {
+    this.frameListener = listener;
+  }
+
   private onMessage(msg: Message): void {
     const size = HEADER_SIZE + msg.payload.byteLength;
     const bytes = new Uint8Array(this.raw.subarray(this.consumed, this.consumed + size));
@@ -173,6 +179,7 @@ export class RawPeer {
     }
     const frame: Frame = { msg, header: bytes.subarray(0, HEADER_SIZE), bytes };
     this.frames.push(frame);
+    this.frameListener?.(frame);
     for (const w of [...this.waiters]) {
       if (w.pred(frame)) {
         this.waiters = this.waiters.filter((x) => x !== w);
