@@ -517,7 +517,6 @@ export class HostileClient {
    */
   static async connect(
     url: string,
-    _targets: FuzzTargets,
     avoid: (service: number, object: number, action: number) => boolean = () => false,
   ): Promise<HostileClient> {
     const peer = await RawPeer.open(url);
