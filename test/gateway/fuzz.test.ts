@@ -17,7 +17,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Connection } from "../../src/connection/index.js";
 import { type Gateway, type GatewayOptions, startGateway } from "../../src/gateway/index.js";
-import { PeerObjects, QiObject, type RemoteObject } from "../../src/object/index.js";
+import { PeerObjects, type QiObject, type RemoteObject } from "../../src/object/index.js";
 import { Session } from "../../src/session/index.js";
 import { encode } from "../../src/wire/codec.js";
 import { encodeMessage } from "../../src/wire/header.js";
@@ -25,6 +25,7 @@ import { MessageType } from "../../src/wire/message-types.js";
 import {
   assertWithSeed,
   type FuzzTargets,
+  fuzzCalc,
   fuzzSettings,
   HostileClient,
   hostileMessage,
@@ -38,19 +39,6 @@ import { client, cleanup, listenerCount, runCleanup, sleep, until } from "./worl
 const MESSAGES_PER_RUN = 600;
 const settings = fuzzSettings(10);
 const LEVEL = 7;
-
-function fuzzCalc(): QiObject {
-  return new QiObject({ description: "fuzz calc" })
-    .method("add", "(ii)", "i", (a: number, b: number) => a + b)
-    .method("echo", "(m)", "m", (v: unknown) => v)
-    .method("concat", "(ss)", "s", (a: string, b: string) => a + b)
-    .method("makeCounter", "(i)", "o", (start: number) => {
-      let value = start;
-      return new QiObject().method("next", "()", "i", () => ++value).signal("changed", "(i)");
-    })
-    .signal("tick", "(i)")
-    .property("level", "i", LEVEL);
-}
 
 /** Objects the host exports by reference on its incoming connections (the gateway's). */
 function hostExported(host: Session): number {
@@ -86,7 +74,7 @@ async function fuzzWorld(gwOptions: Partial<GatewayOptions>): Promise<FuzzWorld>
   const host = new Session();
   cleanup.push(() => host.close());
   await host.connect(sdUrl);
-  const calcObject = fuzzCalc();
+  const calcObject = fuzzCalc(LEVEL);
   const serviceId = await host.registerService("Calc", calcObject);
   let tick = 0;
   const ticker = setInterval(() => calcObject.emit("tick", ++tick), 10);

@@ -3,17 +3,14 @@
  * is a child process; killing it fails calls in flight and removes the services, restarting it
  * on the same port brings them back through the gateway without the client reconnecting.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import type { ChildProcess } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { isQiError } from "../../src/connection/index.js";
 import { startGateway } from "../../src/gateway/index.js";
+import { spawnFixture } from "./fixtures/spawn-fixture.js";
 import { cleanup, client, runCleanup } from "./world.js";
 
 afterEach(runCleanup);
-
-const FIXTURE = fileURLToPath(new URL("./fixtures/sd-process.ts", import.meta.url));
 
 interface Child {
   proc: ChildProcess;
@@ -23,35 +20,8 @@ interface Child {
 }
 
 async function spawnSd(listenUrl: string): Promise<Child> {
-  const proc = spawn(process.execPath, ["--import", "tsx", FIXTURE, listenUrl], {
-    stdio: ["ignore", "pipe", "pipe"],
-    cwd: fileURLToPath(new URL("../..", import.meta.url)),
-  });
-  const exited = new Promise<NodeJS.Signals | number | null>((r) =>
-    proc.once("exit", (code, signal) => r(signal ?? code)),
-  );
-  cleanup.push(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
-    await exited;
-  });
-  let stderr = "";
-  proc.stderr!.on("data", (d) => {
-    stderr += String(d);
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: proc.stdout! });
-    const t = setTimeout(() => reject(new Error(`child SD did not start in time: ${stderr}`)), 15_000);
-    rl.once("line", (l) => {
-      clearTimeout(t);
-      resolve(l);
-    });
-    proc.once("exit", (code) => {
-      clearTimeout(t);
-      reject(new Error(`child SD exited (${code}): ${stderr}`));
-    });
-  });
-  const { url, pid } = JSON.parse(line) as { url: string; pid: number };
-  return { proc, url, pid, exited };
+  const child = await spawnFixture<{ url: string; pid: number }>("sd-process.ts", [listenUrl], 15_000);
+  return { proc: child.proc, ...child.ready, exited: child.exited };
 }
 
 describe("Gateway and Service Directory in two processes", () => {

@@ -4,17 +4,14 @@
  * objects fail, subscriptions are dropped upstream, other services and clients carry on, and a
  * restarted service is reachable through the same gateway without the client reconnecting.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import type { ChildProcess } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { isQiError } from "../../src/connection/index.js";
 import type { RemoteObject } from "../../src/object/index.js";
-import { cleanup, client, runCleanup, world } from "./world.js";
+import { spawnFixture } from "./fixtures/spawn-fixture.js";
+import { client, runCleanup, world } from "./world.js";
 
 afterEach(runCleanup);
-
-const FIXTURE = fileURLToPath(new URL("./fixtures/service-process.ts", import.meta.url));
 
 interface Child {
   proc: ChildProcess;
@@ -23,33 +20,8 @@ interface Child {
 }
 
 async function spawnService(sdUrl: string, name: string): Promise<Child> {
-  const proc = spawn(process.execPath, ["--import", "tsx", FIXTURE, sdUrl, name], {
-    stdio: ["ignore", "pipe", "pipe"],
-    cwd: fileURLToPath(new URL("../..", import.meta.url)),
-  });
-  const exited = new Promise<NodeJS.Signals | number | null>((r) =>
-    proc.once("exit", (code, signal) => r(signal ?? code)),
-  );
-  cleanup.push(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
-    await exited;
-  });
-  let stderr = "";
-  proc.stderr!.on("data", (d) => {
-    stderr += String(d);
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`service process did not start in time: ${stderr}`)), 30_000);
-    createInterface({ input: proc.stdout! }).once("line", (l) => {
-      clearTimeout(t);
-      resolve(l);
-    });
-    proc.once("exit", (code) => {
-      clearTimeout(t);
-      reject(new Error(`service process exited (${code}): ${stderr}`));
-    });
-  });
-  return { proc, pid: (JSON.parse(line) as { pid: number }).pid, exited };
+  const child = await spawnFixture<{ pid: number }>("service-process.ts", [sdUrl, name]);
+  return { proc: child.proc, pid: child.ready.pid, exited: child.exited };
 }
 
 describe("a service process killed while the Service Directory lives", () => {

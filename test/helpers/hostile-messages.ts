@@ -11,6 +11,7 @@
  * or Canceled) unless the connection closed.
  */
 import fc from "fast-check";
+import { QiObject } from "../../src/object/index.js";
 import { defaultCapabilities } from "../../src/connection/capabilities.js";
 import { encodeCapabilityMap, encodeErrorPayload } from "../../src/connection/connection.js";
 import { decode, encode } from "../../src/wire/codec.js";
@@ -642,4 +643,18 @@ export function memberUids(meta: MetaObject): Pick<FuzzTargets, "methods" | "sig
   for (const s of meta.signals.values()) if (s.uid >= 100) signals[s.name] = s.uid;
   for (const p of meta.properties.values()) properties[p.name] = p.uid;
   return { methods, signals, properties };
+}
+
+/** The service both fuzz tests attack: methods of several shapes, an object factory, a signal, a property. */
+export function fuzzCalc(level: number): QiObject {
+  return new QiObject({ description: "fuzz calc" })
+    .method("add", "(ii)", "i", (a: number, b: number) => a + b)
+    .method("echo", "(m)", "m", (v: unknown) => v)
+    .method("concat", "(ss)", "s", (a: string, b: string) => a + b)
+    .method("makeCounter", "(i)", "o", (start: number) => {
+      let value = start;
+      return new QiObject().method("next", "()", "i", () => ++value).signal("changed", "(i)");
+    })
+    .signal("tick", "(i)")
+    .property("level", "i", level);
 }

@@ -16,11 +16,12 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Connection } from "../../src/connection/index.js";
-import { PeerObjects, QiObject, type RemoteObject } from "../../src/object/index.js";
+import { PeerObjects, type QiObject, type RemoteObject } from "../../src/object/index.js";
 import { Session } from "../../src/session/index.js";
 import {
   assertWithSeed,
   type FuzzTargets,
+  fuzzCalc,
   fuzzSettings,
   HostileClient,
   hostileMessage,
@@ -43,19 +44,6 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, timeo
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
-}
-
-function calc(): QiObject {
-  return new QiObject({ description: "fuzz calc" })
-    .method("add", "(ii)", "i", (a: number, b: number) => a + b)
-    .method("echo", "(m)", "m", (v: unknown) => v)
-    .method("concat", "(ss)", "s", (a: string, b: string) => a + b)
-    .method("makeCounter", "(i)", "o", (start: number) => {
-      let value = start;
-      return new QiObject().method("next", "()", "i", () => ++value).signal("changed", "(i)");
-    })
-    .signal("tick", "(i)")
-    .property("level", "i", 7);
 }
 
 /** Objects and calls the node serves on its incoming connections. */
@@ -86,7 +74,7 @@ describe("served node fuzz", () => {
     node = new Session();
     opened.push(node);
     [url] = await node.listenStandalone("tcp://127.0.0.1:0");
-    calcObject = calc();
+    calcObject = fuzzCalc(7);
     const serviceId = await node.registerService("Calc", calcObject);
     let n = 0;
     ticker = setInterval(() => calcObject.emit("tick", ++n), 10);
