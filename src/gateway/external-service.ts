@@ -15,12 +15,19 @@
  */
 import type { Connection } from "../connection/connection.js";
 import { canceledCallId, errorText } from "../connection/connection.js";
-import { isQiError, QiError } from "../connection/errors.js";
+import { QiError } from "../connection/errors.js";
 import type { RequestForwarder } from "../object/forwarder.js";
 import { releaseWithLastPassedOnProxy } from "../object/passed-on-proxy.js";
 import { PeerObjects } from "../object/peer.js";
+import {
+  answerForwarded,
+  eventSignatureOf,
+  forwardedParams,
+  forwardedReturns,
+  passOn,
+} from "../object/relay.js";
 import { RemoteObject } from "../object/remote-object.js";
-import { NETWORK_MEMBER_PARAMS, Reserved, subscriptionArgs } from "../object/reserved.js";
+import { Reserved, subscriptionArgs } from "../object/reserved.js";
 import type { CodecContext } from "../wire/codec.js";
 import { decode, encode } from "../wire/codec.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
@@ -103,15 +110,11 @@ export class ExternalService implements RequestForwarder {
         if (isCall) this.unsubscribe(msg, from);
         return;
     }
-    const params =
-      msg.flags & MessageFlags.DynamicPayload
-        ? "m"
-        : (this.meta.methods.get(msg.action)?.parametersSignature ?? NETWORK_MEMBER_PARAMS[msg.action]);
+    const params = forwardedParams(this.meta, msg);
     let payload = msg.payload;
-    // ReturnType carries a trailing signature string: such payloads go as they are.
-    if (params !== undefined && !(msg.flags & MessageFlags.ReturnType)) {
+    if (params !== undefined) {
       try {
-        payload = passOn(params, payload, this.internalSide(from), this.ownerSide());
+        payload = passOnHeld(params, payload, this.internalSide(from), this.ownerSide());
       } catch (e) {
         refuse(errorText(e));
         return;
@@ -125,30 +128,17 @@ export class ExternalService implements RequestForwarder {
     const { id, answer } = this.host.startCall(address, payload, { flags: msg.flags });
     const key = `${this.connNumbers.of(from)}.${msg.id}`;
     this.calls.set(key, id);
-    answer.then(
+    answerForwarded(
+      msg,
+      from,
+      answer,
       (reply) => {
-        this.calls.delete(key);
-        if (from.isClosed) return;
-        const returns =
-          reply.flags & MessageFlags.DynamicPayload
-            ? "m"
-            : (this.meta.methods.get(msg.action)?.returnSignature ??
-              (msg.action === Reserved.property ? "m" : undefined));
-        let out = reply.payload;
-        try {
-          if (returns !== undefined) out = passOn(returns, out, this.ownerSide(), this.internalSide(from));
-        } catch (e) {
-          from.replyError(msg, errorText(e));
-          return;
-        }
-        from.reply(msg, out, reply.flags);
+        const returns = forwardedReturns(this.meta, msg.action, reply);
+        return returns === undefined
+          ? reply.payload
+          : passOnHeld(returns, reply.payload, this.ownerSide(), this.internalSide(from));
       },
-      (e) => {
-        this.calls.delete(key);
-        if (from.isClosed) return;
-        if (isQiError(e, "ERR_CANCELED")) from.replyCanceled(msg);
-        else from.replyError(msg, errorText(e));
-      },
+      () => this.calls.delete(key),
     );
   }
 
@@ -276,12 +266,7 @@ export class ExternalService implements RequestForwarder {
   }
 
   private eventSignature(ev: Message): string | undefined {
-    if (ev.flags & MessageFlags.DynamicPayload) return "m";
-    const signal = this.meta.signals.get(ev.action);
-    if (signal) return signal.signature;
-    // A property's change event carries its value as a one-member tuple.
-    const property = this.meta.properties.get(ev.action);
-    return property && `(${property.signature})`;
+    return ev.flags & MessageFlags.DynamicPayload ? "m" : eventSignatureOf(this.meta, ev.action);
   }
 
   /** An internal connection that closes leaves its subscriptions and calls behind. */
@@ -297,20 +282,14 @@ export class ExternalService implements RequestForwarder {
   }
 }
 
-/**
- * Re-encodes a payload read on one connection for another: object references inside become
- * proxies of the first side, passed on to the second (spec §5.7). Untouched when the
- * signature cannot hold an object.
- */
-function passOn(
+/** passOn, with the proxies read on the `from` side held only to be passed on. */
+function passOnHeld(
   signature: string,
   payload: Uint8Array,
   from: CodecContext | undefined,
   to: CodecContext | undefined,
 ): Uint8Array {
-  if (!mayContainObject(signature)) return payload;
-  if (!from || !to) throw new QiError("ERR_REMOTE", "objects cannot be passed on over this connection");
-  return encode(signature, decode(signature, payload, heldToPassOn(from)), to);
+  return passOn(signature, payload, heldToPassOn(from), to);
 }
 
 /**

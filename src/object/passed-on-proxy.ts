@@ -9,15 +9,15 @@
  */
 import type { Connection } from "../connection/connection.js";
 import { canceledCallId, errorText } from "../connection/connection.js";
-import { isQiError, QiError } from "../connection/errors.js";
-import { decode, encode } from "../wire/codec.js";
-import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
+import { QiError } from "../connection/errors.js";
+import { encode } from "../wire/codec.js";
+import { type Message, MessageType } from "../wire/message-types.js";
 import { META_OBJECT_SIGNATURE } from "../wire/metaobject.js";
-import { mayContainObject } from "../wire/signature.js";
 import type { RequestForwarder } from "./forwarder.js";
 import type { PeerObjects } from "./peer.js";
+import { answerForwarded, eventSignatureOf, forwardedParams, forwardedReturns, passOn } from "./relay.js";
 import type { RemoteObject } from "./remote-object.js";
-import { NETWORK_MEMBER_PARAMS, Reserved, subscriptionArgs } from "./reserved.js";
+import { Reserved, subscriptionArgs } from "./reserved.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -103,18 +103,13 @@ export class PassedOnProxy implements RequestForwarder {
 
   private forward(msg: Message, from: Connection): void {
     const meta = this.target.metaObject;
-    const method = meta.methods.get(msg.action);
-    const params =
-      msg.flags & MessageFlags.DynamicPayload
-        ? "m"
-        : (method?.parametersSignature ?? NETWORK_MEMBER_PARAMS[msg.action]);
     const there = this.target.peer;
-    let payload = msg.payload;
-    // ReturnType carries a trailing signature string: such payloads go as they are.
-    if (params !== undefined && !(msg.flags & MessageFlags.ReturnType) && mayContainObject(params)) {
-      const args = decode(params, msg.payload, this.here.codecContext(this.serviceId, "host"));
-      payload = encode(params, args, there.codecContext(this.target.serviceId, "client"));
-    }
+    const here = this.here.codecContext(this.serviceId, "host");
+    const params = forwardedParams(meta, msg);
+    const payload =
+      params === undefined
+        ? msg.payload
+        : passOn(params, msg.payload, here, there.codecContext(this.target.serviceId, "client"));
     const address = { service: this.target.serviceId, object: this.target.objectId, action: msg.action };
     if (msg.type !== MessageType.Call) {
       there.conn.post(address, payload, msg.flags);
@@ -122,46 +117,27 @@ export class PassedOnProxy implements RequestForwarder {
     }
     const { id, answer } = there.conn.startCall(address, payload, { flags: msg.flags });
     this.calls.set(msg.id, id);
-    answer.then(
+    answerForwarded(
+      msg,
+      from,
+      answer,
       (reply) => {
-        this.calls.delete(msg.id);
-        if (from.isClosed) return;
-        const returns =
-          reply.flags & MessageFlags.DynamicPayload
-            ? "m"
-            : (method?.returnSignature ?? (msg.action === Reserved.property ? "m" : undefined));
-        let out = reply.payload;
-        try {
-          if (returns !== undefined && mayContainObject(returns)) {
-            const value = decode(returns, reply.payload, there.codecContext(this.target.serviceId, "client"));
-            out = encode(returns, value, this.here.codecContext(this.serviceId, "host"));
-          }
-        } catch (e) {
-          from.replyError(msg, errorText(e));
-          return;
-        }
-        from.reply(msg, out, reply.flags);
+        const returns = forwardedReturns(meta, msg.action, reply);
+        return returns === undefined
+          ? reply.payload
+          : passOn(returns, reply.payload, there.codecContext(this.target.serviceId, "client"), here);
       },
-      (e) => {
-        this.calls.delete(msg.id);
-        if (from.isClosed) return;
-        if (isQiError(e, "ERR_CANCELED")) from.replyCanceled(msg);
-        else from.replyError(msg, errorText(e));
-      },
+      () => this.calls.delete(msg.id),
     );
   }
 
   private subscribe(msg: Message, from: Connection): void {
     const { signal, link } = subscriptionArgs(msg);
-    const meta = this.target.metaObject.signals.get(signal) ?? this.target.metaObject.properties.get(signal);
-    if (!meta) {
+    const eventSignature = eventSignatureOf(this.target.metaObject, signal);
+    if (eventSignature === undefined) {
       from.replyError(msg, `Cannot find signal #${signal} on object {${this.serviceId}.${this.objectId}}`);
       return;
     }
-    // A property's change event carries its value as a one-member tuple.
-    const eventSignature = this.target.metaObject.signals.has(signal)
-      ? meta.signature
-      : `(${meta.signature})`;
     const address = { service: this.serviceId, object: this.objectId, action: signal };
     this.target
       .connectSignal(signal, eventSignature, (...values: unknown[]) => {
