@@ -333,11 +333,12 @@ export class Connection {
   /** An answer or an event: what a peer that stopped reading makes pile up (maxQueuedBytes). */
   private sendOwed(msg: Message): boolean {
     const ok = this.send(msg);
-    if (!ok && this.channel.bufferedBytes > (this.options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES)) {
+    const limit = this.options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    if (!ok && this.channel.bufferedBytes > limit) {
       this.destroy(
         new QiError(
           "ERR_LIMIT",
-          `${this.peer} does not read: over ${this.options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES} bytes of answers and events queued`,
+          `${this.peer} does not read: over ${limit} bytes of answers and events queued`,
           { peer: this.peer },
         ),
       );
@@ -581,23 +582,20 @@ export class Connection {
     if (this.authRounds > 0) {
       // The provider answered Continue: a peer that started authenticating must finish first.
       // Being lenient here would let any call slip past a challenge it did not answer.
-      if (msg.type === MessageType.Call)
-        this.replyError(
-          msg,
-          "Authentication in progress: only authenticate calls are accepted until it is done.",
-        );
-      this.fail(
-        new QiError("ERR_AUTH", `${this.peer} sent a message before finishing its authentication`, {
-          peer: this.peer,
-        }),
+      this.refuseHandshake(
+        msg,
+        "Authentication in progress: only authenticate calls are accepted until it is done.",
+        "ERR_AUTH",
+        `${this.peer} sent a message before finishing its authentication`,
       );
       return;
     }
     if (this.options.enforceAuth) {
-      if (msg.type === MessageType.Call)
-        this.replyError(msg, "Authentication required: send an authenticate call first.");
-      this.fail(
-        new QiError("ERR_AUTH", `${this.peer} skipped the required authentication`, { peer: this.peer }),
+      this.refuseHandshake(
+        msg,
+        "Authentication required: send an authenticate call first.",
+        "ERR_AUTH",
+        `${this.peer} skipped the required authentication`,
       );
       return;
     }
@@ -623,11 +621,11 @@ export class Connection {
       map = unwrapDynamics(decodeCapabilityMap(msg.payload));
     } catch (e) {
       // Not a capability map: nothing sensible can follow on this connection.
-      this.replyError(msg, `Malformed authenticate call: ${errorText(e)}`);
-      this.fail(
-        new QiError("ERR_HANDSHAKE", `${this.peer} sent a malformed authenticate call: ${errorText(e)}`, {
-          peer: this.peer,
-        }),
+      this.refuseHandshake(
+        msg,
+        `Malformed authenticate call: ${errorText(e)}`,
+        "ERR_HANDSHAKE",
+        `${this.peer} sent a malformed authenticate call: ${errorText(e)}`,
       );
       return;
     }
@@ -643,11 +641,12 @@ export class Connection {
       if (this.state === "closed") return;
       const result = this.boundedAuthResult(answer);
       if (result.state === AuthState.Error) {
-        this.replyError(msg, `Authentication failed: ${result.reason ?? "refused"}`);
-        this.fail(
-          new QiError("ERR_AUTH", `${this.peer} failed authentication: ${result.reason ?? "refused"}`, {
-            peer: this.peer,
-          }),
+        const reason = result.reason ?? "refused";
+        this.refuseHandshake(
+          msg,
+          `Authentication failed: ${reason}`,
+          "ERR_AUTH",
+          `${this.peer} failed authentication: ${reason}`,
         );
         return;
       }
@@ -680,6 +679,17 @@ export class Connection {
           for (const m of held) this.onMessage(m);
         });
     } else finish(outcome);
+  }
+
+  /** Server: answers a Call of the handshake with an Error, then ends the connection. */
+  private refuseHandshake(
+    msg: Message,
+    replyText: string,
+    code: "ERR_AUTH" | "ERR_HANDSHAKE",
+    why: string,
+  ): void {
+    if (msg.type === MessageType.Call) this.replyError(msg, replyText);
+    this.fail(new QiError(code, why, { peer: this.peer }));
   }
 
   /** Server: a provider's answer, made an Error when unknown or when Continue exceeds the round limit. */
