@@ -222,37 +222,38 @@ export class Router {
     }
     // A known service on an open connection is forwarded in this tick; the first call to a
     // service waits for its connection and MetaObject.
-    const known = this.targetNow(link, msg);
-    if (known !== undefined) {
-      this.forward(link, msg, known);
+    const target = this.targetOf(link, msg);
+    if (!(target instanceof Promise)) {
+      this.forward(link, msg, target);
       return;
     }
-    this.resolveTarget(link, msg).then(
-      (target) => this.forward(link, msg, target),
+    target.then(
+      (t) => this.forward(link, msg, t),
       (e) => {
         if (msg.type === MessageType.Call) this.answerError(link, msg, errorText(e));
       },
     );
   }
 
-  /** The target of a request when everything about it is known already (no promise). */
-  private targetNow(link: ClientLink, msg: Message): Target | null | undefined {
+  /**
+   * Where a request of this client goes: at once (no promise) when everything about it is
+   * known, a promise when its service's connection or MetaObject is still to come, null when
+   * nothing this client may reach is there.
+   */
+  private targetOf(link: ClientLink, msg: Message): Target | null | Promise<Target> {
     const info = this.upstream.serviceById(msg.service);
     if (!info || !this.permissions.canSee(link.identity, info.name)) return null;
     if (msg.object !== 1) return this.clientObjectTarget(link, msg, info.name);
     const conn = this.upstream.connectionNow(msg.service);
     const meta = conn && this.upstream.metaObjectNow(conn, msg.service, 1);
-    if (!conn || !meta) return undefined;
+    if (!conn || !meta) return this.resolveTarget(msg.service, info.name);
     return { conn, service: msg.service, objectId: 1, meta, serviceName: info.name };
   }
 
-  private async resolveTarget(link: ClientLink, msg: Message): Promise<Target | null> {
-    const info = this.upstream.serviceById(msg.service);
-    if (!info || !this.permissions.canSee(link.identity, info.name)) return null;
-    if (msg.object !== 1) return this.clientObjectTarget(link, msg, info.name);
-    const conn = await this.upstream.connectionFor(msg.service);
-    const meta = await this.upstream.metaObject(conn, msg.service, 1);
-    return { conn, service: msg.service, objectId: 1, meta, serviceName: info.name };
+  private async resolveTarget(service: number, serviceName: string): Promise<Target> {
+    const conn = await this.upstream.connectionFor(service);
+    const meta = await this.upstream.metaObject(conn, service, 1);
+    return { conn, service, objectId: 1, meta, serviceName };
   }
 
   /** An object handed to this client (never another client's: ids are per client). */
