@@ -12,7 +12,7 @@ import { canceledCallId, type Connection, errorText } from "../connection/connec
 import { QiError, isQiError } from "../connection/errors.js";
 import { PeerObjects } from "../object/peer.js";
 import { allocateClientObjectId } from "../object/ids.js";
-import { NETWORK_MEMBER_PARAMS, Reserved, subscriptionArgs } from "../object/reserved.js";
+import { NETWORK_MEMBER_PARAMS, postTerminate, Reserved, subscriptionArgs } from "../object/reserved.js";
 import type { CodecContext } from "../wire/codec.js";
 import { decode, encode } from "../wire/codec.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
@@ -378,11 +378,8 @@ export class Router {
         const upKey = `${connNumber}.${ref.serviceId}.${ref.objectId}`;
         // Held by a client already (the same object handed out twice), or one of a client's
         // own objects coming back: not ours to release.
-        if (ref.objectId !== 0 && !this.upstreamRefs.has(upKey) && !this.upstreamExports.has(upKey)) {
-          const payload = new Uint8Array(4);
-          new DataView(payload.buffer).setUint32(0, ref.serviceId, true);
-          conn.post({ service: ref.serviceId, object: ref.objectId, action: Reserved.terminate }, payload);
-        }
+        if (ref.objectId !== 0 && !this.upstreamRefs.has(upKey) && !this.upstreamExports.has(upKey))
+          postTerminate(conn, ref.serviceId, ref.objectId);
         return ref;
       });
     } catch {
@@ -704,12 +701,7 @@ export class Router {
     if (shared.refs > 0) return;
     this.upstreamRefs.delete(upKey);
     if (shared.conn.isClosed) return;
-    const payload = new Uint8Array(4);
-    new DataView(payload.buffer).setUint32(0, shared.service, true);
-    shared.conn.post(
-      { service: shared.service, object: shared.objectId, action: Reserved.terminate },
-      payload,
-    );
+    postTerminate(shared.conn, shared.service, shared.objectId);
   }
 
   /** An object the client passes as an argument: upstream sees a gateway-hosted id for it. */

@@ -18,6 +18,7 @@ import { invokeRequest } from "./invoke.js";
 import { PassedOnProxy } from "./passed-on-proxy.js";
 import { QiObject } from "./qi-object.js";
 import { RemoteObject } from "./remote-object.js";
+import { postTerminate } from "./reserved.js";
 
 /** Where a host finds its services' main objects: service id → object. */
 export interface ServiceRegistry {
@@ -227,9 +228,7 @@ export class PeerObjects {
     this.proxies.delete(key);
     this.conn.setEventHandler(service, object, undefined);
     if (object === MAIN_OBJECT_ID || this.conn.isClosed) return;
-    const payload = new Uint8Array(4);
-    new DataView(payload.buffer).setUint32(0, service, true);
-    this.conn.post({ service, object, action: 3 }, payload);
+    postTerminate(this.conn, service, object);
   }
 
   /** Serves one incoming Call, Post or Cancel addressed to an object on this connection. */

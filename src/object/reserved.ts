@@ -2,6 +2,7 @@
  * The members every exported object has (spec §3.2): 0–8 handled per connection by the
  * host, 80–86 (stats and trace) by the object itself. User members start at 100.
  */
+import type { Connection } from "../connection/connection.js";
 import { decode } from "../wire/codec.js";
 import { type Message, MessageFlags } from "../wire/message-types.js";
 import type { MetaMethod, MetaSignal } from "../wire/metaobject-types.js";
@@ -34,6 +35,13 @@ export interface SubscriptionArgs {
   link: bigint;
   /** registerEventWithSignature: the signature the subscriber wants the events in. */
   wanted: string | undefined;
+}
+
+/** Tells a host we no longer hold one of its objects: libqi posts `terminate(serviceId)` (spec §3.2). */
+export function postTerminate(conn: Connection, service: number, object: number): void {
+  const payload = new Uint8Array(4);
+  new DataView(payload.buffer).setUint32(0, service, true);
+  conn.post({ service, object, action: Reserved.terminate }, payload);
 }
 
 /** Reads a (un)registerEvent request, sent plainly or as a DynamicPayload (spec §1.4, §5.6). */
