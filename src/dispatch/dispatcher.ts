@@ -52,6 +52,7 @@ import { DispatchError } from "./errors.js";
 import { type DispatchMode, dispatchModeFromEnv, parseDispatchMode } from "./mode.js";
 import { WorkerPool } from "./pool.js";
 import type { Strand } from "./strand.js";
+import { isThenable } from "./thenable.js";
 
 export interface RunOptions {
   /** Serialize with every other task of this strand (per-object serialization). */
@@ -207,9 +208,7 @@ export class Dispatcher {
       this.#failed++;
       throw e;
     }
-    const then =
-      result !== null && typeof result === "object" ? (result as { then?: unknown }).then : undefined;
-    if (typeof then !== "function") {
+    if (!isThenable(result)) {
       this.#completed++;
       return result;
     }

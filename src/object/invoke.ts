@@ -20,6 +20,7 @@ import type { PeerObjects } from "./peer.js";
 import type { CallContext, MethodEntry, QiObject } from "./qi-object.js";
 import type { Connection } from "../connection/connection.js";
 import { NETWORK_MEMBER_PARAMS, Reserved, STATS_SIGNATURE, TraceKind } from "./reserved.js";
+import { isThenable } from "../dispatch/thenable.js";
 
 const INVALID_LINK = 0xffffffffffffffffn;
 const EMPTY = new Uint8Array(0);
@@ -215,14 +216,6 @@ class ServedContext implements CallContext {
   get signal(): AbortSignal {
     return this.served.signal;
   }
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (
-    v !== null &&
-    (typeof v === "object" || typeof v === "function") &&
-    typeof (v as { then?: unknown }).then === "function"
-  );
 }
 
 /** The cancel handle of a call being served; its AbortController is made on first use. */
