@@ -18,7 +18,7 @@ import { Connection } from "../connection/connection.js";
 import { QiError } from "../connection/errors.js";
 import { Dispatcher, type DispatchMode } from "../dispatch/index.js";
 import { MAIN_OBJECT_ID } from "../object/ids.js";
-import { PeerObjects, type ServiceRegistry } from "../object/peer.js";
+import { PeerObjects, type PeerObjectsOptions, type ServiceRegistry } from "../object/peer.js";
 import type { RequestForwarder } from "../object/forwarder.js";
 import { QiObject } from "../object/qi-object.js";
 import { RemoteObject } from "../object/remote-object.js";
@@ -370,14 +370,19 @@ export class Session extends EventEmitter<SessionEvents> {
       maxPayload: this.options.maxPayload,
       maxQueuedBytes: this.options.maxQueuedBytes,
     });
-    PeerObjects.attach(conn, {
+    PeerObjects.attach(conn, this.peerObjectsOptions());
+    this.serverConnections.add(conn);
+    conn.onClose(() => this.serverConnections.delete(conn));
+  }
+
+  /** How every connection of this session serves: incoming ones and ours alike. */
+  private peerObjectsOptions(): PeerObjectsOptions {
+    return {
       registry: this.registry,
       dispatcher: this.dispatcher,
       callTimeoutMs: this.options.callTimeoutMs,
       maxServedCalls: this.options.maxServedCalls,
-    });
-    this.serverConnections.add(conn);
-    conn.onClose(() => this.serverConnections.delete(conn));
+    };
   }
 
   private selfAuthenticator(): ClientAuthenticator {
@@ -422,12 +427,7 @@ export class Session extends EventEmitter<SessionEvents> {
         maxQueuedBytes: this.options.maxQueuedBytes,
       });
       // Our connections serve calls too (ClientServerSocket): services we host, objects we pass.
-      PeerObjects.attach(conn, {
-        registry: this.registry,
-        dispatcher: this.dispatcher,
-        callTimeoutMs: this.options.callTimeoutMs,
-        maxServedCalls: this.options.maxServedCalls,
-      });
+      PeerObjects.attach(conn, this.peerObjectsOptions());
       conn.onClose(() => {
         if (this.connections.get(url) === opening) this.connections.delete(url);
       });
