@@ -93,9 +93,7 @@ export class ExternalServices {
 
   async unregister(owner: ClientLink, id: number): Promise<void> {
     const service = this.owned(owner, id);
-    this.services.delete(service);
-    service.dispose();
-    if (service.internalId !== 0) await this.options.upstream.unregisterForwarded(service.internalId);
+    await this.forget(service);
     this.options.logger.info(
       { client: owner.number, service: service.name, id },
       "external service unregistered",
@@ -111,10 +109,7 @@ export class ExternalServices {
   releaseAll(owner: ClientLink): void {
     for (const service of [...this.services]) {
       if (service.owner !== owner) continue;
-      this.services.delete(service);
-      service.dispose();
-      if (service.internalId !== 0)
-        this.options.upstream.unregisterForwarded(service.internalId).catch(() => {});
+      this.forget(service).catch(() => {});
       this.options.logger.info(
         { client: owner.number, service: service.name, id: service.ownerId },
         "external service gone with its client",
@@ -164,8 +159,7 @@ export class ExternalServices {
         await upstream.serviceReady(id);
       } catch (e) {
         if (attachment !== this.attachment || !this.services.has(service)) return;
-        this.drop(service, errorText(e));
-        upstream.unregisterForwarded(id).catch(() => {});
+        this.drop(service, errorText(e)); // which unregisters `id` too
         return;
       }
     }
@@ -177,8 +171,7 @@ export class ExternalServices {
 
   /** A service that cannot be registered again: the client's registration is gone. */
   private drop(service: ExternalService, reason: string): void {
-    this.services.delete(service);
-    service.dispose();
+    this.forget(service).catch(() => {});
     this.options.logger.warn(
       {
         client: service.owner.number,
@@ -189,6 +182,15 @@ export class ExternalServices {
       },
       "external service dropped: cannot register it again after the service directory restarted",
     );
+  }
+
+  /** No longer ours to forward; it leaves the directory it is registered in, if any. */
+  private forget(service: ExternalService): Promise<void> {
+    this.services.delete(service);
+    service.dispose();
+    return service.internalId === 0
+      ? Promise.resolve()
+      : this.options.upstream.unregisterForwarded(service.internalId);
   }
 
   private find(owner: ClientLink, id: number): ExternalService | undefined {
