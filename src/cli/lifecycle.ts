@@ -44,6 +44,36 @@ export function waitForShutdown(): Promise<NodeJS.Signals> {
   });
 }
 
+/**
+ * The events a live command (watch, trace, log) prints, counted against `--count`: it runs
+ * until that many were printed, or until Ctrl-C / SIGTERM.
+ */
+export class EventBudget {
+  private seen = 0;
+  private finish!: () => void;
+  private readonly enough = new Promise<void>((r) => {
+    this.finish = r;
+  });
+
+  constructor(private readonly limit: number | undefined) {}
+
+  /**
+   * Whether one more event may be printed (it is then counted). The one that reaches the
+   * limit ends the command, once the callback printing it has returned.
+   */
+  take(): boolean {
+    if (this.limit !== undefined && this.seen >= this.limit) return false;
+    this.seen++;
+    if (this.limit !== undefined && this.seen >= this.limit) this.finish();
+    return true;
+  }
+
+  /** Resolves at the limit or at the first shutdown signal. */
+  done(): Promise<unknown> {
+    return Promise.race([this.enough, waitForShutdown()]);
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -9,7 +9,7 @@ import type { RemoteObject } from "../../object/index.js";
 import { Struct } from "../../wire/index.js";
 import { type ConnectionOptions, connectSession, withConnectionOptions } from "../connect.js";
 import { usageError } from "../errors.js";
-import { onCleanup, waitForShutdown } from "../lifecycle.js";
+import { EventBudget, onCleanup } from "../lifecycle.js";
 import { Output, type Style } from "../output.js";
 import { action } from "../program.js";
 import { openService } from "../target.js";
@@ -67,11 +67,7 @@ export function register(program: Command): void {
         await listener.call("setCategory", "*", logLevel(0));
         for (const p of patterns) await listener.call("setCategory", p, logLevel(level));
       }
-      let seen = 0;
-      let finish!: () => void;
-      const enough = new Promise<void>((r) => {
-        finish = r;
-      });
+      const budget = new EventBudget(limit);
       const sig = listener.signal("onLogMessage");
       const link = await sig.connect((msg: unknown) => {
         const m = fieldsOf(msg);
@@ -79,8 +75,7 @@ export function register(program: Command): void {
         const category = String(m.category ?? "");
         // Filtered here too, in case the robot's filters differ from ours.
         if (lvl > level || (patterns.length > 0 && !patterns.some((p) => globMatches(p, category)))) return;
-        if (limit !== undefined && seen >= limit) return;
-        seen++;
+        if (!budget.take()) return;
         const date = isoDate(m.systemDate);
         const word = LEVELS[lvl] ?? String(lvl);
         const message = String(m.message ?? "");
@@ -102,11 +97,10 @@ export function register(program: Command): void {
             `${out.style("dim", date)} ${style ? out.style(style, word) : word} ${out.style("cyan", category)}: ${message}`,
           );
         }
-        if (limit !== undefined && seen >= limit) finish();
       });
       onCleanup(() => sig.disconnect(link));
       process.stderr.write(`listening to LogManager, level ${LEVELS[level]} (Ctrl-C to stop)\n`);
-      await Promise.race([enough, waitForShutdown()]);
+      await budget.done();
       return 0;
     }),
   );

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { Struct } from "../../wire/index.js";
 import { type ConnectionOptions, connectSession, withConnectionOptions } from "../connect.js";
-import { onCleanup, waitForShutdown } from "../lifecycle.js";
+import { EventBudget, onCleanup } from "../lifecycle.js";
 import { formatHuman, Output, toJson } from "../output.js";
 import { action } from "../program.js";
 import { openService } from "../target.js";
@@ -33,15 +33,10 @@ export function register(program: Command): void {
       const memberName = (uid: number) =>
         meta.methods.get(uid)?.name ?? meta.signals.get(uid)?.name ?? `#${uid}`;
       const wasEnabled = await obj.call<boolean>("isTraceEnabled");
-      let seen = 0;
-      let finish!: () => void;
-      const enough = new Promise<void>((r) => {
-        finish = r;
-      });
+      const budget = new EventBudget(limit);
       const sig = obj.signal("traceObject");
       const link = await sig.connect((event: unknown) => {
-        if (limit !== undefined && seen >= limit) return;
-        seen++;
+        if (!budget.take()) return;
         const f = event instanceof Struct ? event.fields : (event as Record<string, unknown>);
         const ts = f.timestamp instanceof Struct ? f.timestamp.fields : { tv_sec: 0, tv_usec: 0 };
         const time = new Date(Number(ts.tv_sec) * 1000 + Math.floor(Number(ts.tv_usec) / 1000)).toISOString();
@@ -64,14 +59,13 @@ export function register(program: Command): void {
             `${out.style("dim", time)} ${out.style("dim", `#${String(f.id)}`)} ${out.style(style, kind.padEnd(6))} ${name}.${member} ${formatHuman(f.arguments)}`,
           );
         }
-        if (limit !== undefined && seen >= limit) finish();
       });
       onCleanup(async () => {
         await sig.disconnect(link);
         if (!wasEnabled) await obj.call("enableTrace", false);
       });
       process.stderr.write(`tracing ${name} (Ctrl-C to stop)\n`);
-      await Promise.race([enough, waitForShutdown()]);
+      await budget.done();
       return 0;
     }),
   );

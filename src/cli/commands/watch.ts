@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import type { RemoteObject } from "../../object/index.js";
 import { type ConnectionOptions, connectSession, withConnectionOptions } from "../connect.js";
 import { usageError } from "../errors.js";
-import { onCleanup, waitForShutdown } from "../lifecycle.js";
+import { EventBudget, onCleanup } from "../lifecycle.js";
 import { tidyFloats } from "../floats.js";
 import { formatHuman, Output, toJson } from "../output.js";
 import { action } from "../program.js";
@@ -29,11 +29,7 @@ export function register(program: Command): void {
       const parsed = targets.map((t) => parseTarget(t, "SERVICE.SIGNAL"));
       const session = await connectSession(opts);
       const objects = new Map<string, RemoteObject>();
-      let seen = 0;
-      let finish!: () => void;
-      const enough = new Promise<void>((r) => {
-        finish = r;
-      });
+      const budget = new EventBudget(limit);
       for (const { service, member } of parsed) {
         let obj = objects.get(service);
         if (!obj) {
@@ -44,20 +40,18 @@ export function register(program: Command): void {
         const sig = obj.signal(member);
         const link = await sig.connect((...raw: unknown[]) => {
           const args = tidyFloats(raw, sig.signature) as unknown[];
-          if (limit !== undefined && seen >= limit) return;
-          seen++;
+          if (!budget.take()) return;
           const time = new Date().toISOString();
           if (out.json) out.line(JSON.stringify({ time, service, signal: member, args: toJson(args) }));
           else
             out.line(
               `${out.style("dim", time)} ${out.style("cyan", `${service}.${member}`)} ${args.map(formatHuman).join(" ")}`,
             );
-          if (limit !== undefined && seen >= limit) finish();
         });
         onCleanup(() => sig.disconnect(link));
       }
       process.stderr.write(`watching ${targets.join(", ")} (Ctrl-C to stop)\n`);
-      await Promise.race([enough, waitForShutdown()]);
+      await budget.done();
       return 0;
     }),
   );
