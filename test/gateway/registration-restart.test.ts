@@ -5,13 +5,11 @@
  * name is taken by then. Real sockets on 127.0.0.1, real Sessions; the directory is closed
  * and a new one listens on the same port.
  */
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../../src/gateway/index.js";
 import { QiObject, type RemoteObject } from "../../src/object/index.js";
 import { Session } from "../../src/session/index.js";
-import { cleanup, client, runCleanup, until } from "./world.js";
+import { cleanup, client, runCleanup, until, capturingLogger } from "./world.js";
 
 afterEach(runCleanup);
 
@@ -35,17 +33,6 @@ async function directory(url: string): Promise<{ sd: Session; url: string }> {
   return { sd, url: listening };
 }
 
-function capturingLogger(lines: Array<Record<string, unknown>>) {
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split("\n"))
-        if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return pino({ level: "info" }, sink);
-}
-
 async function setUp() {
   const first = await directory("tcp://127.0.0.1:0");
   const logs: Array<Record<string, unknown>> = [];
@@ -54,7 +41,7 @@ async function setUp() {
     listen: ["tcp://127.0.0.1:0"],
     allowAnonymous: true,
     allowServiceRegistration: true,
-    logger: capturingLogger(logs),
+    logger: capturingLogger(logs, "info"),
   });
   cleanup.push(() => gw.close());
   await gw.waitAttached();

@@ -2,8 +2,6 @@
  * Gateway reliability: slow consumers, garbage, oversized messages, per-client limits, leaks
  * over many connections, and clean-up after a client vanishes. Real sockets on 127.0.0.1.
  */
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Connection } from "../../src/connection/index.js";
 import { type Gateway, GatewayAuthProvider, hashToken } from "../../src/gateway/index.js";
@@ -26,6 +24,7 @@ import {
   until,
   world,
   cleanup,
+  capturingLogger,
 } from "./world.js";
 
 afterEach(runCleanup);
@@ -37,18 +36,6 @@ async function rawClient(url: string): Promise<RawClient> {
   const c = await RawClient.connect(url);
   cleanup.push(async () => c.destroy());
   return c;
-}
-
-/** A pino logger whose JSON lines land in `lines`. */
-function capturingLogger(lines: Array<Record<string, unknown>>) {
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split("\n"))
-        if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return pino({ level: "debug" }, sink);
 }
 
 /** What the router queues toward one of its clients, by client number order. */

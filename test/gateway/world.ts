@@ -2,8 +2,10 @@
  * Shared set-up of the gateway tests: a Service Directory, a host with a "Calc" service, a
  * gateway attached to it, and a cleanup list run after each test.
  */
+import { Writable } from "node:stream";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import pino from "pino";
 import { startGateway, type Gateway, type GatewayOptions } from "../../src/gateway/index.js";
 import { QiObject, type RemoteObject } from "../../src/object/index.js";
 import { Session } from "../../src/session/index.js";
@@ -136,4 +138,16 @@ export function gc(): void {
   }
   gcFn();
   gcFn();
+}
+
+/** A pino logger whose JSON lines land in `lines`. */
+export function capturingLogger(lines: Array<Record<string, unknown>>, level: pino.Level = "debug") {
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split("\n"))
+        if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return pino({ level }, sink);
 }
