@@ -103,7 +103,8 @@ export class Admission {
   private readonly groups = new Map<string, AddressGroup>();
 
   constructor(limits: Partial<AdmissionLimits> = {}, events: AdmissionEvents = {}) {
-    this.limits = { ...DEFAULT_ADMISSION_LIMITS, ...limits };
+    const given = Object.entries(limits).filter(([, v]) => v !== undefined);
+    this.limits = { ...DEFAULT_ADMISSION_LIMITS, ...Object.fromEntries(given) };
     for (const [name, value] of Object.entries(this.limits)) {
       if (!Number.isInteger(value) || value < 1)
         throw new RangeError(`${name} must be a positive integer, got ${value}`);
