@@ -347,6 +347,8 @@ export class Gateway {
       },
       (e: Error) => {
         if ((e as { code?: string }).code === "ERR_AUTH") this.metrics.authFailed();
+        // Closed by a connection cap: counted and logged once per interval (ConnectionRefusalLog).
+        if (channel.admission?.evicted) return;
         this.logger.info({ peer, reason: e.message }, "client refused");
       },
     );

@@ -72,6 +72,9 @@ export class AdmissionTicket {
     return this.state === "released";
   }
 
+  /** Closed by a cap to make room for a newer connection (already counted and logged there). */
+  evicted = false;
+
   /** The peer authenticated: it leaves the unauthenticated caps and is never evicted. */
   authenticate(): void {
     if (this.state !== "unauthenticated") return;
@@ -186,6 +189,7 @@ export class Admission {
     const oldest = pool.values().next().value;
     if (oldest === undefined) return;
     oldest.release();
+    oldest.evicted = true;
     this.events.onRefused?.(cap, oldest.address, true);
     oldest.close();
   }
