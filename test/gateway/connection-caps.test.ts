@@ -14,8 +14,13 @@ afterEach(runCleanup);
 
 const alice = () => ({ authenticator: new UserTokenAuthenticator("alice", "a") });
 
-async function capsWorld(limits: Record<string, number>, lines: Array<Record<string, unknown>> = []) {
+async function capsWorld(
+  limits: Record<string, number>,
+  lines: Array<Record<string, unknown>> = [],
+  handshakeTimeoutMs?: number,
+) {
   const w = await world({
+    handshakeTimeoutMs,
     listen: ["tcp://127.0.0.1:0", "ws://127.0.0.1:0"],
     allowAnonymous: false,
     authProvider: new GatewayAuthProvider({ alice: { token: hashToken("a") } }),
@@ -64,13 +69,17 @@ describe("gateway connection caps", () => {
   it("idle pre-auth sockets (tcp and ws) cannot lock out a login: the oldest are closed to make room", async () => {
     const lines: Array<Record<string, unknown>> = [];
     const w = await capsWorld({ maxUnauthenticated: 8, maxUnauthenticatedPerAddress: 6 }, lines);
+    let t0 = performance.now();
+    await client(w.tcpUrl, alice());
+    const quiet = performance.now() - t0;
     const flood: Array<Socket | WebSocket> = [];
     for (let i = 0; i < 20; i++) flood.push(await idleTcp(w.tcpUrl, `127.0.0.${2 + (i % 4)}`));
     for (let i = 0; i < 10; i++) flood.push(await idleWs(w.wsUrl));
-    const t0 = performance.now();
+    t0 = performance.now();
     const s = await client(w.tcpUrl, alice());
     const viaWs = await client(w.wsUrl, alice());
-    expect(performance.now() - t0).toBeLessThan(1_000);
+    // Two logins, each delayed by the flood by less than a second (the machine is shared).
+    expect(performance.now() - t0 - 2 * quiet).toBeLessThan(1_000);
     // More flood: authenticated clients are never the ones closed.
     for (let i = 0; i < 20; i++) await idleTcp(w.tcpUrl);
     const calc = await s.service("Calc");
@@ -81,7 +90,7 @@ describe("gateway connection caps", () => {
     expect(text).toMatch(
       /qi_gateway_refused_connections_total\{reason="max_unauthenticated_per_address"\} [1-9]/,
     );
-    expect(text).toMatch(/qi_gateway_open_connections\{state="authenticated"\} 2/);
+    expect(text).toMatch(/qi_gateway_open_connections\{state="authenticated"\} 3/);
     expect(text).toMatch(/qi_gateway_open_connections\{state="unauthenticated"\} [1-8]\n/);
     // Dozens of refusals, one line (the next comes at the end of the interval).
     const capLines = lines.filter((l) => String(l.msg).startsWith("connection caps"));
@@ -124,6 +133,14 @@ describe("gateway connection caps", () => {
     await new Promise((r) => s.once("close", r));
     expect(performance.now() - t0).toBeLessThan(2_000);
     await sleep(10);
+  });
+
+  it("an upgraded WebSocket that never authenticates is closed by the qi handshake timeout", async () => {
+    const w = await capsWorld({}, [], 300);
+    const ws = await idleWs(w.wsUrl);
+    const t0 = performance.now();
+    await new Promise((r) => ws.once("close", r));
+    expect(performance.now() - t0).toBeLessThan(2_000);
   });
 
   it("the caps are configuration keys under limits", () => {
