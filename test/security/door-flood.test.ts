@@ -3,7 +3,8 @@
  * and the slow-setup half of item 4 (an HTTP upgrade sent at 1 byte/s stayed open 55 s, a TLS
  * handshake 30 s), against a real gateway process with a canary.
  */
-import { writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -92,6 +93,30 @@ describe("door: connection floods (real gateway process)", () => {
     expect((await canary.stop()).failures).toEqual([]);
     expect(t.gateway.alive()).toBe(true);
   });
+
+  it.runIf(existsSync("/usr/bin/prlimit"))(
+    "the issue's case: gateway at 256 open files, caps sized under it, 300 idle sockets: logins still work",
+    async () => {
+      const t = await startTarget({
+        configure: (c) => {
+          c.limits = { maxConnections: 150, maxUnauthenticated: 100 };
+        },
+      });
+      execFileSync("/usr/bin/prlimit", ["--pid", String(t.gateway.pid), "--nofile=256:256"]);
+      const canary = await healthyCanary(t.gateway.tcpUrl);
+      const quiet = await timedLogin(t.gateway.tcpUrl);
+      const flood: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 300; i++) flood.push(idleTcp(t.gateway.tcpUrl, `127.0.0.${2 + (i % 30)}`));
+      await Promise.all(flood);
+      const flooded = await timedLogin(t.gateway.tcpUrl);
+      const viaWs = await timedLogin(t.gateway.wsUrl);
+      console.log(
+        `door at 256 fds: login ${quiet.toFixed(0)} ms quiet, ${flooded.toFixed(0)} / ${viaWs.toFixed(0)} ms flooded`,
+      );
+      expect(Math.max(flooded, viaWs) - quiet).toBeLessThan(1_000);
+      expect((await canary.stop()).failures).toEqual([]);
+    },
+  );
 
   it("small caps: a flood from 40 addresses cannot take the login reserve; per-address caps hold for authenticated clients too", async () => {
     const t = await startTarget({
