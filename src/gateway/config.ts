@@ -43,8 +43,21 @@ export const gatewayConfigSchema = z.strictObject({
       users: usersSchema.optional(),
       credentials: z.string().optional().describe("a JSON/YAML file with { users: { name: { token } } }"),
       certificateUsers: z.array(z.string()).optional(),
+      /** How long a correct login skips scrypt on the next ones (ms, 0: never). */
+      verifiedTtlMs: z.number().int().nonnegative().optional(),
       rateLimit: z
-        .strictObject({ maxFailures: z.number().int().positive(), windowMs: z.number().int().positive() })
+        .strictObject({
+          maxFailures: z.number().int().positive(),
+          maxFailuresPerUser: z.number().int().positive(),
+          maxFailuresPerAddress: z.number().int().positive(),
+          windowMs: z.number().int().positive(),
+          maxLockMs: z.number().int().positive(),
+          throttleMs: z.number().int().positive(),
+          maxConcurrentChecks: z.number().int().positive(),
+          maxChecksPerAddress: z.number().int().positive(),
+          maxEntries: z.number().int().positive(),
+          trustMs: z.number().int().nonnegative(),
+        })
         .partial()
         .optional(),
     })
@@ -126,6 +139,7 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, file: string): G
       ? new GatewayAuthProvider(users, {
           ...config.auth.rateLimit,
           certificateUsers: config.auth.certificateUsers,
+          verifiedTtlMs: config.auth.verifiedTtlMs,
         })
       : undefined,
     upstreamAuthenticator:
