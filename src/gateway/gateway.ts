@@ -29,6 +29,7 @@ import {
 import { ClientLink } from "./client-link.js";
 import { GatewayMetrics } from "./metrics.js";
 import { Permissions, type PermissionsConfig } from "./permissions.js";
+import { clippingLogger, RefusalLog } from "./refusal-log.js";
 import { ExternalServices } from "./external-services.js";
 import { DEFAULT_LIMITS, Router, type RouterLimits } from "./router.js";
 import { createSdView } from "./sd-view.js";
@@ -113,6 +114,7 @@ export class Gateway {
   private readonly listeners: Listener[] = [];
   private readonly machineId: string;
   private metricsServer: Server | undefined;
+  private readonly refusals: RefusalLog;
   private closed = false;
 
   constructor(options: GatewayOptions) {
@@ -122,7 +124,9 @@ export class Gateway {
       );
     }
     this.options = options;
-    this.logger = options.logger ?? pino({ level: "silent" });
+    // Client-chosen strings are clipped in every line the gateway (and its parts) writes.
+    this.logger = clippingLogger(options.logger ?? pino({ level: "silent" }));
+    this.refusals = new RefusalLog(this.logger);
     this.machineId = options.machineId ?? defaultMachineId();
     this.dispatcher = new Dispatcher({ mode: options.dispatch });
     this.permissions = new Permissions(options.permissions);
@@ -257,6 +261,7 @@ export class Gateway {
     await this.upstream.close();
     await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
     await this.dispatcher.close();
+    this.refusals.close();
   }
 
   private accept(channel: Channel): void {
@@ -314,7 +319,8 @@ export class Gateway {
       },
       (e: Error) => {
         if ((e as { code?: string }).code === "ERR_AUTH") this.metrics.authFailed();
-        this.logger.info({ peer, reason: e.message }, "client refused");
+        // The peer is logged on its own: with its port in the reason, no two would be alike.
+        this.refusals.refused(channel.remoteAddress, e.message.replaceAll(peer, "client"), { peer });
       },
     );
   }
