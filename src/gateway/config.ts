@@ -32,6 +32,7 @@ const userPermissions = z.strictObject({
   register: ruleSet.optional(),
 });
 const url = urlSchema;
+const metricsAddress = z.string().regex(/^\[?[^\]]*\]?:\d+$/, "host:port");
 
 export const gatewayConfigSchema = z.strictObject({
   attach: url.optional(),
@@ -72,7 +73,7 @@ export const gatewayConfigSchema = z.strictObject({
     .optional(),
   permissions: z
     .strictObject({
-      users: z.record(z.string(), userPermissions).optional(),
+      users: z.record(z.string(), userPermissions.extend({ admin: z.boolean().optional() })).optional(),
       default: userPermissions.optional(),
     })
     .optional(),
@@ -85,9 +86,16 @@ export const gatewayConfigSchema = z.strictObject({
     })
     .partial()
     .optional(),
+  /** `host:port` (loopback unless token or allowRemote), or { address, token, allowRemote }. */
   metrics: z
-    .string()
-    .regex(/^\[?[^\]]*\]?:\d+$/, "host:port")
+    .union([
+      metricsAddress,
+      z.strictObject({
+        address: metricsAddress,
+        token: z.string().min(16, "a bearer token of 16 characters or more").optional(),
+        allowRemote: z.boolean().optional(),
+      }),
+    ])
     .optional(),
   /** Browser origins allowed on ws/wss listeners besides the listener's own (no allow-all). */
   allowedOrigins: z
@@ -155,8 +163,19 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, file: string): G
     permissions: config.permissions,
     limits: config.limits,
     maxPayload: config.limits?.maxPayload,
-    metricsAddress: config.metrics,
+    ...metricsOptions(config.metrics),
     allowServiceRegistration: config.registration?.enabled ?? false,
     ws: config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : undefined,
+  };
+}
+
+function metricsOptions(
+  metrics: GatewayConfig["metrics"],
+): Pick<GatewayOptions, "metricsAddress" | "metricsToken" | "metricsAllowRemote"> {
+  if (metrics === undefined || typeof metrics === "string") return { metricsAddress: metrics };
+  return {
+    metricsAddress: metrics.address,
+    metricsToken: metrics.token,
+    metricsAllowRemote: metrics.allowRemote,
   };
 }

@@ -95,7 +95,8 @@ export function register(program: Command): void {
         }
         const root = webRoot();
         let gateway: Gateway | undefined;
-        if (root && !options.ws?.httpHandler) {
+        // Without a built console, the ws listeners still serve /stats.json (behind credentials).
+        if (!options.ws?.httpHandler) {
           options.ws = {
             ...options.ws,
             httpHandler: gatewayWebHandler(root, () => gateway),
