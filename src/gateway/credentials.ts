@@ -115,6 +115,8 @@ export class GatewayAuthProvider implements AuthProvider {
   }
 
   private readonly verified: VerifiedLogins;
+  /** Token checks running, by HMAC of user and token (bounded by the limiter's cap on checks). */
+  private readonly checking = new Map<string, Promise<boolean>>();
 
   async processAuth(data: AuthData, ctx: AuthContext): Promise<AuthResult> {
     if (ctx.peerCertificateSubject && this.certificateUsers.has(ctx.peerCertificateSubject)) {
@@ -130,20 +132,29 @@ export class GatewayAuthProvider implements AuthProvider {
       this.onResult?.(true, ctx, user);
       return { state: AuthState.Done, identity: user };
     }
-    // Reserved before the await: checks in flight count against every limit.
-    const admission = this.limiter.admit(user ?? "", ctx.remoteAddress);
-    if (!admission.admitted) {
-      this.onResult?.(false, ctx, user);
-      return { state: AuthState.Error, reason: admission.reason };
-    }
-    const entry = user !== undefined && Object.hasOwn(this.users, user) ? this.users[user] : undefined;
-    let ok = false;
-    try {
+    // The same user and token already being checked (a client opening several connections at
+    // once): share that check. It tells an attacker nothing new and costs no second scrypt.
+    const key = digest.toString("hex");
+    let check = this.checking.get(key);
+    if (!check) {
+      // Reserved before the await: checks in flight count against every limit.
+      const admission = this.limiter.admit(user ?? "", ctx.remoteAddress);
+      if (!admission.admitted) {
+        this.onResult?.(false, ctx, user);
+        return { state: AuthState.Error, reason: admission.reason };
+      }
+      const entry = user !== undefined && Object.hasOwn(this.users, user) ? this.users[user] : undefined;
       // Unknown users cost the same hash as known ones, so timing does not tell which exist.
-      ok = (await verifyToken(token, entry?.token ?? dummy())) && entry !== undefined;
-    } finally {
-      admission.ticket.settle(ok);
+      check = verifyToken(token, entry?.token ?? dummy())
+        .then((matches) => matches && entry !== undefined)
+        .finally(() => this.checking.delete(key));
+      this.checking.set(key, check);
+      check.then(
+        (ok) => admission.ticket.settle(ok),
+        () => admission.ticket.settle(false),
+      );
     }
+    const ok = await check;
     if (ok && user !== undefined) this.verified.remember(user, digest);
     if (!ok) {
       this.onResult?.(false, ctx, user);

@@ -193,6 +193,7 @@ export class Gateway {
         allowRemote: this.options.metricsAllowRemote,
         logger: this.logger,
       });
+      this.logger.info({ url: this.metricsUrl() }, "metrics listening");
     }
     try {
       await this.upstream.attach();

@@ -116,6 +116,27 @@ describe("authentication rate limit", () => {
     expect(limiter.admit("carol", "10.7.7.7", 500)).toMatchObject({ admitted: true });
   });
 
+  it("shares one check among parallel logins with the same credentials (a client opening many connections)", async () => {
+    const provider = new GatewayAuthProvider(users, { maxConcurrentChecks: 2, verifiedTtlMs: 0 });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => attempt(provider, "bob", "bob-token", "10.8.8.8")),
+    );
+    expect(results.every((r) => r.state === 3)).toBe(true);
+  });
+
+  it("remembers a correct login: the next ones skip the limits, a wrong token does not", async () => {
+    const provider = new GatewayAuthProvider(users, { maxFailures: 1, maxFailuresPerUser: 1 });
+    expect(await attempt(provider, "bob", "bob-token", "10.9.9.9")).toMatchObject({ state: 3 });
+    expect(await attempt(provider, "bob", "wrong", "10.9.9.10")).toMatchObject({
+      reason: "invalid user or token",
+    });
+    // bob is locked out for guesses now, but the right token is known to be right.
+    expect(await attempt(provider, "bob", "wrong", "10.9.9.11")).toMatchObject({
+      reason: expect.stringMatching(/retry in/),
+    });
+    expect(await attempt(provider, "bob", "bob-token", "10.9.9.12")).toMatchObject({ state: 3 });
+  });
+
   it("keeps a user who logged in from an address in, while others guess that user elsewhere", () => {
     const limiter = new LoginLimiter({ maxFailures: 3, maxFailuresPerUser: 5 });
     const ok = limiter.admit("alice", "192.168.1.10", 1_000);
