@@ -5,7 +5,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { AuthResult } from "../../src/connection/auth.js";
 import { isQiError, UserTokenAuthenticator } from "../../src/connection/index.js";
-import { GatewayAuthProvider, hashToken, LoginLimiter } from "../../src/gateway/index.js";
+import {
+  GatewayAuthProvider,
+  gatewayOptionsFromConfig,
+  hashToken,
+  LoginLimiter,
+  validateGatewayConfig,
+} from "../../src/gateway/index.js";
 import { client, runCleanup, world } from "./world.js";
 
 afterEach(runCleanup);
@@ -203,5 +209,32 @@ describe("authentication rate limit", () => {
     expect(tracked.users).toBeLessThanOrEqual(100);
     expect(tracked.pairs).toBeLessThanOrEqual(100);
     expect(tracked.addresses).toBeLessThanOrEqual(100);
+  });
+
+  it("takes its limits from the configuration file", () => {
+    const config = validateGatewayConfig({
+      listen: ["tcp://127.0.0.1:0"],
+      auth: {
+        users: { alice: { token: hashToken("x") } },
+        rateLimit: {
+          maxFailures: 3,
+          maxFailuresPerUser: 9,
+          maxFailuresPerAddress: 30,
+          maxConcurrentChecks: 4,
+        },
+        verifiedTtlMs: 0,
+      },
+    });
+    const provider = gatewayOptionsFromConfig(config, "gw.yaml").authProvider as GatewayAuthProvider;
+    expect(provider.limiter.options).toMatchObject({
+      maxFailures: 3,
+      maxFailuresPerUser: 9,
+      maxFailuresPerAddress: 30,
+      maxConcurrentChecks: 4,
+      windowMs: 60_000,
+    });
+    expect(() =>
+      validateGatewayConfig({ listen: ["tcp://127.0.0.1:0"], auth: { rateLimit: { maxFailure: 3 } } }),
+    ).toThrow(/maxFailure/);
   });
 });

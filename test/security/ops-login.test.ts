@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { login, runCleanup, startCanary, startTarget, USERS } from "./harness.js";
-import { tally, tryLogin, tryLogins } from "./ops-attempts.js";
+import { tally, tryLogin, tryLogins } from "./fixtures/ops-attempts.js";
 
 afterEach(runCleanup);
 

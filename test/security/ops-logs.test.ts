@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { QiObject } from "../../src/object/index.js";
 import { login, runCleanup, startCanary, startTarget, USERS } from "./harness.js";
-import { tally, tryLogins } from "./ops-attempts.js";
+import { tally, tryLogins } from "./fixtures/ops-attempts.js";
 
 afterEach(runCleanup);
 
