@@ -83,6 +83,12 @@ export const gatewayConfigSchema = z.strictObject({
       maxQueuedBytes: z.number().int().positive(),
       hardQueuedBytes: z.number().int().positive(),
       maxPayload: z.number().int().positive(),
+      // Connection caps (docs/gateway.md) and the TCP-connect-to-upgrade deadline.
+      maxConnections: z.number().int().positive(),
+      maxUnauthenticated: z.number().int().positive(),
+      maxConnectionsPerAddress: z.number().int().positive(),
+      maxUnauthenticatedPerAddress: z.number().int().positive(),
+      acceptTimeoutMs: z.number().int().positive(),
     })
     .partial()
     .optional(),

@@ -4,6 +4,7 @@
  * with backoff when it goes away), shows each client a Service Directory of what it may see,
  * and forwards everything else through the router.
  */
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import pino, { type Logger } from "pino";
 import {
@@ -26,7 +27,9 @@ import {
   sortEndpoints,
   type WsListenOptions,
 } from "../transport/index.js";
+import { Admission, type AdmissionLimits } from "../transport/admission.js";
 import { ClientLink } from "./client-link.js";
+import { ConnectionRefusalLog } from "./connection-refusals.js";
 import { GatewayMetrics, serveMetrics } from "./metrics.js";
 import { Permissions, type PermissionsConfig } from "./permissions.js";
 import { clippingLogger, RefusalLog } from "./refusal-log.js";
@@ -55,7 +58,12 @@ export interface GatewayOptions {
   /** TLS identity (and client CA for tcpsm) of the external listeners. */
   tls?: ServerTlsOptions;
   permissions?: PermissionsConfig;
-  limits?: Partial<RouterLimits>;
+  /**
+   * Router limits, and the connection caps and accept timeout of the external listeners
+   * (DEFAULT_ADMISSION_LIMITS; acceptTimeoutMs default 10 000: TCP connect to TLS handshake and
+   * WebSocket upgrade done).
+   */
+  limits?: Partial<RouterLimits & AdmissionLimits & { acceptTimeoutMs: number }>;
   /** Largest message accepted from a client (default 50 MB). */
   maxPayload?: number;
   /** ws/wss listeners: Origin allow-list and the HTTP handler (web console) beside the upgrade. */
@@ -120,6 +128,9 @@ export class Gateway {
   private metricsServer: Server | undefined;
   private readonly refusals: RefusalLog;
   private closed = false;
+  /** Connection caps shared by all external listeners, checked at the TCP accept. */
+  private readonly admission: Admission;
+  private readonly connectionRefusals: ConnectionRefusalLog;
 
   constructor(options: GatewayOptions) {
     if (!options.authProvider && !options.allowAnonymous) {
@@ -134,6 +145,23 @@ export class Gateway {
     this.machineId = options.machineId ?? defaultMachineId();
     this.dispatcher = new Dispatcher({ mode: options.dispatch });
     this.permissions = new Permissions(options.permissions);
+    this.connectionRefusals = new ConnectionRefusalLog(this.logger);
+    const l = options.limits ?? {};
+    this.admission = new Admission(
+      {
+        maxConnections: l.maxConnections,
+        maxUnauthenticated: l.maxUnauthenticated,
+        maxConnectionsPerAddress: l.maxConnectionsPerAddress,
+        maxUnauthenticatedPerAddress: l.maxUnauthenticatedPerAddress,
+      },
+      {
+        onRefused: (cap, address, evicted) => {
+          this.metrics.refusedConnection(cap);
+          this.connectionRefusals.note(cap, address, evicted);
+        },
+      },
+    );
+    this.metrics.watchConnections(this.admission);
     this.upstream = new Upstream({
       url: options.attach ?? "tcp://127.0.0.1:9559",
       authenticator: options.upstreamAuthenticator,
@@ -179,6 +207,8 @@ export class Gateway {
           tls: this.options.tls,
           ws: this.options.ws,
           maxPayload: this.options.maxPayload,
+          admission: this.admission,
+          acceptTimeout: this.options.limits?.acceptTimeoutMs,
           onError: (e) => this.logger.debug({ err: e.message }, "listener error"),
         },
         (channel) => this.accept(channel),
@@ -186,6 +216,7 @@ export class Gateway {
       this.listeners.push(listener);
       this.logger.info({ endpoints: listener.endpoints() }, "gateway listening");
     }
+    warnIfOverFileLimit(this.admission.limits.maxConnections, this.logger);
     if (this.options.metricsAddress) {
       this.metricsServer = await serveMetrics(this.metrics, {
         address: this.options.metricsAddress,
@@ -283,6 +314,7 @@ export class Gateway {
     await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
     await this.dispatcher.close();
     this.refusals.close();
+    this.connectionRefusals.close();
   }
 
   private accept(channel: Channel): void {
@@ -335,14 +367,40 @@ export class Gateway {
     conn.ready().then(
       () => {
         counted = true;
+        channel.admission?.authenticate();
         this.metrics.clientConnected();
         this.logger.info({ client: client.number, peer, user: conn.identity }, "client connected");
       },
       (e: Error) => {
         if ((e as { code?: string }).code === "ERR_AUTH") this.metrics.authFailed();
+        // Closed by a connection cap: counted and logged once per interval (ConnectionRefusalLog).
+        if (channel.admission?.evicted) return;
         // The peer is logged on its own: with its port in the reason, no two would be alike.
         this.refusals.refused(channel.remoteAddress, e.message.replaceAll(peer, "client"), { peer });
       },
+    );
+  }
+}
+
+/**
+ * Each connection costs a file descriptor: caps above the process's limit would let a flood
+ * exhaust descriptors (and every login fail with EMFILE) before a cap is ever reached.
+ */
+function warnIfOverFileLimit(maxConnections: number, logger: Logger): void {
+  let soft: number;
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    if (!m || m[1] === "unlimited") return;
+    soft = Number(m[1]);
+  } catch {
+    return; // not Linux: nothing cheap to read
+  }
+  // Upstream connections, listeners, logs and the metrics server need descriptors too.
+  const reserve = 64;
+  if (maxConnections + reserve > soft) {
+    logger.warn(
+      { maxConnections, openFilesLimit: soft },
+      `limits.maxConnections (${maxConnections}) is above the process's open-file limit (${soft}) minus ${reserve}: raise the limit (ulimit -n, LimitNOFILE=) or lower maxConnections`,
     );
   }
 }

@@ -9,6 +9,7 @@ import { isIP } from "node:net";
 import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { safeEqual } from "../connection/auth.js";
+import type { Admission, AdmissionCap } from "../transport/admission.js";
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -65,7 +66,34 @@ export class GatewayMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  private readonly refusedConnections = new Counter({
+    name: "qi_gateway_refused_connections_total",
+    help: "Connections closed by a connection cap (reason: the cap; for the unauthenticated caps, the oldest unauthenticated connection closed to make room)",
+    labelNames: ["reason"],
+    registers: [this.registry],
+  });
+  private admission: Admission | undefined;
+  private readonly openConnections = new Gauge({
+    name: "qi_gateway_open_connections",
+    help: "Open external connections, from the TCP accept (state: unauthenticated or authenticated)",
+    labelNames: ["state"],
+    registers: [this.registry],
+    collect: () => {
+      const a = this.admission;
+      if (a === undefined) return;
+      this.openConnections.set({ state: "unauthenticated" }, a.unauthenticated);
+      this.openConnections.set({ state: "authenticated" }, a.open - a.unauthenticated);
+    },
+  });
   private dropCount = 0;
+
+  /** The connection caps whose counts qi_gateway_open_connections shows. */
+  watchConnections(admission: Admission): void {
+    this.admission = admission;
+  }
+  refusedConnection(cap: AdmissionCap): void {
+    this.refusedConnections.inc({ reason: cap });
+  }
 
   clientConnected(): void {
     this.clients.inc();

@@ -7,6 +7,7 @@
 import type { Socket } from "node:net";
 import type { PeerCertificate, TLSSocket } from "node:tls";
 import { HEADER_SIZE, type Message } from "../wire/message-types.js";
+import type { AdmissionTicket } from "./admission.js";
 import type { Channel, ChannelOptions, CloseHandler, MessageHandler } from "./channel.js";
 import { asError, TransportError } from "./errors.js";
 import { formatUrl, type QiScheme } from "./url.js";
@@ -28,6 +29,7 @@ export abstract class NodeChannelBase implements Channel {
   readonly remoteUrl: string;
   readonly isSecure: boolean;
   readonly peerCertificate?: PeerCertificate;
+  admission: AdmissionTicket | undefined = undefined;
 
   protected readonly hwm: number;
   protected readonly closeTimeout: number;

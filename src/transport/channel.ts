@@ -10,6 +10,7 @@ import { isWireError } from "../wire/errors.js";
 import { Framer } from "../wire/framer.js";
 import { encodeHeader } from "../wire/header.js";
 import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/message-types.js";
+import type { AdmissionTicket } from "./admission.js";
 import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
 import { NodeChannelBase } from "./channel-base.js";
 import type { QiScheme } from "./url.js";
@@ -86,6 +87,11 @@ export interface Channel {
   readonly peerCertificate?: PeerCertificate;
   /** Changes the largest payload accepted from now on (e.g. small until authenticated). */
   setMaxPayload(limit: number): void;
+  /**
+   * Accepted by a listener with connection caps: this connection's place in them (call
+   * `authenticate()` on it once the peer authenticated).
+   */
+  admission?: AdmissionTicket;
 }
 
 /**

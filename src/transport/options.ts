@@ -1,6 +1,7 @@
 /** Options and contracts shared by the scheme drivers. */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SecureVersion } from "node:tls";
+import type { Admission } from "./admission.js";
 import type { Channel, ChannelOptions } from "./channel.js";
 import type { QiUrl } from "./url.js";
 
@@ -45,7 +46,10 @@ export interface ServerTlsOptions {
   ca?: PemInput;
   /** Default "TLSv1.2" (as libqi ≥ 1.8). */
   minVersion?: SecureVersion;
-  /** ms allowed for a client to finish the handshake; default 30 000. */
+  /**
+   * ms allowed for a client to finish the handshake; default the listener's acceptTimeout
+   * (10 000). Counted from the TCP connect, whatever the client sends meanwhile.
+   */
   handshakeTimeout?: number;
 }
 
@@ -70,6 +74,17 @@ export interface ListenOptions extends ChannelOptions {
   onError?: (err: Error) => void;
   /** ws / wss listeners only. */
   ws?: WsListenOptions;
+  /**
+   * ms from the TCP connect until the connection is a channel: the TLS handshake (tcps, tcpsm,
+   * wss) and the HTTP upgrade request (ws, wss) must be done by then, or the socket is closed
+   * (slowloris). Default 10 000 (DEFAULT_ACCEPT_TIMEOUT_MS); 0 disables.
+   */
+  acceptTimeout?: number;
+  /**
+   * Connection caps (shared by every listener given the same Admission): checked at the TCP
+   * accept; each channel carries its ticket (`channel.admission`) to mark it authenticated.
+   */
+  admission?: Admission;
 }
 
 /** The HTTP side of a ws / wss listener. */

@@ -5,12 +5,16 @@
  */
 import type { Server, Socket } from "node:net";
 import { networkInterfaces } from "node:os";
+import type { AdmissionTicket } from "./admission.js";
+import { plainAddress } from "./channel-base.js";
 import { type Channel, DEFAULT_CLOSE_TIMEOUT_MS, SocketChannel, type SocketScheme } from "./channel.js";
 import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
 import type { ConnectOptions, Listener, ListenOptions, OnChannel } from "./options.js";
 import { formatUrl, type QiUrl, sortEndpoints } from "./url.js";
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Listeners: TCP connect to channel (TLS handshake, HTTP upgrade) at most this long. */
+export const DEFAULT_ACCEPT_TIMEOUT_MS = 10_000;
 
 const noop = (): void => {};
 
@@ -158,13 +162,10 @@ export function serve(spec: ServeSpec): Promise<Listener> {
   };
   const channels = new Set<Channel>();
   const raw = new Set<Socket>();
-  const accepted: Accepted = { channels, raw, closing: false };
+  const accepted: Accepted = { channels, raw, closing: false, arriving: new Map() };
+  const setup = spec.readyEvent === "secureConnection" ? "TLS handshake" : undefined;
 
-  server.on("connection", (s: Socket) => {
-    raw.add(s);
-    s.once("close", () => raw.delete(s));
-    if (accepted.closing) s.destroy();
-  });
+  server.on("connection", (s: Socket) => acceptTcp(s, scheme, opts, accepted, report, setup));
   server.on(spec.readyEvent, (socket: Socket) => {
     if (accepted.closing) {
       socket.destroy();
@@ -178,6 +179,7 @@ export function serve(spec: ServeSpec): Promise<Listener> {
       report(e);
       return;
     }
+    becameChannel(accepted, socket, ch);
     if (ch.closed) return;
     channels.add(ch);
     ch.onClose(() => channels.delete(ch));
@@ -199,6 +201,93 @@ export interface Accepted {
   raw: Set<Socket>;
   /** Set once the listener is closing: new connections are refused. */
   closing: boolean;
+  /** Connections accepted over TCP that are not channels yet, by connectionKey. */
+  arriving: Map<string, Arriving>;
+}
+
+/** A TCP connection between its accept and its channel (TLS handshake, HTTP upgrade). */
+interface Arriving {
+  socket: Socket;
+  ticket: AdmissionTicket | undefined;
+  deadline: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** One TCP connection, seen from its raw socket or from the TLS socket over it. */
+function connectionKey(s: Socket): string {
+  return `${s.remoteAddress}|${s.remotePort}|${s.localPort}`;
+}
+
+/**
+ * Every listener's TCP accept: tracks the raw socket (closed with the listener), applies the
+ * connection caps before any TLS or HTTP work, and, when `setup` names a phase before the
+ * channel (TLS handshake, HTTP upgrade), closes the socket if that is not done within the
+ * accept timeout of the connect, however slowly the client keeps sending.
+ */
+export function acceptTcp(
+  s: Socket,
+  scheme: QiUrl["scheme"],
+  opts: ListenOptions,
+  accepted: Accepted,
+  report: (e: unknown) => void,
+  setup: string | undefined,
+): void {
+  accepted.raw.add(s);
+  const key = connectionKey(s);
+  const arriving: Arriving = { socket: s, ticket: undefined, deadline: undefined };
+  s.once("close", () => {
+    accepted.raw.delete(s);
+    if (arriving.deadline) clearTimeout(arriving.deadline);
+    if (accepted.arriving.get(key) === arriving) accepted.arriving.delete(key);
+    arriving.ticket?.release();
+  });
+  if (accepted.closing) {
+    s.destroy();
+    return;
+  }
+  if (opts.admission) {
+    arriving.ticket = opts.admission.admit(s.remoteAddress, () => s.destroy());
+    if (!arriving.ticket) {
+      s.destroy();
+      return;
+    }
+  }
+  const ms = opts.acceptTimeout ?? opts.tls?.handshakeTimeout ?? DEFAULT_ACCEPT_TIMEOUT_MS;
+  if (setup !== undefined && ms > 0) {
+    const peer = formatUrl({ scheme, host: plainAddress(s.remoteAddress), port: s.remotePort ?? 0 });
+    arriving.deadline = setTimeout(() => {
+      s.destroy();
+      report(
+        new TransportError(
+          "ERR_TIMEOUT",
+          `${peer}: ${setup} not done within ${ms} ms of connecting (closed)`,
+        ),
+      );
+    }, ms);
+    arriving.deadline.unref();
+  }
+  accepted.arriving.set(key, arriving);
+}
+
+/** The setup phase is over (a plain HTTP request came): the deadline stops, the caps still count it. */
+export function setupDone(accepted: Accepted, socket: Socket): void {
+  const arriving = accepted.arriving.get(connectionKey(socket));
+  if (arriving?.deadline) clearTimeout(arriving.deadline);
+}
+
+/** The connection is a channel now: its deadline stops, its cap ticket goes with the channel. */
+export function becameChannel(accepted: Accepted, socket: Socket, ch: Channel): void {
+  const key = connectionKey(socket);
+  const arriving = accepted.arriving.get(key);
+  if (arriving === undefined) return;
+  accepted.arriving.delete(key);
+  if (arriving.deadline) clearTimeout(arriving.deadline);
+  const ticket = arriving.ticket;
+  if (ticket === undefined) return;
+  ch.admission = ticket;
+  ticket.close = () =>
+    ch.destroy(new TransportError("ERR_CLOSED", `${ch.remoteUrl} closed to make room (connection caps)`));
+  // Released with the raw socket's close; also with the channel's, in case the two differ (TLS).
+  ch.onClose(() => ticket.release());
 }
 
 /** Anything that listens like net.Server (tls.Server, http(s).Server too). */

@@ -16,10 +16,8 @@ import {
 } from "node:tls";
 import { TransportError, tlsError } from "./errors.js";
 import type { ConnectOptions, ListenOptions, SchemeDriver } from "./options.js";
-import { establish, serve } from "./socket-driver.js";
+import { DEFAULT_ACCEPT_TIMEOUT_MS, establish, serve } from "./socket-driver.js";
 import { formatHostPort, formatUrl, type QiUrl } from "./url.js";
-
-const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
 
 function badOptions(message: string): TransportError {
   return new TransportError("ERR_BAD_OPTIONS", message);
@@ -74,6 +72,15 @@ function clientOptions(
   return { options, pins };
 }
 
+/**
+ * Node's own handshake timer restarts with every byte the client sends; the listener's accept
+ * deadline (socket-driver) does not. Node's stays as a second line, behind the deadline.
+ */
+export function handshakeTimeoutOf(opts: ListenOptions): number {
+  const ms = opts.acceptTimeout ?? opts.tls?.handshakeTimeout ?? DEFAULT_ACCEPT_TIMEOUT_MS;
+  return ms > 0 ? 2 * ms : 120_000;
+}
+
 function serverOptions(url: QiUrl, opts: ListenOptions, mutual: boolean): TlsOptions {
   const t = opts.tls;
   if (t?.key === undefined || t.cert === undefined) {
@@ -88,7 +95,7 @@ function serverOptions(url: QiUrl, opts: ListenOptions, mutual: boolean): TlsOpt
     minVersion: t.minVersion ?? "TLSv1.2",
     requestCert: mutual,
     rejectUnauthorized: mutual,
-    handshakeTimeout: t.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    handshakeTimeout: handshakeTimeoutOf(opts),
   };
   if (mutual) options.ca = t.ca;
   if (t.passphrase !== undefined) options.passphrase = t.passphrase;

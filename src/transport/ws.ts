@@ -47,14 +47,26 @@ import type {
   WsListenOptions,
 } from "./options.js";
 import { NodeChannelBase } from "./channel-base.js";
-import { type Accepted, bindListener, DEFAULT_CONNECT_TIMEOUT_MS } from "./socket-driver.js";
-import { normalizeFingerprint } from "./tls.js";
+import {
+  type Accepted,
+  acceptTcp,
+  becameChannel,
+  bindListener,
+  DEFAULT_ACCEPT_TIMEOUT_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  setupDone,
+} from "./socket-driver.js";
+import { handshakeTimeoutOf, normalizeFingerprint } from "./tls.js";
 import { formatHostPort, formatUrl, type QiUrl } from "./url.js";
 import { closeCodeFor, closeReasonText, encodeFrame, parseFrame, WsCloseCode } from "./ws-frame.js";
+import { WsSizeGuard } from "./ws-size-guard.js";
 
 export type WsScheme = "ws" | "wss";
 
 const allocFrame = (n: number): Uint8Array => Buffer.allocUnsafe(n);
+
+/** How long a peer that announced an oversized message gets to read our close frame. */
+const OVERSIZED_CLOSE_GRACE_MS = 500;
 
 /** A Channel over one WebSocket (client or server side) of the `ws` package. */
 export class WsChannel extends NodeChannelBase {
@@ -66,8 +78,25 @@ export class WsChannel extends NodeChannelBase {
   private readonly socket: Socket;
   private maxPayload: number;
   private corked = false;
+  /**
+   * Server side, while our limit is below the `ws` library's own (before authentication): reads
+   * the frame headers off the socket so an oversized message is refused before it is buffered.
+   */
+  private guard: WsSizeGuard | undefined;
+  /** The largest message (header included) the `ws` library itself accepts on this socket. */
+  private readonly libraryLimit: number;
 
-  constructor(ws: WebSocket, socket: Socket, scheme: WsScheme, opts: ChannelOptions = {}) {
+  /**
+   * `libraryLimit`: server side, the maxPayload the `ws` server was made with; a lower limit
+   * (setMaxPayload) is then enforced on frame headers, before `ws` buffers anything.
+   */
+  constructor(
+    ws: WebSocket,
+    socket: Socket,
+    scheme: WsScheme,
+    opts: ChannelOptions = {},
+    libraryLimit?: number,
+  ) {
     super(socket, scheme, scheme === "wss", opts, {
       highWaterMark: DEFAULT_HIGH_WATER_MARK,
       closeTimeout: DEFAULT_CLOSE_TIMEOUT_MS,
@@ -76,6 +105,12 @@ export class WsChannel extends NodeChannelBase {
     this.ws = ws;
     this.socket = socket;
     this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.libraryLimit = libraryLimit ?? Number.POSITIVE_INFINITY;
+    if (libraryLimit !== undefined) {
+      // Before the ws library's listener: the header of an oversized message is seen first.
+      this.guard = new WsSizeGuard(this.maxPayload + HEADER_SIZE);
+      socket.prependListener("data", this.onRawData);
+    }
     ws.binaryType = "nodebuffer";
     ws.on("message", (data: RawData, isBinary: boolean) => this.onFrame(data, isBinary));
     ws.on("close", (code: number, why: Buffer) => {
@@ -132,9 +167,39 @@ export class WsChannel extends NodeChannelBase {
     this.ws.terminate();
   }
 
-  /** Messages over `limit` are refused from now on; the ws library's own cap stays the listener's. */
+  /**
+   * Messages over `limit` are refused from now on. Server side, below the ws library's own cap
+   * the refusal happens on the frame header (nothing of the message is buffered); once the limit
+   * reaches that cap the header check stops and the library enforces it (no cost per frame).
+   */
   setMaxPayload(limit: number): void {
     this.maxPayload = limit;
+    const guard = this.guard;
+    if (guard === undefined) return;
+    if (limit + HEADER_SIZE >= this.libraryLimit) this.dropGuard();
+    else guard.limit = limit + HEADER_SIZE;
+  }
+
+  private readonly onRawData = (chunk: Buffer): void => {
+    const guard = this.guard;
+    if (guard === undefined || guard.push(chunk)) return;
+    const size = guard.refusedSize - HEADER_SIZE;
+    this.dropGuard();
+    this.socket.pause(); // the rest of that message is never read
+    this.closeWith(
+      WsCloseCode.TooBig,
+      `message over the limit of ${this.maxPayload} payload bytes`,
+      new TransportError(
+        "ERR_SOCKET",
+        `${this.remoteUrl} announced a ${size}-byte message over the limit of ${this.maxPayload} payload bytes (closed with 1009 before reading it)`,
+      ),
+      OVERSIZED_CLOSE_GRACE_MS,
+    );
+  };
+
+  private dropGuard(): void {
+    this.guard = undefined;
+    this.socket.off("data", this.onRawData);
   }
 
   protected pauseSource(): void {
@@ -147,14 +212,14 @@ export class WsChannel extends NodeChannelBase {
 
   // --------------------------------------------------------------------------------------------
 
-  private closeWith(code: number, text: string, reason?: Error): void {
+  private closeWith(code: number, text: string, reason?: Error, graceMs = this.closeTimeout): void {
     if (this.isClosed) return;
     this.closeCode = code;
     this.closeText = text;
     this.finish(reason ?? new TransportError("ERR_CLOSED", `channel ${this.remoteUrl} closed locally`));
     const ws = this.ws;
     if (ws.readyState === WebSocket.CLOSED) return;
-    const timer = setTimeout(() => ws.terminate(), this.closeTimeout);
+    const timer = setTimeout(() => ws.terminate(), graceMs);
     timer.unref();
     ws.once("close", () => clearTimeout(timer));
     ws.close(code, closeReasonText(text));
@@ -444,25 +509,27 @@ export function wsListen(
         cert: t!.cert,
         passphrase: t!.passphrase,
         minVersion: t!.minVersion ?? "TLSv1.2",
-        handshakeTimeout: t!.handshakeTimeout ?? 30_000,
+        handshakeTimeout: handshakeTimeoutOf(opts),
       })
     : createHttpServer();
+  // Node's own slowloris check (headersTimeout) runs only every 30 s: the accept deadline
+  // (acceptTcp) is what closes a slow upgrade on time; this one covers later keep-alive requests.
+  const acceptTimeout = opts.acceptTimeout ?? DEFAULT_ACCEPT_TIMEOUT_MS;
+  if (acceptTimeout > 0) server.headersTimeout = Math.min(server.headersTimeout, acceptTimeout);
+  const libraryLimit = (opts.maxPayload ?? DEFAULT_MAX_PAYLOAD) + HEADER_SIZE;
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false,
     perMessageDeflate: false,
-    maxPayload: (opts.maxPayload ?? DEFAULT_MAX_PAYLOAD) + HEADER_SIZE,
+    maxPayload: libraryLimit,
   });
   const channels = new Set<Channel>();
   const raw = new Set<Socket>();
-  const accepted: Accepted = { channels, raw, closing: false };
+  const accepted: Accepted = { channels, raw, closing: false, arriving: new Map() };
   let bound = formatUrl(url);
+  const setup = secure ? "TLS handshake and WebSocket upgrade" : "WebSocket upgrade";
 
-  server.on("connection", (s: Socket) => {
-    raw.add(s);
-    s.once("close", () => raw.delete(s));
-    if (accepted.closing) s.destroy();
-  });
+  server.on("connection", (s: Socket) => acceptTcp(s, scheme, opts, accepted, report, setup));
   if (secure) {
     server.on("tlsClientError", (err: Error, socket: Socket) => {
       socket.destroy();
@@ -470,6 +537,7 @@ export function wsListen(
     });
   }
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    setupDone(accepted, req.socket as Socket);
     const handler = opts.ws?.httpHandler;
     if (!handler) {
       res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
@@ -508,12 +576,13 @@ export function wsListen(
       }
       let ch: WsChannel;
       try {
-        ch = new WsChannel(ws, req.socket as Socket, scheme, opts);
+        ch = new WsChannel(ws, req.socket as Socket, scheme, opts, libraryLimit);
       } catch (e) {
         ws.terminate();
         report(e);
         return;
       }
+      becameChannel(accepted, req.socket as Socket, ch);
       if (ch.closed) return;
       channels.add(ch);
       ch.onClose(() => channels.delete(ch));

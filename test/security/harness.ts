@@ -38,6 +38,17 @@ export const USERS = {
   canary: { user: "canary", token: "canary-token-0123456789" },
 } satisfies Record<string, Credentials>;
 
+/**
+ * Gateway `limits` for cases that open hundreds of connections from 127.0.0.1 on purpose to
+ * test something else (login limiter, log aggregation): the per-address connection caps
+ * (maxUnauthenticatedPerAddress 16, maxConnectionsPerAddress 64) would close them first.
+ */
+export const CAPS_RAISED = {
+  maxConnectionsPerAddress: 1_000,
+  maxUnauthenticatedPerAddress: 1_000,
+  maxUnauthenticated: 1_000,
+};
+
 /** Users alice and bob: the robot's services and Vault, any call and subscription, no property writes. */
 const ordinaryUser = {
   services: { allow: ["AL*", "Calc", "Vault", "LogManager"] },

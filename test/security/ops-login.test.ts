@@ -4,14 +4,16 @@
  * and the canary never notices.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { login, runCleanup, startCanary, startTarget, USERS } from "./harness.js";
+import { CAPS_RAISED, login, runCleanup, startCanary, startTarget, USERS } from "./harness.js";
 import { tally, tryLogin, tryLogins } from "./fixtures/ops-attempts.js";
 
 afterEach(runCleanup);
 
 describe("login rate limit (real gateway)", () => {
   it("checks at most 5 of 200 parallel guesses; alice is locked out, bob still logs in", async () => {
-    const t = await startTarget();
+    // 200 connections at once from one address: the per-address connection caps (door) would
+    // close most of them before they authenticate; this case is about the login limiter.
+    const t = await startTarget({ configure: (c) => (c.limits = CAPS_RAISED) });
     const canary = await startCanary(t.gateway.tcpUrl);
     const results = await tryLogins(t.gateway.tcpUrl, 200, 200, (i) => ({
       user: "alice",

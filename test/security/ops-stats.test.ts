@@ -5,7 +5,15 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { GatewayStatsJson } from "../../src/web/stats.js";
-import { type Credentials, login, runCleanup, startCanary, startTarget, USERS } from "./harness.js";
+import {
+  CAPS_RAISED,
+  type Credentials,
+  login,
+  runCleanup,
+  startCanary,
+  startTarget,
+  USERS,
+} from "./harness.js";
 
 afterEach(runCleanup);
 
@@ -19,6 +27,8 @@ describe("/stats.json and metrics (real gateway)", () => {
       configure: (config) => {
         const users = (config.permissions as { users: Record<string, Record<string, unknown>> }).users;
         users.admin.admin = true;
+        // 200 parallel HTTP connections from one address: past the per-address caps (door).
+        config.limits = CAPS_RAISED;
       },
     });
     const canary = await startCanary(t.gateway.tcpUrl);
