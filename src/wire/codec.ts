@@ -462,7 +462,7 @@ function dec(r: Reader, node: SigNode, ctx: CodecContext, depth: number): unknow
       checkDecodeDepth(r, depth, ctx);
       const k = node.key;
       const val = node.value;
-      const n = r.count(minEncodedSize(k) + minEncodedSize(val));
+      const n = r.count(minEncodedSize(k) + minEncodedSize(val), 2);
       const out = new Map<unknown, unknown>();
       for (let i = 0; i < n; i++) {
         const key = dec(r, k, ctx, depth + 1);
@@ -473,6 +473,7 @@ function dec(r: Reader, node: SigNode, ctx: CodecContext, depth: number): unknow
     case "tuple": {
       checkDecodeDepth(r, depth, ctx);
       const members = node.members;
+      r.charge(members.length);
       const names = node.fieldNames;
       if (names !== undefined) {
         const fields: Record<string, unknown> = {};
@@ -485,6 +486,7 @@ function dec(r: Reader, node: SigNode, ctx: CodecContext, depth: number): unknow
     }
     case "optional":
       checkDecodeDepth(r, depth, ctx);
+      r.charge(1);
       return r.u8() !== 0 ? Optional.of(dec(r, node.element, ctx, depth + 1)) : Optional.NONE;
     case "kwargs":
       throw new WireError("ERR_UNSERIALIZABLE", "kwargs (~T) have no wire form", r.pos);
@@ -547,6 +549,7 @@ function decDynamic(r: Reader, ctx: CodecContext, depth: number): Dynamic {
     throw new WireError("ERR_SIGNATURE_INVALID", "dynamic signature is not valid UTF-8", at);
   }
   if (text === "") return Dynamic.EMPTY;
+  r.charge(1);
   let node: SigNode;
   try {
     node = parseSignature(text);

@@ -9,22 +9,56 @@ import { WireError } from "./errors.js";
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Lossy = new TextDecoder("utf-8", { ignoreBOM: true });
 
-/** Total number of zero-size elements (e.g. `[v]`, `[()]`) one reader accepts. */
-export const DEFAULT_ZERO_SIZE_BUDGET = 1_000_000;
+/**
+ * The allocation budget of one decode: the JS values it may create (list and map slots, tuple
+ * members, dynamics, optionals) are at most VALUES_PER_BYTE × the input's bytes + VALUE_ALLOWANCE.
+ *
+ * Why 8: a value costs V8 at most ~48 heap bytes (an empty Array is 32, a Map entry ~32, a slot
+ * in its parent 8), so a payload can make us hold at most ~400 bytes per byte received. Honest
+ * data stays far below the bound: every scalar but `v` takes at least one byte (`[b]` is one
+ * value per byte, a struct of bools two), so only zero-size elements (`[()]`, `[v]`, tuples of
+ * `()`) and deep nesting repeated by a count can exceed it — 4 bytes of `[()]` with count
+ * 1,000,000 used to make a million arrays. The allowance lets small payloads hold a few empty
+ * containers.
+ */
+export const VALUES_PER_BYTE = 8;
+export const VALUE_ALLOWANCE = 1024;
+
+/** The budget of a decode of `bytes` input bytes. */
+export function decodeBudget(bytes: number): number {
+  return VALUES_PER_BYTE * bytes + VALUE_ALLOWANCE;
+}
 
 export class Reader {
   readonly bytes: Uint8Array;
   readonly view: DataView;
   pos: number;
   readonly end: number;
-  /** Remaining allowance of zero-size list/map elements. */
-  zeroSizeBudget = DEFAULT_ZERO_SIZE_BUDGET;
+  /** JS values this decode may still create (see decodeBudget); charge() draws on it. */
+  budget: number;
+  /** The budget this reader started with, for error messages. */
+  private readonly initialBudget: number;
 
   constructor(bytes: Uint8Array, offset = 0, end = bytes.length) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = offset;
     this.end = end;
+    this.budget = this.initialBudget = decodeBudget(end - offset);
+  }
+
+  /** Draws `n` values from the budget before they are made; ERR_BUDGET when it is spent. */
+  charge(n: number): void {
+    if (n > this.budget) this.overBudget(n);
+    this.budget -= n;
+  }
+
+  private overBudget(n: number): never {
+    throw new WireError(
+      "ERR_BUDGET",
+      `decoding ${n} more values exceeds the allocation budget of ${this.initialBudget} values for ${(this.initialBudget - VALUE_ALLOWANCE) / VALUES_PER_BYTE} bytes (${VALUES_PER_BYTE} per byte + ${VALUE_ALLOWANCE})`,
+      this.pos,
+    );
   }
 
   get remaining(): number {
@@ -128,27 +162,27 @@ export class Reader {
   }
 
   /**
-   * Reads a u32 element count and checks that `count` elements of at least `minSize` bytes
-   * each fit in the remaining input (elements of size 0 draw on `zeroSizeBudget`).
+   * Reads a u32 element count, checks that `count` elements of at least `minSize` bytes each
+   * fit in the remaining input, and charges `count × slots` values to the budget (a map entry
+   * is two slots). Zero-size elements are charged like any other.
    */
-  count(minSize: number): number {
+  count(minSize: number, slots = 1): number {
     const at = this.pos;
     const n = this.u32();
     if (n === 0) return 0;
-    if (minSize > 0) {
-      if (n * minSize > this.end - this.pos) {
-        throw new WireError(
-          "ERR_COUNT_TOO_LARGE",
-          `count ${n} × ${minSize} bytes exceeds the ${this.end - this.pos} remaining bytes`,
-          at,
-        );
-      }
-    } else {
-      if (n > this.zeroSizeBudget) {
-        throw new WireError("ERR_COUNT_TOO_LARGE", `count ${n} of zero-size elements exceeds the budget`, at);
-      }
-      this.zeroSizeBudget -= n;
+    if (n * minSize > this.end - this.pos) {
+      throw new WireError(
+        "ERR_COUNT_TOO_LARGE",
+        `count ${n} × ${minSize} bytes exceeds the ${this.end - this.pos} remaining bytes`,
+        at,
+      );
     }
+    const cost = n * slots;
+    if (cost > this.budget) {
+      this.pos = at;
+      this.overBudget(cost);
+    }
+    this.budget -= cost;
     return n;
   }
 
