@@ -32,6 +32,7 @@ const userPermissions = z.strictObject({
   register: ruleSet.optional(),
 });
 const url = urlSchema;
+const metricsAddress = z.string().regex(/^\[?[^\]]*\]?:\d+$/, "host:port");
 
 export const gatewayConfigSchema = z.strictObject({
   attach: url.optional(),
@@ -43,8 +44,21 @@ export const gatewayConfigSchema = z.strictObject({
       users: usersSchema.optional(),
       credentials: z.string().optional().describe("a JSON/YAML file with { users: { name: { token } } }"),
       certificateUsers: z.array(z.string()).optional(),
+      /** How long a correct login skips scrypt on the next ones (ms, 0: never). */
+      verifiedTtlMs: z.number().int().nonnegative().optional(),
       rateLimit: z
-        .strictObject({ maxFailures: z.number().int().positive(), windowMs: z.number().int().positive() })
+        .strictObject({
+          maxFailures: z.number().int().positive(),
+          maxFailuresPerUser: z.number().int().positive(),
+          maxFailuresPerAddress: z.number().int().positive(),
+          windowMs: z.number().int().positive(),
+          maxLockMs: z.number().int().positive(),
+          throttleMs: z.number().int().positive(),
+          maxConcurrentChecks: z.number().int().positive(),
+          maxChecksPerAddress: z.number().int().positive(),
+          maxEntries: z.number().int().positive(),
+          trustMs: z.number().int().nonnegative(),
+        })
         .partial()
         .optional(),
     })
@@ -59,7 +73,7 @@ export const gatewayConfigSchema = z.strictObject({
     .optional(),
   permissions: z
     .strictObject({
-      users: z.record(z.string(), userPermissions).optional(),
+      users: z.record(z.string(), userPermissions.extend({ admin: z.boolean().optional() })).optional(),
       default: userPermissions.optional(),
     })
     .optional(),
@@ -72,9 +86,16 @@ export const gatewayConfigSchema = z.strictObject({
     })
     .partial()
     .optional(),
+  /** `host:port` (loopback unless token or allowRemote), or { address, token, allowRemote }. */
   metrics: z
-    .string()
-    .regex(/^\[?[^\]]*\]?:\d+$/, "host:port")
+    .union([
+      metricsAddress,
+      z.strictObject({
+        address: metricsAddress,
+        token: z.string().min(16, "a bearer token of 16 characters or more").optional(),
+        allowRemote: z.boolean().optional(),
+      }),
+    ])
     .optional(),
   /** Browser origins allowed on ws/wss listeners besides the listener's own (no allow-all). */
   allowedOrigins: z
@@ -126,6 +147,7 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, file: string): G
       ? new GatewayAuthProvider(users, {
           ...config.auth.rateLimit,
           certificateUsers: config.auth.certificateUsers,
+          verifiedTtlMs: config.auth.verifiedTtlMs,
         })
       : undefined,
     upstreamAuthenticator:
@@ -141,8 +163,19 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, file: string): G
     permissions: config.permissions,
     limits: config.limits,
     maxPayload: config.limits?.maxPayload,
-    metricsAddress: config.metrics,
+    ...metricsOptions(config.metrics),
     allowServiceRegistration: config.registration?.enabled ?? false,
     ws: config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : undefined,
+  };
+}
+
+function metricsOptions(
+  metrics: GatewayConfig["metrics"],
+): Pick<GatewayOptions, "metricsAddress" | "metricsToken" | "metricsAllowRemote"> {
+  if (metrics === undefined || typeof metrics === "string") return { metricsAddress: metrics };
+  return {
+    metricsAddress: metrics.address,
+    metricsToken: metrics.token,
+    metricsAllowRemote: metrics.allowRemote,
   };
 }

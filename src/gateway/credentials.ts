@@ -1,8 +1,8 @@
 /**
  * Gateway credentials: users with *hashed* tokens (scrypt, salted), checked in constant time,
- * with failed attempts rate-limited per source address.
+ * with attempts rate-limited per user, per address and per pair (see login-limiter.ts).
  */
-import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
 import {
   type AuthContext,
   type AuthData,
@@ -10,6 +10,7 @@ import {
   type AuthResult,
   AuthState,
 } from "../connection/auth.js";
+import { type LoginLimitOptions, LoginLimiter } from "./login-limiter.js";
 
 const SCRYPT_N = 16384;
 const KEY_LENGTH = 32;
@@ -47,107 +48,119 @@ export interface CredentialsFile {
   users: Record<string, { token: string }>;
 }
 
-export interface RateLimitOptions {
-  /** Failures allowed per address within the window. Default 5. */
-  maxFailures?: number;
-  /** Window and lock-out length in ms. Default 60 s. */
-  windowMs?: number;
-  /** Source addresses remembered at most (the oldest are forgotten first). Default 10,000. */
-  maxAddresses?: number;
-}
+/**
+ * Correct logins remembered for a while (user → HMAC of the token under a per-process key), so
+ * that repeated logins of a user who just logged in (the console polling /stats.json, a client
+ * reconnecting) skip scrypt and the rate limits: only the right token matches. Only users that
+ * logged in enter it, so attacker-chosen names never do; bounded all the same.
+ */
+export class VerifiedLogins {
+  private readonly key = randomBytes(32);
+  private readonly entries = new Map<string, { digest: Buffer; until: number }>();
 
-/** Counts failures per source address; an address over the limit is refused without checking. */
-export class FailureLimiter {
-  private readonly failures = new Map<string, number[]>();
-  private readonly max: number;
-  private readonly windowMs: number;
-  private readonly maxAddresses: number;
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+  ) {}
 
-  constructor(options: RateLimitOptions = {}) {
-    this.max = options.maxFailures ?? 5;
-    this.windowMs = options.windowMs ?? 60_000;
-    this.maxAddresses = options.maxAddresses ?? 10_000;
+  digest(user: string, token: string): Buffer {
+    return createHmac("sha256", this.key).update(user).update("\0").update(token).digest();
   }
 
-  isBlocked(address: string, now = Date.now()): boolean {
-    return this.recent(address, now).length >= this.max;
-  }
-
-  recordFailure(address: string, now = Date.now()): void {
-    const list = this.recent(address, now);
-    list.push(now);
-    this.failures.set(address, list);
-    if (this.failures.size > this.maxAddresses) this.sweep(now);
-  }
-
-  /** Addresses with failures in the window (what the limiter holds in memory). */
-  get trackedAddresses(): number {
-    return this.failures.size;
-  }
-
-  /**
-   * Many failing addresses (a scan, a spoofing botnet): forget the expired ones, then the
-   * oldest, so memory stays bounded whatever the number of sources.
-   */
-  private sweep(now: number): void {
-    for (const address of [...this.failures.keys()]) this.recent(address, now);
-    for (const address of this.failures.keys()) {
-      if (this.failures.size <= this.maxAddresses) break;
-      this.failures.delete(address);
+  matches(user: string, digest: Buffer, now = Date.now()): boolean {
+    const entry = this.entries.get(user);
+    if (!entry) return false;
+    if (entry.until <= now) {
+      this.entries.delete(user);
+      return false;
     }
+    return timingSafeEqual(entry.digest, digest);
   }
 
-  private recent(address: string, now: number): number[] {
-    const list = (this.failures.get(address) ?? []).filter((t) => now - t < this.windowMs);
-    if (list.length === 0) this.failures.delete(address);
-    else this.failures.set(address, list);
-    return list;
+  remember(user: string, digest: Buffer, now = Date.now()): void {
+    if (this.ttlMs <= 0) return;
+    this.entries.delete(user);
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(user, { digest, until: now + this.ttlMs });
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 }
+
+/** How long a correct login is remembered by default (see VerifiedLogins). */
+export const DEFAULT_VERIFIED_TTL_MS = 15 * 60_000;
 
 /**
  * user/token provider for the gateway's external listeners. Accepts mutual-TLS clients by
  * their certificate's common name when `certificateUsers` lists it.
  */
 export class GatewayAuthProvider implements AuthProvider {
-  private readonly limiter: FailureLimiter;
+  readonly limiter: LoginLimiter;
+  private readonly certificateUsers: Set<string>;
 
   constructor(
     private readonly users: CredentialsFile["users"],
-    options: RateLimitOptions & { certificateUsers?: string[] } = {},
+    options: LoginLimitOptions & { certificateUsers?: string[]; verifiedTtlMs?: number } = {},
     private readonly onResult?: (ok: boolean, ctx: AuthContext, user: string | undefined) => void,
   ) {
-    this.limiter = new FailureLimiter(options);
-    this.certificateUsers = new Set(options.certificateUsers ?? []);
+    const { certificateUsers, verifiedTtlMs, ...limits } = options;
+    this.limiter = new LoginLimiter(limits);
+    this.verified = new VerifiedLogins(verifiedTtlMs ?? DEFAULT_VERIFIED_TTL_MS);
+    this.certificateUsers = new Set(certificateUsers ?? []);
   }
 
-  private readonly certificateUsers: Set<string>;
+  private readonly verified: VerifiedLogins;
+  /** Token checks running, by HMAC of user and token (bounded by the limiter's cap on checks). */
+  private readonly checking = new Map<string, Promise<boolean>>();
 
   async processAuth(data: AuthData, ctx: AuthContext): Promise<AuthResult> {
     if (ctx.peerCertificateSubject && this.certificateUsers.has(ctx.peerCertificateSubject)) {
       this.onResult?.(true, ctx, ctx.peerCertificateSubject);
       return { state: AuthState.Done, identity: ctx.peerCertificateSubject };
     }
-    if (this.limiter.isBlocked(ctx.remoteAddress)) {
-      this.onResult?.(false, ctx, undefined);
-      return {
-        state: AuthState.Error,
-        reason: "too many failed attempts from this address, try again later",
-      };
+    const rawUser = data.get("user");
+    const rawToken = data.get("token");
+    const user = typeof rawUser === "string" ? rawUser : undefined;
+    const token = typeof rawToken === "string" ? rawToken : "";
+    const digest = this.verified.digest(user ?? "", token);
+    if (user !== undefined && this.verified.matches(user, digest)) {
+      this.onResult?.(true, ctx, user);
+      return { state: AuthState.Done, identity: user };
     }
-    const user = data.get("user");
-    const token = data.get("token");
-    const entry = typeof user === "string" && Object.hasOwn(this.users, user) ? this.users[user] : undefined;
-    // Unknown users cost the same hash as known ones, so timing does not tell which exist.
-    const ok =
-      (await verifyToken(typeof token === "string" ? token : "", entry?.token ?? dummy())) &&
-      entry !== undefined;
+    // The same user and token already being checked (a client opening several connections at
+    // once): share that check. It tells an attacker nothing new and costs no second scrypt.
+    const key = digest.toString("hex");
+    let check = this.checking.get(key);
+    if (!check) {
+      // Reserved before the await: checks in flight count against every limit.
+      const admission = this.limiter.admit(user ?? "", ctx.remoteAddress);
+      if (!admission.admitted) {
+        this.onResult?.(false, ctx, user);
+        return { state: AuthState.Error, reason: admission.reason };
+      }
+      const entry = user !== undefined && Object.hasOwn(this.users, user) ? this.users[user] : undefined;
+      // Unknown users cost the same hash as known ones, so timing does not tell which exist.
+      check = verifyToken(token, entry?.token ?? dummy())
+        .then((matches) => matches && entry !== undefined)
+        .finally(() => this.checking.delete(key));
+      this.checking.set(key, check);
+      check.then(
+        (ok) => admission.ticket.settle(ok),
+        () => admission.ticket.settle(false),
+      );
+    }
+    const ok = await check;
+    if (ok && user !== undefined) this.verified.remember(user, digest);
     if (!ok) {
-      this.limiter.recordFailure(ctx.remoteAddress);
-      this.onResult?.(false, ctx, typeof user === "string" ? user : undefined);
+      this.onResult?.(false, ctx, user);
       return { state: AuthState.Error, reason: "invalid user or token" };
     }
-    this.onResult?.(true, ctx, user as string);
-    return { state: AuthState.Done, identity: user as string };
+    this.onResult?.(true, ctx, user);
+    return { state: AuthState.Done, identity: user };
   }
 }

@@ -4,7 +4,7 @@
  * with backoff when it goes away), shows each client a Service Directory of what it may see,
  * and forwards everything else through the router.
  */
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import pino, { type Logger } from "pino";
 import {
   type AuthProviderOption,
@@ -27,8 +27,9 @@ import {
   type WsListenOptions,
 } from "../transport/index.js";
 import { ClientLink } from "./client-link.js";
-import { GatewayMetrics } from "./metrics.js";
+import { GatewayMetrics, serveMetrics } from "./metrics.js";
 import { Permissions, type PermissionsConfig } from "./permissions.js";
+import { clippingLogger, RefusalLog } from "./refusal-log.js";
 import { ExternalServices } from "./external-services.js";
 import { DEFAULT_LIMITS, Router, type RouterLimits } from "./router.js";
 import { createSdView } from "./sd-view.js";
@@ -59,8 +60,12 @@ export interface GatewayOptions {
   maxPayload?: number;
   /** ws/wss listeners: Origin allow-list and the HTTP handler (web console) beside the upgrade. */
   ws?: WsListenOptions;
-  /** Where to serve Prometheus metrics, e.g. `127.0.0.1:9100` (off when omitted). */
+  /** Where to serve Prometheus metrics, e.g. `127.0.0.1:9100` (off when omitted; loopback unless below). */
   metricsAddress?: string;
+  /** Bearer token the metrics endpoint requires (needed to listen beyond loopback). */
+  metricsToken?: string;
+  /** Serve metrics on a non-loopback address without a token (public metrics, a warning). */
+  metricsAllowRemote?: boolean;
   machineId?: string;
   dispatch?: DispatchMode;
   logger?: Logger;
@@ -113,6 +118,7 @@ export class Gateway {
   private readonly listeners: Listener[] = [];
   private readonly machineId: string;
   private metricsServer: Server | undefined;
+  private readonly refusals: RefusalLog;
   private closed = false;
 
   constructor(options: GatewayOptions) {
@@ -122,7 +128,9 @@ export class Gateway {
       );
     }
     this.options = options;
-    this.logger = options.logger ?? pino({ level: "silent" });
+    // Client-chosen strings are clipped in every line the gateway (and its parts) writes.
+    this.logger = clippingLogger(options.logger ?? pino({ level: "silent" }));
+    this.refusals = new RefusalLog(this.logger);
     this.machineId = options.machineId ?? defaultMachineId();
     this.dispatcher = new Dispatcher({ mode: options.dispatch });
     this.permissions = new Permissions(options.permissions);
@@ -178,7 +186,15 @@ export class Gateway {
       this.listeners.push(listener);
       this.logger.info({ endpoints: listener.endpoints() }, "gateway listening");
     }
-    if (this.options.metricsAddress) await this.startMetrics(this.options.metricsAddress);
+    if (this.options.metricsAddress) {
+      this.metricsServer = await serveMetrics(this.metrics, {
+        address: this.options.metricsAddress,
+        token: this.options.metricsToken,
+        allowRemote: this.options.metricsAllowRemote,
+        logger: this.logger,
+      });
+      this.logger.info({ url: this.metricsUrl() }, "metrics listening");
+    }
     try {
       await this.upstream.attach();
     } catch (e) {
@@ -231,6 +247,15 @@ export class Gateway {
       }));
   }
 
+  /**
+   * May this authenticated user see every client's row (statistics)? See Permissions.isAdmin;
+   * never the shared identity of anonymous clients.
+   */
+  isAdmin(identity: string | undefined): boolean {
+    if (this.options.allowAnonymous && identity === "anonymous") return false;
+    return this.permissions.isAdmin(identity);
+  }
+
   /** Checks credentials as an external listener would (for HTTP pages beside a ws listener). */
   authenticate(data: Map<string, unknown>, remoteAddress: string): Promise<string | undefined> {
     return authenticateWith(
@@ -257,6 +282,7 @@ export class Gateway {
     await this.upstream.close();
     await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
     await this.dispatcher.close();
+    this.refusals.close();
   }
 
   private accept(channel: Channel): void {
@@ -314,39 +340,9 @@ export class Gateway {
       },
       (e: Error) => {
         if ((e as { code?: string }).code === "ERR_AUTH") this.metrics.authFailed();
-        this.logger.info({ peer, reason: e.message }, "client refused");
+        // The peer is logged on its own: with its port in the reason, no two would be alike.
+        this.refusals.refused(channel.remoteAddress, e.message.replaceAll(peer, "client"), { peer });
       },
     );
   }
-
-  private async startMetrics(address: string): Promise<void> {
-    const [host, portText] = splitHostPort(address);
-    this.metricsServer = createServer((req, res) => {
-      if (req.url === "/metrics") {
-        this.metrics.text().then(
-          (text) => {
-            res.writeHead(200, { "content-type": this.metrics.contentType });
-            res.end(text);
-          },
-          () => {
-            res.writeHead(500);
-            res.end();
-          },
-        );
-        return;
-      }
-      res.writeHead(404);
-      res.end("not found\n");
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.metricsServer!.once("error", reject);
-      this.metricsServer!.listen(Number(portText), host, () => resolve());
-    });
-  }
-}
-
-function splitHostPort(address: string): [string, string] {
-  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address);
-  if (!m) throw new Error(`metrics address must be host:port, got "${address}"`);
-  return [m[1], m[2]];
 }

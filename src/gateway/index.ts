@@ -1,6 +1,7 @@
 /** The Gateway: external clients in, internal services out. */
 export { ClientLink } from "./client-link.js";
-export { FailureLimiter, GatewayAuthProvider, hashToken, verifyToken } from "./credentials.js";
+export { GatewayAuthProvider, hashToken, verifyToken } from "./credentials.js";
+export { DEFAULT_LOGIN_LIMITS, type LoginLimitOptions, LoginLimiter } from "./login-limiter.js";
 export { Gateway, type GatewayClientInfo, type GatewayOptions } from "./gateway.js";
 export { GatewayMetrics } from "./metrics.js";
 export {

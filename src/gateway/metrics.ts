@@ -1,8 +1,14 @@
 /**
  * Gateway metrics in Prometheus form (prom-client): clients, calls, errors, bytes, dropped
  * events, per-service latency. One registry per gateway so several can run in one process.
+ * serveMetrics exposes them over HTTP: on loopback only unless protected by a bearer token or
+ * explicitly allowed (they tell an outsider how busy the robot is and which services it runs).
  */
+import { createServer, type Server } from "node:http";
+import { isIP } from "node:net";
+import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { safeEqual } from "../connection/auth.js";
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -101,4 +107,82 @@ export class GatewayMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+export interface MetricsHttpOptions {
+  /** `host:port`; a missing host means 127.0.0.1. */
+  address: string;
+  /** Required as `Authorization: Bearer <token>` when given. */
+  token?: string;
+  /** Listen on a non-loopback address without a token (the metrics are then public). */
+  allowRemote?: boolean;
+  logger?: Logger;
+}
+
+/** Is `host` a loopback address or name (the only hosts metrics listen on by default)? */
+export function isLoopbackHost(host: string): boolean {
+  if (host === "localhost" || host === "::1") return true;
+  return isIP(host) === 4 && host.startsWith("127.");
+}
+
+/** `host:port` or `[v6]:port`; an empty host is loopback. */
+export function splitMetricsAddress(address: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d+)$/.exec(address);
+  if (!m) throw new Error(`metrics address must be host:port, got "${address}"`);
+  const host = m[1] ?? m[2] ?? "";
+  return { host: host === "" ? "127.0.0.1" : host, port: Number(m[3]) };
+}
+
+/**
+ * Serves `GET /metrics`. Refuses to start on a non-loopback address unless a token protects it
+ * or `allowRemote` says public metrics are intended (then it warns once).
+ */
+export async function serveMetrics(metrics: GatewayMetrics, options: MetricsHttpOptions): Promise<Server> {
+  const { host, port } = splitMetricsAddress(options.address);
+  if (!isLoopbackHost(host) && !options.token) {
+    if (!options.allowRemote) {
+      throw new Error(
+        `metrics on ${options.address} would be readable by anyone who can reach it: ` +
+          "give metrics a token (bearer), listen on 127.0.0.1, or set metrics.allowRemote",
+      );
+    }
+    options.logger?.warn(
+      { address: options.address },
+      "metrics are served without authentication on a non-loopback address (metrics.allowRemote)",
+    );
+  }
+  const expected = options.token === undefined ? undefined : `Bearer ${options.token}`;
+  const server = createServer((req, res) => {
+    if (expected !== undefined && !safeEqual(expected, req.headers.authorization ?? "")) {
+      res.writeHead(401, { "content-type": "text/plain; charset=utf-8" });
+      res.end("metrics need Authorization: Bearer <token>\n");
+      return;
+    }
+    if (req.url !== "/metrics") {
+      res.writeHead(404);
+      res.end("not found\n");
+      return;
+    }
+    metrics.text().then(
+      (text) => {
+        res.writeHead(200, { "content-type": metrics.contentType });
+        res.end(text);
+      },
+      () => {
+        res.writeHead(500);
+        res.end();
+      },
+    );
+  });
+  // A scraper needs seconds, not minutes: slow or idle HTTP clients do not hold sockets.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return server;
 }

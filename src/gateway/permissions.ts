@@ -27,7 +27,8 @@ export interface UserPermissions {
 }
 
 export interface PermissionsConfig {
-  users?: Record<string, UserPermissions>;
+  /** `admin: true`: the user may see every client in the gateway's statistics (/stats.json). */
+  users?: Record<string, UserPermissions & { admin?: boolean }>;
   /** Applies to users without an entry of their own (and to anonymous clients). */
   default?: UserPermissions;
 }
@@ -59,6 +60,18 @@ export class Permissions {
     if (action !== "see" && action !== "register" && !check(user.services, target.split(".")[0]))
       return false;
     return check(user[KEY[action]], target);
+  }
+
+  /**
+   * May `identity` see other clients (who is connected, from where)? Users marked `admin: true`;
+   * without any permissions configured, every user (each may do everything anyway).
+   */
+  isAdmin(identity: string | undefined): boolean {
+    if (identity === undefined) return false;
+    const users = this.config?.users ?? {};
+    // Nothing configured for anyone: every user may do everything already.
+    if (Object.keys(users).length === 0 && !this.config?.default) return true;
+    return Object.hasOwn(users, identity) && users[identity].admin === true;
   }
 
   canSee(identity: string | undefined, service: string): boolean {

@@ -1,8 +1,9 @@
 /**
  * The HTTP handler a gateway's ws/wss listener serves beside the upgrade: the console, the
  * browser client, and /stats.json behind the gateway's own credentials (its rows name users
- * and peers). `gateway()` may be undefined while the gateway starts: stats are then empty and
- * every credential is refused.
+ * and peers: a user sees their own rows, an admin everyone's). `gateway()` may be undefined
+ * while the gateway starts: stats are then empty and every credential is refused. Repeated
+ * requests do not each cost a scrypt: the gateway's provider remembers correct logins.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Gateway } from "../gateway/index.js";
@@ -10,22 +11,22 @@ import { createWebHandler } from "./serve.js";
 import { gatewayStats } from "./stats.js";
 
 export function gatewayWebHandler(
-  root: string,
+  root: string | undefined,
   gateway: () => Gateway | undefined,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return createWebHandler({
     root,
-    stats: () => {
+    stats: (viewer) => {
       const gw = gateway();
-      return gw ? gatewayStats(gw) : {};
+      return gw ? gatewayStats(gw, viewer) : {};
     },
     authenticate: async (user, token, address) => {
       const gw = gateway();
-      if (!gw) return false;
+      if (!gw) return undefined;
       const data = new Map<string, unknown>();
       if (user !== undefined) data.set("user", user);
       if (token !== undefined) data.set("token", token);
-      return (await gw.authenticate(data, address)) !== undefined;
+      return gw.authenticate(data, address);
     },
   });
 }

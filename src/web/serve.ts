@@ -4,8 +4,9 @@
  *
  *   /             the console (index.html)
  *   /qi.js        the browser client bundle (also importable by other pages: same origin)
- *   /stats.json   `stats()` as JSON (404 without it), never cached; behind `authenticate`
- *                 when given (HTTP Basic with the qi user and token)
+ *   /stats.json   `stats(viewer)` as JSON (404 without it), never cached; behind
+ *                 `authenticate` when given (HTTP Basic with the qi user and token), which
+ *                 names the viewer (the stats show a user only what they may see)
  *   /<file>       other files of `root` (dist/web), with their content type
  *
  * Only GET and HEAD; no directory listing; paths that leave `root` are refused. Pages get a
@@ -18,20 +19,24 @@ import { extname, resolve, sep } from "node:path";
 import { plainAddress } from "../transport/channel-base.js";
 
 export interface WebHandlerOptions {
-  /** Directory with the built files (dist/web, see src/web/build.ts). */
-  root: string;
-  /** Served as /stats.json (gateway clients, traffic, dropped events...). */
-  stats?: () => object | Promise<object>;
+  /** Directory with the built files (dist/web, see src/web/build.ts); without it, only /stats.json. */
+  root: string | undefined;
+  /**
+   * Served as /stats.json (gateway clients, traffic, dropped events...), for `viewer`: the
+   * identity `authenticate` answered (undefined without `authenticate`).
+   */
+  stats?: (viewer: string | undefined) => object | Promise<object>;
   /**
    * Guards /stats.json (it names users and peers): called with the user and token of an
    * `Authorization: Basic` header (both undefined without one) and the client's address, so
-   * the gateway can apply its own credentials, rate limiting and anonymous policy.
+   * the gateway can apply its own credentials, rate limiting and anonymous policy. Answers
+   * who the requester is, or undefined to refuse.
    */
   authenticate?: (
     user: string | undefined,
     token: string | undefined,
     remoteAddress: string,
-  ) => Promise<boolean>;
+  ) => Promise<string | undefined>;
 }
 
 const TYPES: Record<string, string> = {
@@ -92,7 +97,7 @@ function unauthorized(res: ServerResponse, reason: string, head: boolean): void 
 export function createWebHandler(
   options: WebHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const root = resolve(options.root);
+  const root = options.root === undefined ? undefined : resolve(options.root);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const head = req.method === "HEAD";
     if (req.method !== "GET" && !head) {
@@ -112,6 +117,7 @@ export function createWebHandler(
         send(res, 404, "text/plain; charset=utf-8", "no statistics here\n", head);
         return;
       }
+      let viewer: string | undefined;
       if (options.authenticate) {
         const credentials = basicCredentials(req.headers.authorization);
         if (!credentials) {
@@ -119,7 +125,8 @@ export function createWebHandler(
           return;
         }
         const address = plainAddress(req.socket.remoteAddress);
-        if (!(await options.authenticate(credentials.user, credentials.token, address))) {
+        viewer = await options.authenticate(credentials.user, credentials.token, address);
+        if (viewer === undefined) {
           unauthorized(
             res,
             credentials.user === undefined ? "credentials required" : "invalid user or token",
@@ -128,7 +135,11 @@ export function createWebHandler(
           return;
         }
       }
-      send(res, 200, TYPES[".json"], json(await options.stats()), head);
+      send(res, 200, TYPES[".json"], json(await options.stats(viewer)), head);
+      return;
+    }
+    if (root === undefined) {
+      send(res, 404, "text/plain; charset=utf-8", "not found\n", head);
       return;
     }
     if (path === "/" || path === "/index.html") path = "/index.html";

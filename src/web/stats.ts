@@ -2,8 +2,9 @@
  * What the console's gateway page shows (/stats.json): the gateway's own stats() (clients,
  * fan-outs, dropped events, attached), traffic totals read from its Prometheus registry, and
  * one row per connected client (`clients`, see GatewayClientInfo). The rows name users and
- * peers, so serve it behind credentials:
- * `createWebHandler({ root, stats: () => gatewayStats(gateway), authenticate })`.
+ * peers, so serve it behind credentials, and show a viewer only their own rows unless the
+ * gateway says they are an admin (Gateway.isAdmin: `admin: true` in their permissions):
+ * `createWebHandler({ root, stats: (viewer) => gatewayStats(gateway, viewer), authenticate })`.
  */
 import type { Gateway, GatewayClientInfo } from "../gateway/index.js";
 
@@ -28,7 +29,7 @@ export interface GatewayStatsJson {
   exports: number;
   droppedEvents: number;
   attached: boolean;
-  /** The authenticated clients, one row each. */
+  /** The authenticated clients the viewer may see (all for an admin, else their own), one row each. */
   clients: GatewayClientInfo[];
   traffic: GatewayTraffic;
   time: string;
@@ -45,7 +46,15 @@ const TRAFFIC: Record<string, keyof GatewayTraffic> = {
   qi_gateway_bytes_out_total: "bytesOut",
 };
 
-export async function gatewayStats(gateway: Gateway): Promise<GatewayStatsJson> {
+/** The rows `viewer` may see: every client for an admin, their own connections for a user, none for nobody. */
+export function visibleClients(gateway: Gateway, viewer: string | undefined): GatewayClientInfo[] {
+  if (gateway.isAdmin(viewer)) return gateway.clients();
+  // Anonymous clients share one identity: not a way to see each other.
+  if (viewer === undefined || viewer === "anonymous") return [];
+  return gateway.clients().filter((c) => c.user === viewer);
+}
+
+export async function gatewayStats(gateway: Gateway, viewer: string | undefined): Promise<GatewayStatsJson> {
   const traffic: GatewayTraffic = {};
   try {
     for (const m of await gateway.metrics.registry.getMetricsAsJSON()) {
@@ -62,7 +71,7 @@ export async function gatewayStats(gateway: Gateway): Promise<GatewayStatsJson> 
     // stats().clients is a count of every connection; `clients` is now the rows of the
     // authenticated ones, so the count keeps its own name.
     clientCount,
-    clients: gateway.clients(),
+    clients: visibleClients(gateway, viewer),
     traffic,
     time: new Date().toISOString(),
   };

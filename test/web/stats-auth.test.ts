@@ -35,14 +35,14 @@ describe("/stats.json requires the gateway's credentials", () => {
     const handler = createWebHandler({
       // No built console needed: only /stats.json is requested.
       root: "/nonexistent",
-      stats: () => (gw ? gatewayStats(gw) : {}),
+      stats: (viewer) => (gw ? gatewayStats(gw, viewer) : {}),
       authenticate: async (user, token, address) => {
         authenticateCalls++;
-        if (!gw) return false;
+        if (!gw) return undefined;
         const data = new Map<string, unknown>(
           Object.entries({ user, token }).filter(([, v]) => v !== undefined),
         );
-        return (await gw.authenticate(data, address)) !== undefined;
+        return gw.authenticate(data, address);
       },
     });
     // GatewayOptions has `ws`, but wrapping the driver keeps this test independent of how the

@@ -46,7 +46,10 @@ export function register(program: Command): void {
     .option("--user <name>", "a user allowed in (with --token)")
     .option("--token <token>", "that user's token")
     .option("--anonymous", "let clients in without credentials (not for open networks)")
-    .option("--metrics <host:port>", "serve Prometheus metrics there")
+    .option(
+      "--metrics <host:port>",
+      "serve Prometheus metrics there (loopback only unless the config gives a token)",
+    )
     .option("--origin <url...>", "browser origins allowed on ws/wss listeners (besides their own)")
     .option("--json", "print the endpoints as JSON")
     .addOption(withDispatch())
@@ -95,7 +98,8 @@ export function register(program: Command): void {
         }
         const root = webRoot();
         let gateway: Gateway | undefined;
-        if (root && !options.ws?.httpHandler) {
+        // Without a built console, the ws listeners still serve /stats.json (behind credentials).
+        if (!options.ws?.httpHandler) {
           options.ws = {
             ...options.ws,
             httpHandler: gatewayWebHandler(root, () => gateway),
