@@ -949,7 +949,6 @@ export function encodeCapabilityMap(map: Map<string, unknown>): Uint8Array {
   return encode(CAPABILITY_MAP_SIGNATURE, toWireMap(map));
 }
 
-
 export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }

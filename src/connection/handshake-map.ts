@@ -63,7 +63,8 @@ export function decodeHandshakeMap(payload: Uint8Array, policy: ComplexValuePoli
   const out = new Map<string, unknown>();
   for (let i = 0; i < n; i++) {
     const key = r.text();
-    if (key === undefined) throw new WireError("ERR_BAD_UTF8", "handshake map key is not valid UTF-8", r.lastStringOffset);
+    if (key === undefined)
+      throw new WireError("ERR_BAD_UTF8", "handshake map key is not valid UTF-8", r.lastStringOffset);
     const signature = r.text();
     const at = r.lastStringOffset;
     if (signature === undefined || !SCALAR_VALUE_SIGNATURES.has(signature)) {
