@@ -10,23 +10,40 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Lossy = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
- * The allocation budget of one decode: the JS values it may create (list and map slots, tuple
- * members, dynamics, optionals) are at most VALUES_PER_BYTE × the input's bytes + VALUE_ALLOWANCE.
+ * The allocation budget of one decode, in heap words (8 bytes, what one array slot costs): a
+ * decode may make at most UNITS_PER_BYTE × the input's bytes + UNIT_ALLOWANCE units of lists,
+ * maps, tuples, structs, dynamics and optionals (BudgetCost), each charged before it is made.
  *
- * Why 8: a value costs V8 at most ~48 heap bytes (an empty Array is 32, a Map entry ~32, a slot
- * in its parent 8), so a payload can make us hold at most ~400 bytes per byte received. Honest
- * data stays far below the bound: every scalar but `v` takes at least one byte (`[b]` is one
- * value per byte, a struct of bools two), so only zero-size elements (`[()]`, `[v]`, tuples of
- * `()`) and deep nesting repeated by a count can exceed it — 4 bytes of `[()]` with count
- * 1,000,000 used to make a million arrays. The allowance lets small payloads hold a few empty
- * containers.
+ * Why 8: the most compact honest data, a list of booleans or bytes, costs one unit (its slot)
+ * per byte received; a budget of 8 lets honest structures be 8 times as dense (a list of
+ * `(bb)` pairs costs 3.5 units per byte, nested pairs `(b(b))` 5.5) while a payload can never
+ * make us hold more than ~64 heap bytes per byte received, whatever it describes. Before, 4
+ * bytes of `[()]` with count 1,000,000 made a million arrays (~40 MB); now they are refused
+ * with ERR_BUDGET. Scalars are not charged: each takes wire bytes at least proportional to
+ * what it costs (strings, raw views and bigints are bounded by their bytes). The allowance
+ * lets small payloads hold a few hundred empty containers.
  */
-export const VALUES_PER_BYTE = 8;
-export const VALUE_ALLOWANCE = 1024;
+export const UNITS_PER_BYTE = 8;
+export const UNIT_ALLOWANCE = 4096;
+
+/** What each decoded container costs, in heap words (V8, 64-bit, no pointer compression). */
+export const BudgetCost = {
+  /** One element of a list, or one member of a tuple: its slot. */
+  slot: 1,
+  /** An Array object (header, properties, elements, length). */
+  array: 4,
+  /** A Map object, and each of its entries (key, value, chain link). */
+  map: 8,
+  mapEntry: 3,
+  /** A Struct and its fields object. */
+  struct: 8,
+  /** A Dynamic or an Optional. */
+  box: 5,
+} as const;
 
 /** The budget of a decode of `bytes` input bytes. */
 export function decodeBudget(bytes: number): number {
-  return VALUES_PER_BYTE * bytes + VALUE_ALLOWANCE;
+  return UNITS_PER_BYTE * bytes + UNIT_ALLOWANCE;
 }
 
 export class Reader {
@@ -34,7 +51,7 @@ export class Reader {
   readonly view: DataView;
   pos: number;
   readonly end: number;
-  /** JS values this decode may still create (see decodeBudget); charge() draws on it. */
+  /** Heap words this decode may still allocate (see decodeBudget); charge() draws on it. */
   budget: number;
   /** The budget this reader started with, for error messages. */
   private readonly initialBudget: number;
@@ -47,7 +64,7 @@ export class Reader {
     this.budget = this.initialBudget = decodeBudget(end - offset);
   }
 
-  /** Draws `n` values from the budget before they are made; ERR_BUDGET when it is spent. */
+  /** Draws `n` units from the budget before they are allocated; ERR_BUDGET when it is spent. */
   charge(n: number): void {
     if (n > this.budget) this.overBudget(n);
     this.budget -= n;
@@ -56,7 +73,7 @@ export class Reader {
   private overBudget(n: number): never {
     throw new WireError(
       "ERR_BUDGET",
-      `decoding ${n} more values exceeds the allocation budget of ${this.initialBudget} values for ${(this.initialBudget - VALUE_ALLOWANCE) / VALUES_PER_BYTE} bytes (${VALUES_PER_BYTE} per byte + ${VALUE_ALLOWANCE})`,
+      `decoding needs ${n} more heap words: over the allocation budget of ${this.initialBudget} for ${(this.initialBudget - UNIT_ALLOWANCE) / UNITS_PER_BYTE} bytes (${UNITS_PER_BYTE} per byte + ${UNIT_ALLOWANCE})`,
       this.pos,
     );
   }
@@ -163,21 +180,20 @@ export class Reader {
 
   /**
    * Reads a u32 element count, checks that `count` elements of at least `minSize` bytes each
-   * fit in the remaining input, and charges `count × slots` values to the budget (a map entry
-   * is two slots). Zero-size elements are charged like any other.
+   * fit in the remaining input, and charges `count × perElement + fixed` units to the budget
+   * (zero-size elements are charged like any other).
    */
-  count(minSize: number, slots = 1): number {
+  count(minSize: number, perElement = 1, fixed = 0): number {
     const at = this.pos;
     const n = this.u32();
-    if (n === 0) return 0;
-    if (n * minSize > this.end - this.pos) {
+    if (n !== 0 && n * minSize > this.end - this.pos) {
       throw new WireError(
         "ERR_COUNT_TOO_LARGE",
         `count ${n} × ${minSize} bytes exceeds the ${this.end - this.pos} remaining bytes`,
         at,
       );
     }
-    const cost = n * slots;
+    const cost = n * perElement + fixed;
     if (cost > this.budget) {
       this.pos = at;
       this.overBudget(cost);

@@ -2,14 +2,14 @@
  * The allocation budget of a decode (reader.ts VALUES_PER_BYTE, VALUE_ALLOWANCE): tiny hostile
  * payloads that describe huge values fail with ERR_BUDGET before anything big is allocated,
  * honest large payloads still decode, and whatever decodes holds at most
- * VALUES_PER_BYTE × bytes + VALUE_ALLOWANCE values.
+ * UNITS_PER_BYTE × bytes + UNIT_ALLOWANCE heap words.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decode, encode } from "../../src/wire/codec.js";
 import { WireError } from "../../src/wire/errors.js";
 import { decodeMetaObject } from "../../src/wire/metaobject.js";
-import { decodeBudget, VALUE_ALLOWANCE, VALUES_PER_BYTE } from "../../src/wire/reader.js";
+import { BudgetCost, decodeBudget, UNIT_ALLOWANCE, UNITS_PER_BYTE } from "../../src/wire/reader.js";
 import { parseSignature, type SigNode } from "../../src/wire/signature.js";
 import { Dynamic, Optional, Raw, Struct } from "../../src/wire/values.js";
 
@@ -26,23 +26,42 @@ function wireError(f: () => unknown): WireError {
   throw new Error("expected a WireError");
 }
 
-/** The JS values a decoded value is made of (the proxy for what it costs the heap). */
-function countValues(v: unknown): number {
+/**
+ * What a decoded value costs the heap, in 8-byte words, by a model independent of the decoder:
+ * an Array is 4 words plus a slot per element, a Map 8 plus 3 per entry, a Struct 8 plus a slot
+ * per field, a Dynamic or Optional 5; scalars cost what their wire bytes pay for (not counted).
+ */
+function heapWords(v: unknown): number {
   if (Array.isArray(v)) {
-    let n = 1;
-    for (const x of v) n += countValues(x);
+    let n = 4 + v.length;
+    for (const x of v) n += heapWords(x);
     return n;
   }
+  if (v instanceof Map) {
+    let n = 8 + 3 * v.size;
+    for (const [k, x] of v) n += heapWords(k) + heapWords(x);
+    return n;
+  }
+  if (v instanceof Struct) {
+    const fields = Object.values(v.fields);
+    let n = 8 + fields.length;
+    for (const x of fields) n += heapWords(x);
+    return n;
+  }
+  if (v instanceof Dynamic) return v.signature === "" ? 0 : 5 + heapWords(v.value);
+  if (v instanceof Optional) return 5 + (v.hasValue ? heapWords(v.value) : 0);
+  return 0;
+}
+
+/** The JS values a decoded value is made of. */
+function countValues(v: unknown): number {
+  if (Array.isArray(v)) return 1 + v.reduce((n: number, x) => n + countValues(x), 0);
   if (v instanceof Map) {
     let n = 1;
     for (const [k, x] of v) n += countValues(k) + countValues(x);
     return n;
   }
-  if (v instanceof Struct) {
-    let n = 1;
-    for (const x of Object.values(v.fields)) n += countValues(x);
-    return n;
-  }
+  if (v instanceof Struct) return 1 + Object.values(v.fields).reduce((n: number, x) => n + countValues(x), 0);
   if (v instanceof Dynamic) return 1 + (v.signature === "" ? 0 : countValues(v.value));
   if (v instanceof Optional) return 1 + (v.hasValue ? countValues(v.value) : 0);
   return 1;
@@ -112,7 +131,7 @@ describe("hostile payloads a few bytes long fail with ERR_BUDGET", () => {
 
 describe("honest payloads decode as before", () => {
   it("a few empty containers in a small payload fit the allowance", () => {
-    expect(decode("[()]", Uint8Array.from(u32(1000)))).toHaveLength(1000);
+    expect(decode("[()]", Uint8Array.from(u32(500)))).toHaveLength(500);
     expect(decode("m", Uint8Array.from([...str("[v]"), ...u32(500)]))).toBeInstanceOf(Dynamic);
   });
 
@@ -138,12 +157,21 @@ describe("honest payloads decode as before", () => {
     ).toHaveLength(100_000);
   });
 
-  it("the budget is VALUES_PER_BYTE per byte plus VALUE_ALLOWANCE", () => {
-    expect(decodeBudget(100)).toBe(100 * VALUES_PER_BYTE + VALUE_ALLOWANCE);
-    // Exactly at the bound: 4 bytes of count, 1 slot for the list… n empty tuples.
-    const n = decodeBudget(4);
+  it("the budget is UNITS_PER_BYTE per byte plus UNIT_ALLOWANCE", () => {
+    expect(decodeBudget(100)).toBe(100 * UNITS_PER_BYTE + UNIT_ALLOWANCE);
+    // Exactly at the bound: a list (array + a slot per element) of n empty tuples (an array each).
+    const n = Math.floor((decodeBudget(4) - BudgetCost.array) / (BudgetCost.slot + BudgetCost.array));
     expect(decode("[()]", Uint8Array.from(u32(n)))).toHaveLength(n);
     expect(wireError(() => decode("[()]", Uint8Array.from(u32(n + 1)))).code).toBe("ERR_BUDGET");
+  });
+
+  it("honest structures up to 8 heap words per byte: pairs of bools, nested pairs, structs", () => {
+    const pairs = Array.from({ length: 100_000 }, (_, i) => [i % 2 === 0, true]);
+    expect(decode("[(bb)]", encode("[(bb)]", pairs))).toHaveLength(100_000);
+    const nested = Array.from({ length: 100_000 }, () => [true, [false]]);
+    expect(decode("[(b(b))]", encode("[(b(b))]", nested))).toHaveLength(100_000);
+    const structs = Array.from({ length: 100_000 }, () => new Struct("P", { x: 1, y: 2 }));
+    expect(decode("[(cc)<P,x,y>]", encode("[(cc)<P,x,y>]", structs))).toHaveLength(100_000);
   });
 });
 
@@ -227,7 +255,7 @@ const CUT_SHORT_OR_BUDGET = new Set([
   "ERR_TRAILING_BYTES",
 ]);
 
-describe("property: decoded values ≤ VALUES_PER_BYTE × bytes + VALUE_ALLOWANCE", () => {
+describe("property: what a decode holds ≤ UNITS_PER_BYTE × bytes + UNIT_ALLOWANCE heap words", () => {
   it("for random signatures and payloads, a decode succeeds within the bound or fails with ERR_BUDGET", () => {
     let refused = 0;
     let decoded = 0;
@@ -253,7 +281,9 @@ describe("property: decoded values ≤ VALUES_PER_BYTE × bytes + VALUE_ALLOWANC
           throw e;
         }
         decoded++;
-        expect(countValues(value)).toBeLessThanOrEqual(VALUES_PER_BYTE * bytes.length + VALUE_ALLOWANCE);
+        const bound = UNITS_PER_BYTE * bytes.length + UNIT_ALLOWANCE;
+        expect(heapWords(value)).toBeLessThanOrEqual(bound);
+        expect(countValues(value)).toBeLessThanOrEqual(bound);
       }),
       { numRuns: 300, seed: 10 },
     );

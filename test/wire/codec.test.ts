@@ -245,7 +245,7 @@ describe("decode errors", () => {
   });
 
   it("shares one allocation budget across a message", () => {
-    const input = Uint8Array.from([2, 0, 0, 0, ...u32(600), ...u32(600)]);
+    const input = Uint8Array.from([2, 0, 0, 0, ...u32(3000), ...u32(3000)]);
     expect(wireError(() => decode("[[v]]", input)).code).toBe("ERR_BUDGET");
     const ok = Uint8Array.from([2, 0, 0, 0, ...u32(3), ...u32(4)]);
     expect((decode("[[v]]", ok) as unknown[][]).map((l) => l.length)).toEqual([3, 4]);
