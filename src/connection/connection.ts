@@ -8,7 +8,13 @@ import type { Channel } from "../transport/channel.js";
 import { decode, encode } from "../wire/codec.js";
 import type { CodecContext } from "../wire/codec.js";
 import { nextMessageId } from "../wire/header.js";
-import { DEFAULT_MAX_PAYLOAD, type Message, MessageFlags, MessageType } from "../wire/message-types.js";
+import {
+  DEFAULT_MAX_PAYLOAD,
+  HEADER_SIZE,
+  type Message,
+  MessageFlags,
+  MessageType,
+} from "../wire/message-types.js";
 import { Dynamic } from "../wire/values.js";
 import {
   AUTH_ERROR_REASON_KEY,
@@ -480,7 +486,7 @@ export class Connection {
 
   /** Holds a message until the auth provider has decided; a peer that floods meanwhile is refused. */
   private hold(msg: Message): void {
-    this.heldBytes += msg.payload.byteLength + 28;
+    this.heldBytes += HEADER_SIZE + msg.payload.byteLength;
     if (this.heldBytes > MAX_HELD_BYTES) {
       this.fail(
         new QiError(
