@@ -8,7 +8,13 @@ import type { Channel } from "../transport/channel.js";
 import { decode, encode } from "../wire/codec.js";
 import type { CodecContext } from "../wire/codec.js";
 import { nextMessageId } from "../wire/header.js";
-import { DEFAULT_MAX_PAYLOAD, type Message, MessageFlags, MessageType } from "../wire/message-types.js";
+import {
+  DEFAULT_MAX_PAYLOAD,
+  HEADER_SIZE,
+  type Message,
+  MessageFlags,
+  MessageType,
+} from "../wire/message-types.js";
 import { Dynamic } from "../wire/values.js";
 import {
   AUTH_ERROR_REASON_KEY,
@@ -29,17 +35,22 @@ import {
   Capability,
   type CapabilityMap,
   defaultCapabilities,
-  mergeCapabilities,
   sharedCapability,
   toWireMap,
-  unwrapDynamics,
 } from "./capabilities.js";
 import { QiError } from "./errors.js";
+import {
+  type ComplexValuePolicy,
+  decodeHandshakeMap,
+  MAX_HANDSHAKE_CAPABILITY_MESSAGES,
+  mergeKnownCapabilities,
+} from "./handshake-map.js";
 
 export const SERVER_SERVICE = 0;
 export const AUTHENTICATE_ACTION = 8;
 const EMPTY = new Uint8Array(0);
 const CAPABILITY_MAP_SIGNATURE = "{sm}";
+const CAPABILITY_MESSAGE_POLICY: ComplexValuePolicy = "stop";
 /** Abandoned calls whose late answer is still watched for (cancelCall's onLateAnswer). */
 const MAX_LATE_ANSWERS = 4_096;
 
@@ -78,9 +89,26 @@ export interface ConnectionOptions {
    * bound. Default 128 MiB. Calls of our own are not checked (their caller waits anyway).
    */
   maxQueuedBytes?: number;
+  /**
+   * Calls received and not yet answered above which new ones are refused with an Error.
+   * Default 100,000 (DEFAULT_MAX_INCOMING_CALLS).
+   */
+  maxIncomingCalls?: number;
 }
 
 export const DEFAULT_MAX_QUEUED_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Calls of the peer's that may be in progress at once on one connection (not yet answered),
+ * whatever layer serves them: a backstop under the object layer's and the gateway's own limits.
+ */
+export const DEFAULT_MAX_INCOMING_CALLS = 100_000;
+
+/**
+ * Bytes of messages held while a server-side auth provider decides (e.g. scrypt): a client that
+ * keeps sending meanwhile is refused rather than buffered without bound.
+ */
+export const MAX_HELD_BYTES = 256 * 1024;
 
 /**
  * Server side, before authentication a peer may only send handshake-sized messages, so an
@@ -147,6 +175,15 @@ export class Connection {
   private capabilitiesSent = false;
   /** Messages that arrived while a server-side auth provider was still deciding. */
   private held: Message[] | undefined;
+  private heldBytes = 0;
+  /** Capability messages received during the handshake (MAX_HANDSHAKE_CAPABILITY_MESSAGES). */
+  private handshakeCapabilityMessages = 0;
+  /**
+   * Ids of the peer's calls dispatched and not answered yet: a second call with an id still in
+   * progress is refused, so limits keyed by message id (served calls, forwarded calls) cannot
+   * be bypassed by reusing one, and answers always reach the right caller.
+   */
+  private readonly incomingCalls = new Set<number>();
 
   constructor(channel: Channel, options: ConnectionOptions) {
     this.channel = channel;
@@ -368,7 +405,7 @@ export class Connection {
     if (this.state === "closed") return;
     try {
       if (this.held) {
-        this.held.push(msg);
+        this.hold(msg);
         return;
       }
       if (this.state === "handshaking") {
@@ -395,7 +432,7 @@ export class Connection {
           this.onServerServiceCall(msg);
           return;
         }
-        this.dispatchRequest(msg);
+        if (this.admitCall(msg)) this.dispatchRequest(msg);
         return;
       case MessageType.Post:
       case MessageType.Cancel:
@@ -410,6 +447,57 @@ export class Connection {
       default:
         return;
     }
+  }
+
+  /**
+   * Records an incoming Call as in progress, or refuses it (an Error answer that leaves the
+   * original call alone) when its id is already in progress or too many calls are.
+   */
+  private admitCall(msg: Message): boolean {
+    const calls = this.incomingCalls;
+    if (calls.has(msg.id)) {
+      this.refuseCall(
+        msg,
+        `duplicate message id ${msg.id}: a call with this id is still in progress on this connection`,
+      );
+      return false;
+    }
+    const max = this.options.maxIncomingCalls ?? DEFAULT_MAX_INCOMING_CALLS;
+    if (calls.size >= max) {
+      this.refuseCall(msg, `Too many calls in progress on this connection (limit ${max}).`);
+      return false;
+    }
+    calls.add(msg.id);
+    return true;
+  }
+
+  /** An Error answer that does not count as the answer of a call in progress with the same id. */
+  private refuseCall(msg: Message, text: string): void {
+    this.sendOwed({
+      id: msg.id,
+      type: MessageType.Error,
+      flags: 0,
+      service: msg.service,
+      object: msg.object,
+      action: msg.action,
+      payload: encodeErrorPayload(text),
+    });
+  }
+
+  /** Holds a message until the auth provider has decided; a peer that floods meanwhile is refused. */
+  private hold(msg: Message): void {
+    this.heldBytes += HEADER_SIZE + msg.payload.byteLength;
+    if (this.heldBytes > MAX_HELD_BYTES) {
+      this.fail(
+        new QiError(
+          "ERR_HANDSHAKE",
+          `${this.peer} sent over ${MAX_HELD_BYTES} bytes while its authentication was being checked`,
+          { peer: this.peer },
+        ),
+      );
+      return;
+    }
+    this.held?.push(msg);
   }
 
   private dispatchRequest(msg: Message): void {
@@ -472,6 +560,16 @@ export class Connection {
 
   private onHandshakeMessage(msg: Message): void {
     if (msg.type === MessageType.Capability) {
+      if (++this.handshakeCapabilityMessages > MAX_HANDSHAKE_CAPABILITY_MESSAGES) {
+        this.fail(
+          new QiError(
+            "ERR_HANDSHAKE",
+            `${this.peer} sent more than ${MAX_HANDSHAKE_CAPABILITY_MESSAGES} Capability messages during the handshake`,
+            { peer: this.peer },
+          ),
+        );
+        return;
+      }
       this.mergeRemoteCapabilities(msg.payload);
       return;
     }
@@ -500,7 +598,7 @@ export class Connection {
     if (msg.type !== MessageType.Reply) return;
     let map: Map<string, unknown>;
     try {
-      map = unwrapDynamics(decodeCapabilityMap(msg.payload));
+      map = decodeHandshakeMap(msg.payload, "refuse");
     } catch (e) {
       this.fail(
         new QiError(
@@ -517,8 +615,7 @@ export class Connection {
     const state = map.get(AUTH_STATE_KEY);
     map.delete(AUTH_STATE_KEY);
     const serverData = unprefixAuthKeys(map);
-    for (const k of [...map.keys()]) if (k.startsWith("auth_") || k.startsWith("__qi_auth_")) map.delete(k);
-    mergeCapabilities(this.remoteCapabilities, map);
+    mergeKnownCapabilities(this.remoteCapabilities, map);
     if (state === AuthState.Done) {
       this.becomeReady();
     } else if (state === AuthState.Continue) {
@@ -618,7 +715,7 @@ export class Connection {
   private onAuthenticateCall(msg: Message): void {
     let map: Map<string, unknown>;
     try {
-      map = unwrapDynamics(decodeCapabilityMap(msg.payload));
+      map = decodeHandshakeMap(msg.payload, "refuse");
     } catch (e) {
       // Not a capability map: nothing sensible can follow on this connection.
       this.refuseHandshake(
@@ -630,8 +727,7 @@ export class Connection {
       return;
     }
     const clientData = unprefixAuthKeys(map);
-    for (const k of [...map.keys()]) if (k.startsWith("auth_") || k.startsWith("__qi_auth_")) map.delete(k);
-    mergeCapabilities(this.remoteCapabilities, map);
+    mergeKnownCapabilities(this.remoteCapabilities, map);
     this.authRounds++;
     const ctx = {
       remoteAddress: this.channel.remoteAddress,
@@ -671,6 +767,7 @@ export class Connection {
     if (outcome instanceof Promise) {
       // Hold whatever arrives meanwhile so nothing is dispatched before authentication.
       this.held = [];
+      this.heldBytes = 0;
       outcome
         .then(finish, (e) => finish({ state: AuthState.Error, reason: errorText(e) }))
         .finally(() => {
@@ -704,8 +801,18 @@ export class Connection {
     return result;
   }
 
+  /**
+   * A Capability message: advisory, so one we cannot read is ignored; values that are not
+   * scalars end the reading (CAPABILITY_MESSAGE_POLICY) and are never decoded.
+   */
   private mergeRemoteCapabilities(payload: Uint8Array): void {
-    mergeCapabilities(this.remoteCapabilities, unwrapDynamics(decodeCapabilityMap(payload)));
+    let map: Map<string, unknown>;
+    try {
+      map = decodeHandshakeMap(payload, CAPABILITY_MESSAGE_POLICY);
+    } catch {
+      return;
+    }
+    mergeKnownCapabilities(this.remoteCapabilities, map);
   }
 
   private becomeReady(): void {
@@ -746,6 +853,7 @@ export class Connection {
     const pending = [...this.pending.entries()];
     this.pending.clear();
     this.lateAnswers.clear();
+    this.incomingCalls.clear();
     for (const [, entry] of pending) {
       clearTimeout(entry.timer);
       entry.cleanup?.();
@@ -797,6 +905,7 @@ export class Connection {
   }
 
   private answer(call: Message, type: MessageType, payload: Uint8Array, flags: number): void {
+    this.incomingCalls.delete(call.id);
     this.sendOwed({
       id: call.id,
       type,
@@ -844,10 +953,6 @@ export function decodeErrorPayload(payload: Uint8Array): string {
 
 export function encodeCapabilityMap(map: Map<string, unknown>): Uint8Array {
   return encode(CAPABILITY_MAP_SIGNATURE, toWireMap(map));
-}
-
-function decodeCapabilityMap(payload: Uint8Array): Map<string, unknown> {
-  return decode(CAPABILITY_MAP_SIGNATURE, payload) as Map<string, unknown>;
 }
 
 export function errorText(e: unknown): string {

@@ -8,7 +8,7 @@ import { WireError, type WireErrorCode } from "./errors.js";
 import { describe, inferSignature } from "./infer.js";
 import type { MetaObject } from "./metaobject-types.js";
 import { decodeMetaObject, encodeMetaObject, type MetaObjectSendCache } from "./metaobject.js";
-import { Reader } from "./reader.js";
+import { BudgetCost, Reader } from "./reader.js";
 import {
   type MapNode,
   minEncodedSize,
@@ -453,7 +453,7 @@ function dec(r: Reader, node: SigNode, ctx: CodecContext, depth: number): unknow
     case "varargs": {
       checkDecodeDepth(r, depth, ctx);
       const el = node.element;
-      const n = r.count(minEncodedSize(el));
+      const n = r.count(minEncodedSize(el), BudgetCost.slot, BudgetCost.array);
       const out = new Array(n);
       for (let i = 0; i < n; i++) out[i] = dec(r, el, ctx, depth + 1);
       return out;
@@ -462,7 +462,7 @@ function dec(r: Reader, node: SigNode, ctx: CodecContext, depth: number): unknow
       checkDecodeDepth(r, depth, ctx);
       const k = node.key;
       const val = node.value;
-      const n = r.count(minEncodedSize(k) + minEncodedSize(val));
+      const n = r.count(minEncodedSize(k) + minEncodedSize(val), BudgetCost.mapEntry, BudgetCost.map);
       const out = new Map<unknown, unknown>();
       for (let i = 0; i < n; i++) {
         const key = dec(r, k, ctx, depth + 1);
@@ -474,6 +474,7 @@ function dec(r: Reader, node: SigNode, ctx: CodecContext, depth: number): unknow
       checkDecodeDepth(r, depth, ctx);
       const members = node.members;
       const names = node.fieldNames;
+      r.charge(members.length + (names === undefined ? BudgetCost.array : BudgetCost.struct));
       if (names !== undefined) {
         const fields: Record<string, unknown> = {};
         for (let i = 0; i < members.length; i++) fields[names[i]] = dec(r, members[i], ctx, depth + 1);
@@ -485,6 +486,7 @@ function dec(r: Reader, node: SigNode, ctx: CodecContext, depth: number): unknow
     }
     case "optional":
       checkDecodeDepth(r, depth, ctx);
+      r.charge(BudgetCost.box);
       return r.u8() !== 0 ? Optional.of(dec(r, node.element, ctx, depth + 1)) : Optional.NONE;
     case "kwargs":
       throw new WireError("ERR_UNSERIALIZABLE", "kwargs (~T) have no wire form", r.pos);
@@ -547,6 +549,7 @@ function decDynamic(r: Reader, ctx: CodecContext, depth: number): Dynamic {
     throw new WireError("ERR_SIGNATURE_INVALID", "dynamic signature is not valid UTF-8", at);
   }
   if (text === "") return Dynamic.EMPTY;
+  r.charge(BudgetCost.box);
   let node: SigNode;
   try {
     node = parseSignature(text);

@@ -8,6 +8,7 @@ export type WireErrorCode =
   | "ERR_TRAILING_BYTES" // a payload holds more bytes than its signature explains
   | "ERR_COUNT_TOO_LARGE" // a list/map/string count the remaining bytes cannot hold
   | "ERR_DEPTH_EXCEEDED" // nesting deeper than the configured bound
+  | "ERR_BUDGET" // decoding would create more JS values than the input's size allows
   | "ERR_BAD_UTF8" // a string is not valid UTF-8 where text is required
   | "ERR_BAD_MAGIC" // a header that does not start with 42 DE AD 42
   | "ERR_BAD_VERSION" // a header version other than 0

@@ -9,22 +9,73 @@ import { WireError } from "./errors.js";
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Lossy = new TextDecoder("utf-8", { ignoreBOM: true });
 
-/** Total number of zero-size elements (e.g. `[v]`, `[()]`) one reader accepts. */
-export const DEFAULT_ZERO_SIZE_BUDGET = 1_000_000;
+/**
+ * The allocation budget of one decode, in heap words (8 bytes, what one array slot costs): a
+ * decode may make at most UNITS_PER_BYTE × the input's bytes + UNIT_ALLOWANCE units of lists,
+ * maps, tuples, structs, dynamics and optionals (BudgetCost), each charged before it is made.
+ *
+ * Why 8: the most compact honest data, a list of booleans or bytes, costs one unit (its slot)
+ * per byte received; a budget of 8 lets honest structures be 8 times as dense (a list of
+ * `(bb)` pairs costs 3.5 units per byte, nested pairs `(b(b))` 5.5) while a payload can never
+ * make us hold more than ~64 heap bytes per byte received, whatever it describes. Before, 4
+ * bytes of `[()]` with count 1,000,000 made a million arrays (~40 MB); now they are refused
+ * with ERR_BUDGET. Scalars are not charged: each takes wire bytes at least proportional to
+ * what it costs (strings, raw views and bigints are bounded by their bytes). The allowance
+ * lets small payloads hold a few hundred empty containers.
+ */
+export const UNITS_PER_BYTE = 8;
+export const UNIT_ALLOWANCE = 4096;
+
+/** What each decoded container costs, in heap words (V8, 64-bit, no pointer compression). */
+export const BudgetCost = {
+  /** One element of a list, or one member of a tuple: its slot. */
+  slot: 1,
+  /** An Array object (header, properties, elements, length). */
+  array: 4,
+  /** A Map object, and each of its entries (key, value, chain link). */
+  map: 8,
+  mapEntry: 3,
+  /** A Struct and its fields object. */
+  struct: 8,
+  /** A Dynamic or an Optional. */
+  box: 5,
+} as const;
+
+/** The budget of a decode of `bytes` input bytes. */
+export function decodeBudget(bytes: number): number {
+  return UNITS_PER_BYTE * bytes + UNIT_ALLOWANCE;
+}
 
 export class Reader {
   readonly bytes: Uint8Array;
   readonly view: DataView;
   pos: number;
   readonly end: number;
-  /** Remaining allowance of zero-size list/map elements. */
-  zeroSizeBudget = DEFAULT_ZERO_SIZE_BUDGET;
+  /** Heap words this decode may still allocate (see decodeBudget); charge() draws on it. */
+  budget: number;
+  /** The budget this reader started with, for error messages. */
+  private readonly initialBudget: number;
 
   constructor(bytes: Uint8Array, offset = 0, end = bytes.length) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = offset;
     this.end = end;
+    this.budget = this.initialBudget = decodeBudget(end - offset);
+  }
+
+  /** Draws `n` units from the budget before they are allocated; ERR_BUDGET when it is spent. */
+  charge(n: number): void {
+    if (n > this.budget) this.overBudget(n);
+    this.budget -= n;
+  }
+
+  private overBudget(n: number): never {
+    throw new WireError(
+      "ERR_BUDGET",
+      `decoding needs ${n} more heap words: over the allocation budget of ${this.initialBudget} for ${(this.initialBudget - UNIT_ALLOWANCE) / UNITS_PER_BYTE} bytes (${UNITS_PER_BYTE} per byte + ${UNIT_ALLOWANCE})`,
+      this.pos,
+    );
   }
 
   get remaining(): number {
@@ -128,27 +179,26 @@ export class Reader {
   }
 
   /**
-   * Reads a u32 element count and checks that `count` elements of at least `minSize` bytes
-   * each fit in the remaining input (elements of size 0 draw on `zeroSizeBudget`).
+   * Reads a u32 element count, checks that `count` elements of at least `minSize` bytes each
+   * fit in the remaining input, and charges `count × perElement + fixed` units to the budget
+   * (zero-size elements are charged like any other).
    */
-  count(minSize: number): number {
+  count(minSize: number, perElement = 1, fixed = 0): number {
     const at = this.pos;
     const n = this.u32();
-    if (n === 0) return 0;
-    if (minSize > 0) {
-      if (n * minSize > this.end - this.pos) {
-        throw new WireError(
-          "ERR_COUNT_TOO_LARGE",
-          `count ${n} × ${minSize} bytes exceeds the ${this.end - this.pos} remaining bytes`,
-          at,
-        );
-      }
-    } else {
-      if (n > this.zeroSizeBudget) {
-        throw new WireError("ERR_COUNT_TOO_LARGE", `count ${n} of zero-size elements exceeds the budget`, at);
-      }
-      this.zeroSizeBudget -= n;
+    if (n !== 0 && n * minSize > this.end - this.pos) {
+      throw new WireError(
+        "ERR_COUNT_TOO_LARGE",
+        `count ${n} × ${minSize} bytes exceeds the ${this.end - this.pos} remaining bytes`,
+        at,
+      );
     }
+    const cost = n * perElement + fixed;
+    if (cost > this.budget) {
+      this.pos = at;
+      this.overBudget(cost);
+    }
+    this.budget -= cost;
     return n;
   }
 

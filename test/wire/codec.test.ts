@@ -212,8 +212,9 @@ describe("decode errors", () => {
     ["[i]", [2, 0, 0, 0, 1, 0, 0, 0], "ERR_COUNT_TOO_LARGE", 0],
     ["(b[s])", [1, 3, 0, 0, 0, 0, 0, 0, 0], "ERR_COUNT_TOO_LARGE", 1],
     ["{si}", [...u32(0x10000000), 0, 0, 0, 0], "ERR_COUNT_TOO_LARGE", 0],
-    ["[v]", u32(0xffffffff), "ERR_COUNT_TOO_LARGE", 0],
-    ["[()]", u32(2_000_000), "ERR_COUNT_TOO_LARGE", 0],
+    ["[v]", u32(0xffffffff), "ERR_BUDGET", 0],
+    ["[()]", u32(2_000_000), "ERR_BUDGET", 0],
+    ["[()]", u32(1_000_000), "ERR_BUDGET", 0],
     ["i", [1, 0, 0, 0, 9], "ERR_TRAILING_BYTES", 4],
     ["m", [1, 0, 0, 0, 0x51], "ERR_SIGNATURE_INVALID", 4],
     ["m", [...u32(100), 0x69], "ERR_COUNT_TOO_LARGE", 0],
@@ -243,9 +244,9 @@ describe("decode errors", () => {
     );
   });
 
-  it("shares a zero-size element budget across a message", () => {
-    const input = Uint8Array.from([2, 0, 0, 0, ...u32(600_000), ...u32(600_000)]);
-    expect(wireError(() => decode("[[v]]", input)).code).toBe("ERR_COUNT_TOO_LARGE");
+  it("shares one allocation budget across a message", () => {
+    const input = Uint8Array.from([2, 0, 0, 0, ...u32(3000), ...u32(3000)]);
+    expect(wireError(() => decode("[[v]]", input)).code).toBe("ERR_BUDGET");
     const ok = Uint8Array.from([2, 0, 0, 0, ...u32(3), ...u32(4)]);
     expect((decode("[[v]]", ok) as unknown[][]).map((l) => l.length)).toEqual([3, 4]);
   });
