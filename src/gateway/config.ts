@@ -83,6 +83,13 @@ export const gatewayConfigSchema = z.strictObject({
       maxQueuedBytes: z.number().int().positive(),
       hardQueuedBytes: z.number().int().positive(),
       maxPayload: z.number().int().positive(),
+      maxUpstreamPendingCalls: z.number().int().positive(),
+      maxUserPendingCalls: z.number().int().positive(),
+      upstreamReserve: z.number().int().nonnegative(),
+      upstreamReservePerUser: z.number().int().positive(),
+      maxSubscriptions: z.number().int().positive(),
+      maxNameLength: z.number().int().positive(),
+      maxRegistrations: z.number().int().nonnegative(),
     })
     .partial()
     .optional(),
