@@ -302,9 +302,9 @@ export class Router {
    * What a client is told when its service cannot be reached: never an internal endpoint or
    * address (errors of connections inside name them). The detail goes to the debug log.
    */
-  private unavailable(service: number, e: unknown): string {
+  private unavailable(service: number, e: unknown, knownName?: string): string {
     if (isQiError(e, "ERR_REMOTE")) return errorText(e); // the service's own answer
-    const name = this.upstream.serviceById(service)?.name;
+    const name = knownName ?? this.upstream.serviceById(service)?.name;
     this.logger.debug({ service, err: errorText(e) }, "service unreachable for a client");
     return name === undefined ? `Service #${service} is unavailable.` : `Service "${name}" is unavailable.`;
   }
@@ -441,7 +441,7 @@ export class Router {
         this.metrics.call(target.serviceName, (performance.now() - started) / 1000, !canceled);
         if (link.conn.isClosed) return;
         if (canceled) link.conn.replyCanceled(msg);
-        else link.conn.replyError(msg, this.unavailable(target.service, e));
+        else link.conn.replyError(msg, this.unavailable(target.service, e, target.serviceName));
       },
     );
   }
@@ -598,7 +598,7 @@ export class Router {
     try {
       await f.ready;
     } catch (e) {
-      this.answerError(link, msg, this.unavailable(target.service, e));
+      this.answerError(link, msg, this.unavailable(target.service, e, target.serviceName));
       return;
     } finally {
       link.subscribing--;
