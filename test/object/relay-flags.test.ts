@@ -32,7 +32,13 @@ describe("forwarded request signatures", () => {
     const ref = new ObjectRef(meta, 5, 0x80000001, new Uint8Array(20));
     const payload = Buffer.concat([encode("(o)", [ref], ctx), encode("s", "(i)")]);
     const seen: ObjectRef[] = [];
-    const read = decode("((o)s)", payload, { ...ctx, importObject: (r) => (seen.push(r), r) });
+    const read = decode("((o)s)", payload, {
+      ...ctx,
+      importObject: (r) => {
+        seen.push(r);
+        return r;
+      },
+    });
     expect(seen.map((r) => r.objectId)).toEqual([0x80000001]);
     expect((read as unknown[])[1]).toBe("(i)");
     expect(() => passOn("((o)s)", payload, undefined, undefined)).toThrow(/cannot be passed on/);
