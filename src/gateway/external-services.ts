@@ -28,6 +28,8 @@ export interface ExternalServicesOptions {
   logger: Logger;
   /** Services one client may have registered at once (default 16). */
   maxRegistrations?: number;
+  /** Longest service name a client may register (default 256 characters). */
+  maxNameLength?: number;
 }
 
 /** The services external clients registered (by their owner and the id it was given). */
@@ -46,6 +48,18 @@ export class ExternalServices {
   /** Registers `info.name` for `owner` (pending); resolves with the id the directory gave it. */
   async register(owner: ClientLink, info: ServiceInfo): Promise<number> {
     const name = info.name;
+    const maxName = this.options.maxNameLength ?? 256;
+    if (name.length > maxName) {
+      // Logged (the logger clips the name) so an operator sees who tries.
+      this.options.logger.warn(
+        { client: owner.number, user: owner.identity, service: name },
+        "service registration refused: name too long",
+      );
+      throw new QiError(
+        "ERR_BAD_ARGUMENTS",
+        `Service name longer than ${maxName} characters (${name.length}).`,
+      );
+    }
     if (!this.options.permissions.allows(owner.identity, "register", name)) {
       throw new QiError("ERR_PERMISSION", `Permission denied: cannot register service "${name}".`);
     }

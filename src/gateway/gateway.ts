@@ -155,6 +155,7 @@ export class Gateway {
           permissions: this.permissions,
           logger: this.logger,
           maxRegistrations: options.limits?.maxRegistrations,
+          maxNameLength: options.limits?.maxNameLength,
         })
       : undefined;
     this.upstream.on("serviceAdded", (info) => {

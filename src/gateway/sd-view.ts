@@ -82,10 +82,7 @@ function viewTemplate(): QiObject {
         .map((info) => publish(ctx, info));
     })
     .method("registerService", `(${INFO})`, "I", function (info: unknown) {
-      const reg = registration(this.connection);
-      const parsed = serviceInfoFromValue(info);
-      checkName(contextOf(this.connection), parsed.name);
-      return reg.register(parsed);
+      return registration(this.connection).register(serviceInfoFromValue(info));
     })
     .method("unregisterService", "(I)", "v", function (id: number) {
       return registration(this.connection).unregister(id);
