@@ -31,19 +31,25 @@ describe("pending-call limits (real gateway)", () => {
     const slow = await methodUid(bob, calcId, "slow");
     const before = bob.answers.length;
     const n = 20_000;
-    const payload = encode("(i)", [3_000]);
+    // Each call takes 1 s: short enough that a sync-mode robot (one call at a time) keeps the
+    // canary under its 2 s bound, long enough that the reused id is in flight most of the time.
+    const payload = encode("(i)", [1_000]);
+    const t0 = performance.now();
     for (let i = 0; i < n; i++) bob.send({ id: 4242, service: calcId, object: 1, action: slow, payload });
-    await bob.waitAnswers(before + n, 30_000);
+    await bob.waitAnswers(before + n, 60_000);
+    const seconds = (performance.now() - t0) / 1000;
     const answers = bob.answers.slice(before);
     const replies = answers.filter((m) => m.type === MessageType.Reply);
     const refused = answers.filter((m) => m.type === MessageType.Error);
-    // One call at a time under that id; everything sent while it was in flight is refused.
-    expect(refused.length).toBeGreaterThanOrEqual(n - replies.length);
-    expect(replies.length).toBeLessThan(10);
+    // One call at a time under that id: at most one answered per second of the attack.
+    expect(refused.length + replies.length).toBe(n);
+    expect(replies.length).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
     expect(new Set(refused.map(errorOf))).toEqual(
       new Set(["Message id 4242 is already used by a call in flight."]),
     );
-    console.log(`reused id: ${refused.length} refused, ${replies.length} answered`);
+    console.log(
+      `reused id: ${refused.length} refused, ${replies.length} answered in ${seconds.toFixed(1)} s`,
+    );
     expect((await canary.stop()).failures).toEqual([]);
   });
 
@@ -65,13 +71,12 @@ describe("pending-call limits (real gateway)", () => {
       );
       const calcId = await clients[0].serviceId("Calc");
       const slow = await methodUid(clients[0], calcId, "slow");
-      const answers = clients.flatMap((c) =>
-        Array.from({ length: 100 }, () => c.call(calcId, 1, slow, encode("(i)", [10_000]))),
-      );
+      for (const c of clients)
+        for (let i = 0; i < 100; i++) void c.call(calcId, 1, slow, encode("(i)", [10_000]));
       const refused = () =>
         clients.reduce((n, c) => n + c.answers.filter((m) => m.type === MessageType.Error).length, 0);
       while (refused() < refusals) await new Promise((r) => setTimeout(r, 20));
-      return { answers: Promise.all(answers), refused };
+      return { clients, refused };
     };
     // Bob: 5 connections × 100 calls (each within its client limit); his share is 200 in all.
     const bob = await fill(USERS.bob, 5, 300);
@@ -84,21 +89,27 @@ describe("pending-call limits (real gateway)", () => {
     expect(alice.refused()).toBeGreaterThanOrEqual(100);
     expect(alice.refused()).toBeLessThanOrEqual(101);
     // The canary, another user, still gets through (it is under its reserve places).
-    const settled = await Promise.all([bob.answers, alice.answers, admin.answers]);
-    const counts = settled.map((answers) => answers.filter((m) => m.type === MessageType.Reply).length);
-    console.log(`shares: bob ${counts[0]}, alice ${counts[1]}, admin ${counts[2]} calls answered`);
-    expect([counts[0], counts[2]]).toEqual([200, 8]);
-    expect(counts[1]).toBeGreaterThanOrEqual(199);
+    // Accepted = sent − refused (the slow calls themselves are not awaited: a sync-mode
+    // robot serves them one after the other).
+    const accepted = [500 - bob.refused(), 300 - alice.refused(), 300 - admin.refused()];
+    console.log(`shares: bob ${accepted[0]}, alice ${accepted[1]}, admin ${accepted[2]} calls accepted`);
+    expect([accepted[0], accepted[2]]).toEqual([200, 8]);
+    expect(accepted[1]).toBeGreaterThanOrEqual(199);
     const refusals = new Set(
-      settled
-        .flat()
-        .filter((m) => m.type === MessageType.Error)
-        .map(errorOf),
+      [bob, alice, admin].flatMap((f) =>
+        f.clients.flatMap((c) => c.answers.filter((m) => m.type === MessageType.Error).map(errorOf)),
+      ),
     );
     expect(refusals).toEqual(
       new Set(["The service is busy: too many calls in flight through the gateway; try again later."]),
     );
-    expect((await canary.stop()).failures).toEqual([]);
+    const report = await canary.stop();
+    // The gateway never refuses the canary. With QI_DISPATCH=sync the robot process itself runs
+    // one call at a time (its dispatch policy), so there the canary's add waits behind the
+    // attackers' accepted slow calls inside the robot: only refusals are checked then.
+    if (process.env.QI_DISPATCH === "sync")
+      expect(report.failures.filter((f) => /busy|Too many|unavailable/.test(f))).toEqual([]);
+    else expect(report.failures).toEqual([]);
   }, 60_000);
 });
 
