@@ -49,12 +49,16 @@ export class ClientLink {
   /** Objects handed to this client: client-side object id → upstream object. */
   readonly objects = new Map<number, MappedObject>();
   readonly objectIdsByUpstream = new Map<string, number>();
-  /** Subscriptions: "service.object.link" → fan-out key. */
+  /** Subscriptions: "service.object.link" → fan-out key (one entry per client link id). */
   readonly subscriptions = new Map<string, string>();
   /** Keys of the client's own objects exported upstream by the gateway. */
   readonly exportedUpstream = new Set<string>();
   /** The client's own objects ("service.object") → where their events are forwarded. */
   readonly exportTargets = new Map<string, ExportTarget[]>();
+  /** Requests waiting for their service's connection or MetaObject (they count as pending). */
+  waiting = 0;
+  /** Subscriptions asked for and not answered yet (they count toward the subscription limit). */
+  subscribing = 0;
   droppedEvents = 0;
   /** Bytes of events dropped since the outgoing queue was last under the soft limit. */
   owedBytes = 0;

@@ -89,6 +89,13 @@ export const gatewayConfigSchema = z.strictObject({
       maxConnectionsPerAddress: z.number().int().positive(),
       maxUnauthenticatedPerAddress: z.number().int().positive(),
       acceptTimeoutMs: z.number().int().positive(),
+      maxUpstreamPendingCalls: z.number().int().positive(),
+      maxUserPendingCalls: z.number().int().positive(),
+      upstreamReserve: z.number().int().nonnegative(),
+      upstreamReservePerUser: z.number().int().positive(),
+      maxSubscriptions: z.number().int().positive(),
+      maxNameLength: z.number().int().positive(),
+      maxRegistrations: z.number().int().nonnegative(),
     })
     .partial()
     .optional(),

@@ -26,11 +26,17 @@ export interface ExternalServicesOptions {
   upstream: Upstream;
   permissions: Permissions;
   logger: Logger;
+  /** Services one client may have registered at once (default 16). */
+  maxRegistrations?: number;
+  /** Longest service name a client may register (default 256 characters). */
+  maxNameLength?: number;
 }
 
 /** The services external clients registered (by their owner and the id it was given). */
 export class ExternalServices {
   private readonly services = new Set<ExternalService>();
+  /** Registrations each client has under way (awaiting the directory). */
+  private readonly registering = new Map<ClientLink, number>();
   /** Counts directory losses: work begun before one is not carried on after it. */
   private attachment = 0;
 
@@ -42,15 +48,43 @@ export class ExternalServices {
   /** Registers `info.name` for `owner` (pending); resolves with the id the directory gave it. */
   async register(owner: ClientLink, info: ServiceInfo): Promise<number> {
     const name = info.name;
+    const maxName = this.options.maxNameLength ?? 256;
+    if (name.length > maxName) {
+      // Logged (the logger clips the name) so an operator sees who tries.
+      this.options.logger.warn(
+        { client: owner.number, user: owner.identity, service: name },
+        "service registration refused: name too long",
+      );
+      throw new QiError(
+        "ERR_BAD_ARGUMENTS",
+        `Service name longer than ${maxName} characters (${name.length}).`,
+      );
+    }
     if (!this.options.permissions.allows(owner.identity, "register", name)) {
       throw new QiError("ERR_PERMISSION", `Permission denied: cannot register service "${name}".`);
+    }
+    // Registrations under way count too: parallel calls must not get past the limit.
+    const max = this.options.maxRegistrations ?? 16;
+    const underWay = this.registering.get(owner) ?? 0;
+    let owned = underWay;
+    for (const service of this.services) if (service.owner === owner) owned++;
+    if (owned >= max) {
+      throw new QiError("ERR_LIMIT", `Too many services registered by this client (limit ${max}).`);
     }
     if (this.options.upstream.serviceByName(name)) {
       throw new QiError("ERR_BAD_ARGUMENTS", `Service "${name}" is already registered.`);
     }
     const service = new ExternalService(name, owner, uidBytes(info.objectUid));
     const attachment = this.attachment;
-    const id = await this.options.upstream.registerForwarded(name, service);
+    this.registering.set(owner, underWay + 1);
+    let id: number;
+    try {
+      id = await this.options.upstream.registerForwarded(name, service);
+    } finally {
+      const left = (this.registering.get(owner) ?? 1) - 1;
+      if (left > 0) this.registering.set(owner, left);
+      else this.registering.delete(owner);
+    }
     // Registered in a directory that is gone already: the client should try again.
     if (attachment !== this.attachment)
       throw new QiError("ERR_DISCONNECTED", "the service directory went away during the registration");

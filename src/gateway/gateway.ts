@@ -178,7 +178,13 @@ export class Gateway {
       this.logger,
     );
     this.external = options.allowServiceRegistration
-      ? new ExternalServices({ upstream: this.upstream, permissions: this.permissions, logger: this.logger })
+      ? new ExternalServices({
+          upstream: this.upstream,
+          permissions: this.permissions,
+          logger: this.logger,
+          maxRegistrations: options.limits?.maxRegistrations,
+          maxNameLength: options.limits?.maxNameLength,
+        })
       : undefined;
     this.upstream.on("serviceAdded", (info) => {
       for (const link of this.router.clients) {
@@ -337,6 +343,7 @@ export class Gateway {
       endpoints: () => this.endpoints(),
       services: () => this.upstream.listServices(),
       canSee: (name) => this.permissions.canSee(conn.identity, name),
+      maxNameLength: this.options.limits?.maxNameLength ?? DEFAULT_LIMITS.maxNameLength,
       registration: external && {
         register: (info) => external.register(link!, info),
         ready: (id) => external.ready(link!, id),

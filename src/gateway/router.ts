@@ -6,22 +6,26 @@
  * upstream subscription per (service, object, signal), and objects crossing the gateway get
  * per-client ids so a client can reach only what was handed to it.
  */
+import { randomInt } from "node:crypto";
 import type { Logger } from "pino";
 import { Capability } from "../connection/capabilities.js";
 import { canceledCallId, type Connection, errorText } from "../connection/connection.js";
 import { QiError, isQiError } from "../connection/errors.js";
 import { PeerObjects } from "../object/peer.js";
-import { allocateClientObjectId } from "../object/ids.js";
+import { requestSignature } from "../object/relay.js";
 import { NETWORK_MEMBER_PARAMS, postTerminate, Reserved, subscriptionArgs } from "../object/reserved.js";
 import type { CodecContext } from "../wire/codec.js";
 import { decode, encode } from "../wire/codec.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
 import type { MetaObject } from "../wire/metaobject-types.js";
+import { convertValue, defaultValue } from "../wire/convert.js";
+import { parseSignature } from "../wire/signature.js";
 import { Dynamic, ObjectRef } from "../wire/values.js";
 import type { ClientLink, ExportTarget, ForwardedCall } from "./client-link.js";
 import { ConnectionNumbers } from "./connection-numbers.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { rewriteObjects } from "./object-rewrite.js";
+import { UpstreamShares } from "./upstream-share.js";
 import type { Permissions } from "./permissions.js";
 import type { Upstream } from "./upstream.js";
 
@@ -32,15 +36,39 @@ export interface RouterLimits {
   maxQueuedBytes: number;
   /** Bytes queued toward a client above which it is disconnected. */
   hardQueuedBytes: number;
+  /** Calls all clients together may have in flight on one shared upstream connection. */
+  maxUpstreamPendingCalls: number;
+  /** Calls one user (all its connections) may have in flight on one upstream connection. */
+  maxUserPendingCalls: number;
+  /** Places of maxUpstreamPendingCalls kept for users with few calls in flight there. */
+  upstreamReserve: number;
+  /** A user with fewer calls than this in flight on an upstream may use its reserve. */
+  upstreamReservePerUser: number;
+  /** Signal subscriptions one client may hold. */
+  maxSubscriptions: number;
+  /** Characters of a name or signature a client gives (service, property, wanted signature). */
+  maxNameLength: number;
+  /** Services one client may register through the gateway (when registration is on). */
+  maxRegistrations: number;
 }
 
 export const DEFAULT_LIMITS: RouterLimits = {
   maxPendingCalls: 1_000,
   maxQueuedBytes: 8 * 1024 * 1024,
   hardQueuedBytes: 64 * 1024 * 1024,
+  // Below the 10,000 a Connection and a service host take, so the gateway's own calls
+  // (MetaObjects, subscriptions) still fit when clients have filled their shares.
+  maxUpstreamPendingCalls: 8_000,
+  maxUserPendingCalls: 2_000,
+  upstreamReserve: 2_000,
+  upstreamReservePerUser: 32,
+  maxSubscriptions: 1_000,
+  maxNameLength: 256,
+  maxRegistrations: 16,
 };
 
 const UNHANDLED = "The call request could not be handled.";
+const BUSY = "The service is busy: too many calls in flight through the gateway; try again later.";
 const EMPTY = new Uint8Array(0);
 
 interface Target {
@@ -53,16 +81,22 @@ interface Target {
 
 interface Subscriber {
   clientObjectId: number;
-  links: Set<bigint>;
+  /** The client's link ids → the signature it wants the events in (registerEventWithSignature). */
+  links: Map<bigint, string | undefined>;
 }
 
+/**
+ * One upstream subscription per (connection, service, object, signal), always a plain
+ * registerEvent: each event arrives once and is handed to each client link once, converted
+ * here for links that asked for another signature (so no two upstream subscriptions can
+ * deliver each other's events).
+ */
 interface Fanout {
   conn: Connection;
   service: number;
   objectId: number;
   signal: number;
   signature: string;
-  withSignature: boolean;
   upstreamLink: bigint;
   ready: Promise<void>;
   subscribers: Map<ClientLink, Subscriber>;
@@ -90,6 +124,7 @@ export class Router {
   private readonly exportIds = new Map<string, number>();
   private readonly upstreamInflight = new Map<string, AbortController>();
   private readonly connNumbers = new ConnectionNumbers();
+  private readonly shares: UpstreamShares;
 
   constructor(
     private readonly upstream: Upstream,
@@ -97,7 +132,14 @@ export class Router {
     private readonly metrics: GatewayMetrics,
     private readonly limits: RouterLimits,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.shares = new UpstreamShares({
+      total: limits.maxUpstreamPendingCalls,
+      perUser: limits.maxUserPendingCalls,
+      reserve: limits.upstreamReserve,
+      reservePerUser: limits.upstreamReservePerUser,
+    });
+  }
 
   // --- clients ----------------------------------------------------------------------------
 
@@ -227,12 +269,44 @@ export class Router {
       this.forward(link, msg, target);
       return;
     }
+    // Requests waiting for their service count as pending: a client cannot pile up more of
+    // them than it may have in flight.
+    if (this.refusedAsTooMany(link, msg)) return;
+    link.waiting++;
     target.then(
-      (t) => this.forward(link, msg, t),
+      (t) => {
+        link.waiting--;
+        this.forward(link, msg, t);
+      },
       (e) => {
-        if (msg.type === MessageType.Call) this.answerError(link, msg, errorText(e));
+        link.waiting--;
+        if (msg.type === MessageType.Call) this.answerError(link, msg, this.unavailable(msg.service, e));
       },
     );
+  }
+
+  /** Answers (Calls) and drops requests of a client that has its limit of them pending. */
+  private refusedAsTooMany(link: ClientLink, msg: Message): boolean {
+    if (link.inflight.size + link.waiting < this.limits.maxPendingCalls) return false;
+    this.metrics.refusedCall();
+    if (msg.type === MessageType.Call)
+      this.answerError(
+        link,
+        msg,
+        `Too many pending calls through the gateway (limit ${this.limits.maxPendingCalls}).`,
+      );
+    return true;
+  }
+
+  /**
+   * What a client is told when its service cannot be reached: never an internal endpoint or
+   * address (errors of connections inside name them). The detail goes to the debug log.
+   */
+  private unavailable(service: number, e: unknown, knownName?: string): string {
+    if (isQiError(e, "ERR_REMOTE")) return errorText(e); // the service's own answer
+    const name = knownName ?? this.upstream.serviceById(service)?.name;
+    this.logger.debug({ service, err: errorText(e) }, "service unreachable for a client");
+    return name === undefined ? `Service #${service} is unavailable.` : `Service "${name}" is unavailable.`;
   }
 
   /**
@@ -298,9 +372,24 @@ export class Router {
       if (msg.type === MessageType.Call) this.answerError(link, msg, denied);
       return;
     }
-    const paramsSig = msg.flags & MessageFlags.DynamicPayload ? "m" : parametersOf(target.meta, msg.action);
+    if (msg.type === MessageType.Call) {
+      // One id names one call: a reused id would let a client count once and weigh many.
+      if (link.inflight.has(msg.id)) {
+        this.metrics.refusedCall();
+        this.answerError(link, msg, `Message id ${msg.id} is already used by a call in flight.`);
+        return;
+      }
+      if (this.refusedAsTooMany(link, msg)) return;
+    }
+    // Whatever the flags, the payload is read by the signature the service declares (or as a
+    // dynamic, whose objects are read too): no flag lets an object reference pass unmapped.
+    const params = parametersOf(target.meta, msg.action);
+    const paramsSig =
+      msg.flags === 0 || (params === undefined && !(msg.flags & MessageFlags.DynamicPayload))
+        ? params
+        : requestSignature(params ?? "m", msg.flags);
     let payload = msg.payload;
-    if (paramsSig !== undefined && !(msg.flags & MessageFlags.ReturnType)) {
+    if (paramsSig !== undefined) {
       try {
         payload = rewriteObjects(msg.payload, paramsSig, ctxOf(link.conn), ctxOf(target.conn), (ref) =>
           this.exportClientObject(link, target.conn, target.service, ref),
@@ -316,13 +405,11 @@ export class Router {
       this.metrics.bytesOut(payload.byteLength + 28);
       return;
     }
-    if (link.inflight.size >= this.limits.maxPendingCalls) {
+    const user = link.identity ?? "";
+    const load = this.shares.take(target.conn, user);
+    if (load === undefined) {
       this.metrics.refusedCall();
-      this.answerError(
-        link,
-        msg,
-        `Too many pending calls through the gateway (limit ${this.limits.maxPendingCalls}).`,
-      );
+      this.answerError(link, msg, BUSY);
       return;
     }
     const started = performance.now();
@@ -340,19 +427,21 @@ export class Router {
     link.inflight.set(msg.id, call);
     answer.then(
       (reply) => {
+        this.shares.release(load, user);
         if (link.inflight.get(msg.id) === call) link.inflight.delete(msg.id);
         this.metrics.call(target.serviceName, (performance.now() - started) / 1000, false);
         if (link.conn.isClosed) return;
         this.answerFromUpstream(link, msg, target, reply);
       },
       (e) => {
+        this.shares.release(load, user);
         if (link.inflight.get(msg.id) === call) link.inflight.delete(msg.id);
         // Counted once, here (answerError would count it again); a cancel is not an error.
         const canceled = isQiError(e, "ERR_CANCELED");
         this.metrics.call(target.serviceName, (performance.now() - started) / 1000, !canceled);
         if (link.conn.isClosed) return;
         if (canceled) link.conn.replyCanceled(msg);
-        else link.conn.replyError(msg, errorText(e));
+        else link.conn.replyError(msg, this.unavailable(target.service, e, target.serviceName));
       },
     );
   }
@@ -415,16 +504,22 @@ export class Router {
         name === undefined ||
         !this.permissions.allows(link.identity, "write", `${target.serviceName}.${name}`)
       ) {
-        return `Permission denied: cannot set ${target.serviceName}.${name ?? "?"}.`;
+        return `Permission denied: cannot set ${target.serviceName}.${clip(name ?? "?", this.limits.maxNameLength)}.`;
       }
       return undefined;
     }
-    const name = target.meta.methods.get(action)?.name ?? target.meta.signals.get(action)?.name;
-    if (name === undefined) return undefined; // unknown member: the service answers for itself
-    if (!this.permissions.allows(link.identity, "call", `${target.serviceName}.${name}`)) {
-      return `Permission denied: cannot call ${target.serviceName}.${name}.`;
+    const method = target.meta.methods.get(action)?.name;
+    if (method !== undefined) {
+      if (this.permissions.allows(link.identity, "call", `${target.serviceName}.${method}`)) return undefined;
+      return `Permission denied: cannot call ${target.serviceName}.${method}.`;
     }
-    return undefined;
+    // A Call or Post to a signal emits it and one to a property sets it: subscribers would see
+    // what this client sent as the service's own (issue 10: a forged battery charge). That is
+    // writing, and needs the write right on the member.
+    const member = target.meta.signals.get(action)?.name ?? target.meta.properties.get(action)?.name;
+    if (member === undefined) return undefined; // unknown member: the service answers for itself
+    if (this.permissions.allows(link.identity, "write", `${target.serviceName}.${member}`)) return undefined;
+    return `Permission denied: cannot emit or set ${target.serviceName}.${member}.`;
   }
 
   private answerError(link: ClientLink, msg: Message, text: string): void {
@@ -435,7 +530,6 @@ export class Router {
   // --- signals ----------------------------------------------------------------------------
 
   private async subscribe(link: ClientLink, target: Target, msg: Message): Promise<void> {
-    const withSignature = msg.action === Reserved.registerEventWithSignature;
     const { signal, link: clientLinkId, wanted } = subscriptionArgs(msg);
     const meta = target.meta.signals.get(signal);
     if (!meta) {
@@ -450,7 +544,14 @@ export class Router {
       );
       return;
     }
-    const fkey = `${this.connNumbers.of(target.conn)}.${target.service}.${target.objectId}.${signal}.${wanted ?? ""}`;
+    if (wanted !== undefined) {
+      const refusal = this.refuseWantedSignature(wanted, meta.signature);
+      if (refusal) {
+        this.answerError(link, msg, `Cannot subscribe to ${target.serviceName}.${meta.name}: ${refusal}`);
+        return;
+      }
+    }
+    const fkey = `${this.connNumbers.of(target.conn)}.${target.service}.${target.objectId}.${signal}`;
     // A link id names one subscription of this client on this object; reused for another
     // signal, the first subscription could no longer be found to end (found by the fuzz test).
     const subKey = `${msg.service}.${msg.object}.${clientLinkId}`;
@@ -459,24 +560,32 @@ export class Router {
       this.answerError(link, msg, `Signal link ${clientLinkId} is already in use on this object.`);
       return;
     }
+    if (taken === undefined && link.subscriptions.size + link.subscribing >= this.limits.maxSubscriptions) {
+      this.metrics.refusedCall();
+      this.answerError(
+        link,
+        msg,
+        `Too many subscriptions through the gateway (limit ${this.limits.maxSubscriptions}).`,
+      );
+      return;
+    }
     let f = this.fanouts.get(fkey);
     if (!f) {
       const upstreamLink = nextUpstreamLink++;
-      const payload = withSignature
-        ? encode("(IILs)", [target.service, signal, upstreamLink, wanted])
-        : encode("(IIL)", [target.service, signal, upstreamLink]);
       this.installEventHandler(target.conn, target.service, target.objectId);
       const fanout: Fanout = {
         conn: target.conn,
         service: target.service,
         objectId: target.objectId,
         signal,
-        signature: wanted ?? meta.signature,
-        withSignature,
+        signature: meta.signature,
         upstreamLink,
         subscribers: new Map(),
         ready: target.conn
-          .call({ service: target.service, object: target.objectId, action: msg.action }, payload)
+          .call(
+            { service: target.service, object: target.objectId, action: Reserved.registerEvent },
+            encode("(IIL)", [target.service, signal, upstreamLink]),
+          )
           .then(() => {}),
       };
       f = fanout;
@@ -485,11 +594,14 @@ export class Router {
         if (this.fanouts.get(fkey) === fanout) this.fanouts.delete(fkey);
       });
     }
+    link.subscribing++;
     try {
       await f.ready;
     } catch (e) {
-      this.answerError(link, msg, errorText(e));
+      this.answerError(link, msg, this.unavailable(target.service, e, target.serviceName));
       return;
+    } finally {
+      link.subscribing--;
     }
     // The client may have left, or taken the link id for another signal, while upstream
     // answered; the fanout may have been dropped meanwhile by another subscriber that left.
@@ -507,12 +619,29 @@ export class Router {
     }
     let sub = f.subscribers.get(link);
     if (!sub) {
-      sub = { clientObjectId: msg.object, links: new Set() };
+      sub = { clientObjectId: msg.object, links: new Map() };
       f.subscribers.set(link, sub);
     }
-    sub.links.add(clientLinkId);
+    sub.links.set(clientLinkId, wanted);
     link.subscriptions.set(subKey, fkey);
     link.conn.reply(msg, encode("L", clientLinkId));
+  }
+
+  /**
+   * Why a registerEventWithSignature cannot be served (undefined when it can): a signature
+   * too long to be a real one, unreadable, or one the signal's values do not convert to.
+   */
+  private refuseWantedSignature(wanted: string, signature: string): string | undefined {
+    if (wanted.length > this.limits.maxNameLength)
+      return `signature longer than ${this.limits.maxNameLength} characters`;
+    if (wanted === signature) return undefined;
+    try {
+      parseSignature(wanted);
+      convertValue(defaultValue(signature), signature, wanted);
+      return undefined;
+    } catch {
+      return `its values (${signature}) do not convert to "${wanted}"`;
+    }
   }
 
   private async unsubscribe(link: ClientLink, msg: Message): Promise<void> {
@@ -568,21 +697,10 @@ export class Router {
     conn.onClose(() => this.eventHandlersInstalled.delete(key));
   }
 
-  /** One upstream Event, to every subscribed client (the payload is shared when it can be). */
+  /** One upstream Event, to every subscription of it (one lookup: one upstream subscription per signal). */
   private onUpstreamEvent(conn: Connection, msg: Message): void {
-    const base = `${this.connNumbers.of(conn)}.${msg.service}.${msg.object}.${msg.action}.`;
-    const dynamic = (msg.flags & MessageFlags.DynamicPayload) !== 0;
-    for (const [key, f] of this.fanouts) {
-      if (!key.startsWith(base)) continue;
-      // Events for registerEventWithSignature come as dynamics (spec §5.6).
-      if (f.withSignature !== dynamic && (f.withSignature || this.hasDynamicFanout(base))) continue;
-      this.deliver(f, msg, conn);
-    }
-  }
-
-  private hasDynamicFanout(base: string): boolean {
-    for (const [key, f] of this.fanouts) if (key.startsWith(base) && f.withSignature) return true;
-    return false;
+    const f = this.fanouts.get(`${this.connNumbers.of(conn)}.${msg.service}.${msg.object}.${msg.action}`);
+    if (f !== undefined) this.deliver(f, msg, conn);
   }
 
   private deliver(f: Fanout, msg: Message, conn: Connection): void {
@@ -607,13 +725,17 @@ export class Router {
       } catch {
         continue;
       }
-      for (let n = 0; n < sub.links.size; n++) {
-        link.conn.sendEvent(
-          { service: msg.service, object: sub.clientObjectId, action: msg.action },
-          payload,
-          msg.flags,
-        );
-        this.metrics.bytesOut(payload.byteLength + 28);
+      const address = { service: msg.service, object: sub.clientObjectId, action: msg.action };
+      for (const wanted of sub.links.values()) {
+        if (wanted === undefined) {
+          link.conn.sendEvent(address, payload, msg.flags);
+          this.metrics.bytesOut(payload.byteLength + 28);
+          continue;
+        }
+        const converted = convertEvent(payload, sig, wanted, ctxOf(link.conn));
+        if (converted === undefined) continue;
+        link.conn.sendEvent(address, converted, MessageFlags.DynamicPayload);
+        this.metrics.bytesOut(converted.byteLength + 28);
       }
     }
   }
@@ -715,7 +837,7 @@ export class Router {
     const idKey = `${link.number}|${this.connNumbers.of(conn)}|${ref.serviceId}.${ref.objectId}`;
     let gwId = this.exportIds.get(idKey);
     if (gwId === undefined) {
-      gwId = allocateClientObjectId();
+      gwId = this.unusedExportId(conn, service);
       this.exportIds.set(idKey, gwId);
       const key = `${this.connNumbers.of(conn)}.${service}.${gwId}`;
       this.upstreamExports.set(key, {
@@ -728,6 +850,20 @@ export class Router {
       this.forwardEventsOf(link, ref, { conn, service, gwId });
     }
     return new ObjectRef(ref.metaObject, service, gwId, ref.uid);
+  }
+
+  /**
+   * A random id for a client object exported upstream, from the top quarter of the 2^31
+   * range libqi keeps for exported objects: sequential ids let one client guess another's
+   * (issue 10), and the process-wide counter (allocateClientObjectId, from 2^31) would need
+   * 2^30 objects to reach these.
+   */
+  private unusedExportId(conn: Connection, service: number): number {
+    const prefix = `${this.connNumbers.of(conn)}.${service}.`;
+    for (;;) {
+      const id = randomInt(0xc0000000, 0x100000000);
+      if (!this.upstreamExports.has(prefix + id)) return id;
+    }
   }
 
   /**
@@ -788,9 +924,13 @@ export class Router {
       if (msg.type === MessageType.Call) conn.replyError(msg, UNHANDLED);
       return;
     }
-    const paramsSig = msg.flags & MessageFlags.DynamicPayload ? "m" : parametersOf(exp.meta, msg.action);
+    const params = parametersOf(exp.meta, msg.action);
+    const paramsSig =
+      params === undefined && !(msg.flags & MessageFlags.DynamicPayload)
+        ? undefined
+        : requestSignature(params ?? "m", msg.flags);
     const payload =
-      paramsSig === undefined || msg.flags & MessageFlags.ReturnType
+      paramsSig === undefined
         ? msg.payload
         : rewriteObjects(msg.payload, paramsSig, ctxOf(conn), ctxOf(link.conn), (ref) =>
             this.importUpstreamObject(link, conn, ref),
@@ -823,16 +963,46 @@ export class Router {
   }
 }
 
+/**
+ * An event for a registerEventWithSignature subscriber: a dynamic of the signature it asked
+ * for (spec §5.6), as a service host sends it; undefined when this value does not convert.
+ */
+function convertEvent(
+  payload: Uint8Array,
+  sig: string,
+  wanted: string,
+  ctx: CodecContext,
+): Uint8Array | undefined {
+  try {
+    const value = decode(sig, payload, { ...ctx, importObject: (ref) => ref });
+    const from = value instanceof Dynamic && sig === "m" ? value.signature : sig;
+    const inner = value instanceof Dynamic && sig === "m" ? value.value : value;
+    return encode("m", new Dynamic(wanted, convertValue(inner, from, wanted)), {
+      ...ctx,
+      exportObject: (v) => v as ObjectRef,
+    });
+  } catch {
+    return undefined;
+  }
+}
+
 function ctxOf(conn: Connection): CodecContext {
   return { objectUid: conn.shared(Capability.ObjectPtrUID) };
 }
 
 function parametersOf(meta: MetaObject, action: number): string | undefined {
-  return (
+  const params =
     meta.methods.get(action)?.parametersSignature ??
     meta.signals.get(action)?.signature ??
-    NETWORK_MEMBER_PARAMS[action]
-  );
+    NETWORK_MEMBER_PARAMS[action];
+  if (params !== undefined) return params;
+  const property = meta.properties.get(action);
+  return property && `(${property.signature})`;
+}
+
+/** A client-supplied string as it may appear in an answer: at most `max` characters. */
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
 function returnOf(meta: MetaObject, action: number): string | undefined {

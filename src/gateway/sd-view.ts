@@ -24,6 +24,8 @@ export interface SdViewContext {
   endpoints: () => string[];
   services: () => ServiceInfo[];
   canSee: (name: string) => boolean;
+  /** Longest service name a client may ask for or register (characters). */
+  maxNameLength: number;
   /** Registration of services by this client (off by default: undefined). */
   registration?: ClientRegistration;
 }
@@ -66,6 +68,7 @@ function viewTemplate(): QiObject {
   template = new QiObject()
     .method("service", "(s)", INFO, function (name: string) {
       const ctx = contextOf(this.connection);
+      checkName(ctx, name);
       const info = ctx.services().find((s) => s.name === name);
       if (!info || !ctx.canSee(name))
         throw new QiError("ERR_NO_SUCH_SERVICE", `Cannot find service '${name}' in index`);
@@ -100,6 +103,15 @@ function viewTemplate(): QiObject {
     })
     .method("_socketOfService", "(I)", "o", () => null);
   return template;
+}
+
+/** A name longer than any service has is refused, and never echoed back or logged whole. */
+function checkName(ctx: SdViewContext, name: string): void {
+  if (name.length > ctx.maxNameLength)
+    throw new QiError(
+      "ERR_BAD_ARGUMENTS",
+      `Service name longer than ${ctx.maxNameLength} characters (${name.length}).`,
+    );
 }
 
 /** The directory a client sees, answering on `ctx.conn` only. */

@@ -14,13 +14,21 @@ import { mayContainObject } from "../wire/signature.js";
 import { NETWORK_MEMBER_PARAMS, Reserved } from "./reserved.js";
 
 /**
- * The signature of a forwarded request's arguments; undefined when unknown, or when the
- * payload carries a trailing ReturnType signature (such payloads go as they are).
+ * The signature of a forwarded request's whole payload; undefined when the member is unknown.
+ * Every flag is accounted for, so no flag lets an object reference pass unseen (issue 10):
+ * DynamicPayload makes the arguments one dynamic (whose objects are read too), ReturnType
+ * appends the wanted return signature as a string (spec §1.4). A tuple is encoded as the
+ * concatenation of its members, so wrapping both in one tuple reads the same bytes.
  */
 export function forwardedParams(meta: MetaObject, msg: Message): string | undefined {
-  if (msg.flags & MessageFlags.ReturnType) return undefined;
-  if (msg.flags & MessageFlags.DynamicPayload) return "m";
-  return meta.methods.get(msg.action)?.parametersSignature ?? NETWORK_MEMBER_PARAMS[msg.action];
+  const params = meta.methods.get(msg.action)?.parametersSignature ?? NETWORK_MEMBER_PARAMS[msg.action];
+  return params === undefined ? undefined : requestSignature(params, msg.flags);
+}
+
+/** `params` as the payload of a request with these flags carries them (see forwardedParams). */
+export function requestSignature(params: string, flags: number): string {
+  const args = flags & MessageFlags.DynamicPayload ? "m" : params;
+  return flags & MessageFlags.ReturnType ? `(${args}s)` : args;
 }
 
 /** The signature of the reply to a forwarded call of member `action`. */
