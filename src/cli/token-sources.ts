@@ -99,8 +99,9 @@ export function promptHidden(
   io: PromptIo = { input: process.stdin, output: process.stderr },
 ): Promise<string> {
   const { input, output } = io;
-  output.write(question);
+  // Echo off before the question shows: whatever is typed after it is never echoed.
   input.setRawMode?.(true);
+  output.write(question);
   input.resume();
   return new Promise((resolve, reject) => {
     let typed = "";
