@@ -188,6 +188,8 @@ describe("qi gateway", () => {
     });
     const [line] = await gw.waitFor(/^\{.*\}$/m);
     const ready = JSON.parse(line) as { endpoints: string[]; attached: boolean };
+    // Attached at start, or by a retry on a busy machine: the log line says so either way.
+    await gw.waitFor(/attached to service directory/, "stderr", 40_000);
     const gwUrl = ready.endpoints.find((e) => e.startsWith("tcp://127.0.0.1"))!;
     const r = await runQi(["call", "Greeter.hi", "--url", gwUrl], {
       env: { QI_USER: "nao", QI_TOKEN: "s3cret" },
@@ -214,7 +216,7 @@ describe("qi gateway", () => {
       argv.kill("SIGKILL");
       await argv.exit();
     });
-    await argv.waitFor(/"attached":true/);
+    await argv.waitFor(/attached to service directory/, "stderr", 40_000);
     expect(argv.stderr).toMatch(/warning: a token given with --attach-token is visible .*QI_ATTACH_TOKEN/);
     const noUser = await runQi([
       "gateway",
