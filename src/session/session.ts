@@ -114,6 +114,8 @@ interface Hosted {
   ready: boolean;
   /** The id registerService returned; callers keep using it after a re-registration. */
   firstId: number;
+  /** Unregistered while the directory was being reached again. */
+  removed?: boolean;
 }
 
 export class Session extends EventEmitter<SessionEvents> {
@@ -333,6 +335,11 @@ export class Session extends EventEmitter<SessionEvents> {
     id = this.currentIds.get(id) ?? id;
     const entry = this.hosted.get(id);
     if (!entry) throw new QiError("ERR_NO_SUCH_SERVICE", `this session hosts no service #${id}`);
+    if (this.reconnectLoop) {
+      // Our ids mean nothing to a directory that is not back yet: made ready once registered again.
+      entry.ready = true;
+      return;
+    }
     if (this.directory) this.directory.serviceReady(id);
     else await this.sd().call("serviceReady", id);
     entry.ready = true;
@@ -343,6 +350,14 @@ export class Session extends EventEmitter<SessionEvents> {
     id = this.currentIds.get(id) ?? id;
     const entry = this.hosted.get(id);
     if (!entry) throw new QiError("ERR_NO_SUCH_SERVICE", `this session hosts no service #${id}`);
+    if (this.reconnectLoop) {
+      // Never send an old id to the directory being reached again: it may be another host's
+      // service there. Forgotten here; registerAgain drops it (or unregisters its new id).
+      entry.removed = true;
+      this.hosted.delete(id);
+      this.currentIds.delete(entry.firstId);
+      return;
+    }
     try {
       if (this.directory) this.directory.unregisterService(id);
       else await this.sd().call("unregisterService", id);
@@ -449,15 +464,21 @@ export class Session extends EventEmitter<SessionEvents> {
       );
     }
     const out: ReregisteredService[] = [];
-    this.hosted.clear();
-    entries.forEach((entry, i) => {
+    // Only the entries registered again move: a service registered meanwhile keeps its id.
+    const moving = new Set(entries);
+    for (const [id, entry] of this.hosted) if (moving.has(entry)) this.hosted.delete(id);
+    for (const [i, entry] of entries.entries()) {
       const id = ids[i]!;
+      if (entry.removed) {
+        await sd.call("unregisterService", id);
+        continue;
+      }
       this.hosted.set(id, entry);
       if (id === entry.firstId) this.currentIds.delete(entry.firstId);
       else this.currentIds.set(entry.firstId, id);
       out.push({ name: entry.name, firstId: entry.firstId, id });
-    });
-    for (const [id, entry] of this.hosted) if (entry.ready) await sd.call("serviceReady", id);
+    }
+    for (const { id } of out) if (this.hosted.get(id)?.ready) await sd.call("serviceReady", id);
     return out;
   }
 

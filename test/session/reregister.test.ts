@@ -110,6 +110,35 @@ describe("a service host that loses its Service Directory (reconnect)", () => {
     expect(await (await fresh.service("B")).call("echo", "2")).toBe("b:2");
   });
 
+  it("a service unregistered while the directory is away is not registered again; one made ready is", async () => {
+    const sd = await startSd();
+    const url = sd.ready.url;
+    const host = session({ reconnect: { initialMs: 50, maxMs: 200 } });
+    await host.connect(url);
+    const goneId = await host.registerService("Gone", echo("g"));
+    const laterId = await host.registerService("Later", echo("l"), { ready: false });
+    await host.registerService("Kept", echo("k"));
+    const lost = once<[string]>(host, "disconnected");
+    sd.proc.kill("SIGKILL");
+    await lost;
+    // Neither call may reach a directory with old ids: both only change what is registered again.
+    await host.unregisterService(goneId);
+    await host.serviceReady(laterId);
+    const again = once<[ReregisteredService[]]>(host, "servicesRegisteredAgain");
+    await startSd(url);
+    const [list] = await again;
+    expect(list.map((s) => s.name)).toEqual(["Later", "Kept"]);
+    const fresh = session();
+    await fresh.connect(url);
+    expect((await fresh.services()).map((s) => s.name)).toEqual([
+      "ServiceDirectory",
+      "Calc",
+      "Later",
+      "Kept",
+    ]);
+    expect(await (await fresh.service("Later")).call("echo", "1")).toBe("l:1");
+  });
+
   it("without the reconnect option, losing the directory ends there (no retry)", async () => {
     const sd = await startSd();
     const host = session();
