@@ -81,8 +81,9 @@ export interface SessionOptions {
   /**
    * A host of services that loses its Service Directory keeps its objects and listeners, tries
    * to reconnect with this backoff (true: the defaults of reconnect.ts), and registers its
-   * services again once back (events "reconnecting", "servicesRegisteredAgain"). Default off:
-   * "disconnected" is then the end of the session's directory connection.
+   * services again once back (events "reconnecting", "servicesRegisteredAgain"). Default off
+   * (the gateway's upstream session re-attaches by itself): "disconnected" is then the end of
+   * the session's directory connection.
    */
   reconnect?: boolean | BackoffPolicy;
 }
