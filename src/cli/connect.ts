@@ -1,9 +1,9 @@
 /**
  * Connection options shared by every subcommand that talks to a robot: where (--url, QI_URL),
- * who (--user/--token, QI_USER/QI_TOKEN, or a two-line --credentials file like
- * libqi-python's), TLS (--insecure) and the dispatch mode of callbacks (--dispatch).
+ * who (--user with QI_TOKEN, --token-file, a prompt, or --token; or a two-line --credentials
+ * file like libqi-python's), TLS (--ca, --pin, --cert/--key, --insecure) and the dispatch
+ * mode of callbacks (--dispatch).
  */
-import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { UserTokenAuthenticator } from "../connection/index.js";
 import { parseDispatchMode } from "../dispatch/index.js";
@@ -11,13 +11,23 @@ import { DEFAULT_CONNECT_URL, Session, type SessionOptions } from "../session/in
 import { isTransportError } from "../transport/index.js";
 import { classify, CliError, ExitCode, usageError } from "./errors.js";
 import { onCleanup } from "./lifecycle.js";
+import { clientTlsFromFlags, type TlsFlags, tlsFlagOptions } from "./tls-flags.js";
+import {
+  canPrompt,
+  promptHidden,
+  readSecretFile,
+  tokenFromFlags,
+  type Warn,
+  warnOnStderr,
+} from "./token-sources.js";
 
-export interface ConnectionOptions {
+export interface ConnectionOptions extends TlsFlags {
   url: string;
   user?: string;
+  /** Only ever from the command line (QI_TOKEN is read apart, so argv can be warned about). */
   token?: string;
+  tokenFile?: string;
   credentials?: string;
-  insecure?: boolean;
   dispatch?: string;
   timeout?: string;
   wait?: string;
@@ -25,15 +35,23 @@ export interface ConnectionOptions {
 
 /** Adds the connection options to a subcommand. */
 export function withConnectionOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .addOption(
       new Option("-u, --url <url>", "Service Directory to connect to")
         .env("QI_URL")
         .default(DEFAULT_CONNECT_URL),
     )
     .addOption(new Option("--user <name>", "user name for authentication").env("QI_USER"))
-    .addOption(new Option("--token <token>", "token (password) for authentication").env("QI_TOKEN"))
-    .addOption(new Option("--credentials <file>", "file with the user on line 1 and the token on line 2"))
+    .addOption(
+      new Option(
+        "--token <token>",
+        "token for authentication (visible in ps: prefer QI_TOKEN or --token-file)",
+      ),
+    )
+    .addOption(new Option("--token-file <file>", "file holding the token (mode 600)"))
+    .addOption(new Option("--credentials <file>", "file with the user on line 1 and the token on line 2"));
+  for (const option of tlsFlagOptions()) cmd.addOption(option);
+  return cmd
     .addOption(new Option("--insecure", "accept any TLS certificate (robots with self-signed certificates)"))
     .addOption(withDispatch())
     .addOption(new Option("--timeout <ms>", "connect and handshake timeout in ms").default("10000"))
@@ -58,18 +76,44 @@ export function withDispatch(): Option {
   );
 }
 
+export interface UserToken {
+  user?: string;
+  token?: string;
+}
+
+/**
+ * The user and token of the flags: --credentials, else --user with --token-file, --token
+ * (warned about) or QI_TOKEN. The token may still be missing (see connectSession's prompt).
+ */
+export function userTokenOf(opts: Partial<ConnectionOptions>, warn: Warn = warnOnStderr): UserToken {
+  if (opts.credentials) {
+    const [user, token] = readCredentials(opts.credentials, warn);
+    return { user, token };
+  }
+  const token = tokenFromFlags(
+    { argvToken: opts.token, tokenFile: opts.tokenFile, envToken: process.env.QI_TOKEN },
+    warn,
+  );
+  return { user: opts.user, token };
+}
+
 /** Session options from the parsed flags (credentials, TLS, dispatch, timeout). */
-export function sessionOptions(opts: Partial<ConnectionOptions>): SessionOptions {
+export function sessionOptions(
+  opts: Partial<ConnectionOptions>,
+  credentials: UserToken = userTokenOf(opts),
+): SessionOptions {
   const out: SessionOptions = {};
-  let user = opts.user;
-  let token = opts.token;
-  if (opts.credentials) [user, token] = readCredentials(opts.credentials);
+  const { user, token } = credentials;
   if (user !== undefined || token !== undefined) {
     if (user === undefined || token === undefined)
-      throw usageError("--user and --token go together", "--credentials FILE");
+      throw usageError(
+        "--user and a token go together",
+        "QI_TOKEN, --token-file FILE or --credentials FILE (a terminal prompts for the token)",
+      );
     out.authenticator = new UserTokenAuthenticator(user, token);
   }
-  if (opts.insecure) out.clientTls = { insecureAcceptAnyCertificate: true };
+  const tls = clientTlsFromFlags(opts);
+  if (tls) out.clientTls = tls;
   if (opts.dispatch) out.dispatch = parseDispatchMode(opts.dispatch, "--dispatch");
   if (opts.timeout !== undefined) {
     const ms = Number(opts.timeout);
@@ -81,10 +125,10 @@ export function sessionOptions(opts: Partial<ConnectionOptions>): SessionOptions
 }
 
 /** Two lines: user, token (libqi-python's credentials file). */
-export function readCredentials(file: string): [string, string] {
+export function readCredentials(file: string, warn: Warn = warnOnStderr): [string, string] {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readSecretFile(file, warn);
   } catch (e) {
     throw usageError(
       `cannot read the credentials file ${file}: ${(e as Error).message}`,
@@ -102,11 +146,17 @@ export function readCredentials(file: string): [string, string] {
  * A session connected to the Service Directory at `opts.url`, closed when the command ends.
  * Any failure to get there is exit code 3 (a malformed URL is a usage error, 2).
  */
-export async function connectSession(opts: ConnectionOptions): Promise<Session> {
+export async function connectSession(
+  opts: ConnectionOptions,
+  extra: Partial<SessionOptions> = {},
+): Promise<Session> {
   const wait = Number(opts.wait ?? 0);
   if (!Number.isFinite(wait) || wait < 0)
     throw usageError(`--wait must be a number of ms, got "${opts.wait}"`);
-  const session = new Session(sessionOptions(opts));
+  const credentials = userTokenOf(opts);
+  if (credentials.user !== undefined && credentials.token === undefined && canPrompt())
+    credentials.token = await promptHidden(`token for ${credentials.user}: `);
+  const session = new Session({ ...sessionOptions(opts, credentials), ...extra });
   serviceWaits.set(session, wait);
   onCleanup(() => session.close());
   try {

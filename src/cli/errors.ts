@@ -70,7 +70,7 @@ export function classify(e: unknown): Classified {
         return {
           exitCode: ExitCode.Connect,
           message,
-          hint: "--insecure for a robot with a self-signed certificate",
+          hint: "--ca FILE or --pin SHA256 for a robot with its own certificate (--insecure accepts any)",
         };
       case "ERR_CONNECT":
       case "ERR_TIMEOUT":
@@ -88,7 +88,7 @@ export function classify(e: unknown): Classified {
         return {
           exitCode: ExitCode.Connect,
           message,
-          hint: "--user/--token, QI_USER/QI_TOKEN or --credentials FILE",
+          hint: "--user with QI_TOKEN or --token-file FILE, or --credentials FILE",
         };
       case "ERR_HANDSHAKE":
         return { exitCode: ExitCode.Connect, message, hint: "checking that the URL points to a qi endpoint" };

@@ -76,7 +76,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .addHelpText(
       "after",
-      `\nExamples:\n  qi start                          # a local Service Directory with a simulated robot\n  qi services\n  qi call ALTextToSpeech.say '"hello"'\n  qi watch ALMemory.dataChanged\n\nEnvironment: QI_URL, QI_USER, QI_TOKEN, QI_DISPATCH, NO_COLOR\n\n${EXIT_CODES_HELP}\n`,
+      `\nExamples:\n  qi start                          # a local Service Directory with a simulated robot\n  qi services\n  qi call ALTextToSpeech.say '"hello"'\n  qi watch ALMemory.dataChanged\n\nEnvironment: QI_URL, QI_USER, QI_TOKEN, QI_DISPATCH, NO_COLOR (qi gateway: QI_GATEWAY_TOKEN, QI_ATTACH_TOKEN)\n\n${EXIT_CODES_HELP}\n`,
     );
   for (const add of [start, sd, gateway, demo, services, info, call, post, watch, log, get, set, trace, top])
     add(program);

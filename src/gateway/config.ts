@@ -67,7 +67,14 @@ export const gatewayConfigSchema = z.strictObject({
     .strictObject({
       user: z.string().optional(),
       token: z.string().optional(),
+      /** A file holding the token (first line), instead of the token in this file. */
+      tokenFile: z.string().optional(),
       ca: z.string().optional(),
+      /** SHA-256 fingerprint(s) of the Service Directory's certificate. */
+      pin: z.union([z.string(), z.array(z.string())]).optional(),
+      /** Client certificate and key toward a tcpsm Service Directory. */
+      cert: z.string().optional(),
+      key: z.string().optional(),
       insecure: z.boolean().optional(),
     })
     .optional(),
@@ -165,11 +172,19 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, file: string): G
       : undefined,
     upstreamAuthenticator:
       config.upstream?.user !== undefined
-        ? new UserTokenAuthenticator(config.upstream.user, config.upstream.token ?? "")
+        ? new UserTokenAuthenticator(
+            config.upstream.user,
+            config.upstream.tokenFile !== undefined
+              ? readText(at(config.upstream.tokenFile)).split(/\r?\n/, 1)[0]!.trim()
+              : (config.upstream.token ?? ""),
+          )
         : undefined,
     upstreamTls: config.upstream
       ? {
           ca: config.upstream.ca ? readText(at(config.upstream.ca)) : undefined,
+          pinnedSha256: config.upstream.pin,
+          cert: config.upstream.cert ? readText(at(config.upstream.cert)) : undefined,
+          key: config.upstream.key ? readText(at(config.upstream.key)) : undefined,
           insecureAcceptAnyCertificate: config.upstream.insecure,
         }
       : undefined,

@@ -40,6 +40,7 @@ import {
 import { encode } from "../wire/codec.js";
 import { decodeMetaObject } from "../wire/metaobject.js";
 import { machineId as defaultMachineId } from "./machine-id.js";
+import { Backoff, type BackoffPolicy, CancellableDelay } from "./reconnect.js";
 import { ServiceDirectory, SERVICE_DIRECTORY_ID, SERVICE_DIRECTORY_NAME } from "./service-directory.js";
 import { type ServiceInfo, serviceInfoFromValue, serviceInfoToStruct, uidAsString } from "./service-info.js";
 
@@ -77,6 +78,21 @@ export interface SessionOptions {
   maxServedCalls?: number;
   /** Answers and events queued toward a peer above which it is disconnected (default 128 MiB). */
   maxQueuedBytes?: number;
+  /**
+   * A host of services that loses its Service Directory keeps its objects and listeners, tries
+   * to reconnect with this backoff (true: the defaults of reconnect.ts), and registers its
+   * services again once back (events "reconnecting", "servicesRegisteredAgain"). Default off
+   * (the gateway's upstream session re-attaches by itself): "disconnected" is then the end of
+   * the session's directory connection.
+   */
+  reconnect?: boolean | BackoffPolicy;
+}
+
+/** A service registered again after a reconnection: the id it was first given, the new one. */
+export interface ReregisteredService {
+  name: string;
+  firstId: number;
+  id: number;
 }
 
 export interface SessionEvents {
@@ -84,6 +100,23 @@ export interface SessionEvents {
   disconnected: [reason: string];
   serviceRegistered: [id: number, name: string];
   serviceUnregistered: [id: number, name: string];
+  /** Another attempt to reach the lost Service Directory will be made in `delayMs`. */
+  reconnecting: [attempt: number, delayMs: number, lastError: string | undefined];
+  /** Reconnected, and every hosted service registered (and made ready) again. */
+  servicesRegisteredAgain: [services: ReregisteredService[]];
+  /** maxAttempts reached: the session stays without a directory. */
+  reconnectFailed: [lastError: string | undefined];
+}
+
+interface Hosted {
+  name: string;
+  object: QiObject | RequestForwarder;
+  /** Made visible (serviceReady), to be made visible again after a reconnection. */
+  ready: boolean;
+  /** The id registerService returned; callers keep using it after a re-registration. */
+  firstId: number;
+  /** Unregistered while the directory was being reached again. */
+  removed?: boolean;
 }
 
 export class Session extends EventEmitter<SessionEvents> {
@@ -99,7 +132,11 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly netListeners: Listener[] = [];
   private readonly serverConnections = new Set<Connection>();
   /** Services this session hosts: service id → main object. */
-  private readonly hosted = new Map<number, { name: string; object: QiObject | RequestForwarder }>();
+  private readonly hosted = new Map<number, Hosted>();
+  /** First id → current id, for services registered again under a new id. */
+  private readonly currentIds = new Map<number, number>();
+  private reconnectLoop: Promise<void> | undefined;
+  private readonly reconnectDelay = new CancellableDelay();
   private readonly registry: ServiceRegistry;
   private directory: ServiceDirectory | undefined;
   private readonly serviceProxies = new Map<string, Promise<RemoteObject>>();
@@ -116,7 +153,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.dispatcher = options.dispatcher ?? new Dispatcher({ mode: options.dispatch });
     this.registry = {
       mainObject: (id) =>
-        id === SERVICE_DIRECTORY_ID ? this.directory?.object : this.hosted.get(id)?.object,
+        id === SERVICE_DIRECTORY_ID ? this.directory?.object : this.hostedById(id)?.object,
     };
   }
 
@@ -274,17 +311,19 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.directory) {
       // In-process registration on our own directory: reachable over our listeners.
       const id = this.directory.registerLocal(this.infoFor(name, object));
-      this.hosted.set(id, { name, object });
+      this.hosted.set(id, { name, object, ready, firstId: id });
       if (ready) this.directory.serviceReady(id);
       return id;
     }
     if (this.netListeners.length === 0) await this.listen(DEFAULT_LISTEN_URL);
     const sd = this.sd();
     const id = await sd.call<number>("registerService", serviceInfoToStruct(this.infoFor(name, object)));
-    this.hosted.set(id, { name, object });
+    const entry: Hosted = { name, object, ready: false, firstId: id };
+    this.hosted.set(id, entry);
     if (!ready) return id;
     try {
       await sd.call("serviceReady", id);
+      entry.ready = true;
     } catch (e) {
       this.hosted.delete(id);
       throw e;
@@ -294,26 +333,45 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Makes a service registered with `ready: false` visible. */
   async serviceReady(id: number): Promise<void> {
-    if (!this.hosted.has(id))
-      throw new QiError("ERR_NO_SUCH_SERVICE", `this session hosts no service #${id}`);
+    id = this.currentIds.get(id) ?? id;
+    const entry = this.hosted.get(id);
+    if (!entry) throw new QiError("ERR_NO_SUCH_SERVICE", `this session hosts no service #${id}`);
+    if (this.reconnectLoop) {
+      // Our ids mean nothing to a directory that is not back yet: made ready once registered again.
+      entry.ready = true;
+      return;
+    }
     if (this.directory) this.directory.serviceReady(id);
     else await this.sd().call("serviceReady", id);
+    entry.ready = true;
   }
 
+  /** Also takes the id a service was first given, after it was registered again under another. */
   async unregisterService(id: number): Promise<void> {
-    if (!this.hosted.has(id))
-      throw new QiError("ERR_NO_SUCH_SERVICE", `this session hosts no service #${id}`);
+    id = this.currentIds.get(id) ?? id;
+    const entry = this.hosted.get(id);
+    if (!entry) throw new QiError("ERR_NO_SUCH_SERVICE", `this session hosts no service #${id}`);
+    if (this.reconnectLoop) {
+      // Never send an old id to the directory being reached again: it may be another host's
+      // service there. Forgotten here; registerAgain drops it (or unregisters its new id).
+      entry.removed = true;
+      this.hosted.delete(id);
+      this.currentIds.delete(entry.firstId);
+      return;
+    }
     try {
       if (this.directory) this.directory.unregisterService(id);
       else await this.sd().call("unregisterService", id);
     } finally {
       this.hosted.delete(id);
+      this.currentIds.delete(entry.firstId);
     }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.reconnectDelay.cancel();
     const reason = new QiError("ERR_CLOSED", "session closed");
     for (const p of this.connections.values()) p.then((c) => c.close(reason)).catch(() => {});
     this.connections.clear();
@@ -328,6 +386,102 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   // --- internals --------------------------------------------------------------------------
+
+  /** A hosted service by its current id, or by the id it had before a re-registration. */
+  private hostedById(id: number): Hosted | undefined {
+    const current = this.hosted.get(id);
+    if (current) return current;
+    const moved = this.currentIds.get(id);
+    return moved === undefined ? undefined : this.hosted.get(moved);
+  }
+
+  /** Whether losing the directory starts the reconnection of a service host. */
+  private shouldReconnect(): boolean {
+    return (
+      !this.closed &&
+      !this.directory &&
+      this.options.reconnect !== undefined &&
+      this.options.reconnect !== false &&
+      this.hosted.size > 0 &&
+      this.reconnectLoop === undefined
+    );
+  }
+
+  /**
+   * Tries to reach the directory at `url` again until it answers (or maxAttempts), then
+   * registers every hosted service again. Clients connected to our listeners are served all along.
+   */
+  private startReconnecting(url: string): void {
+    const policy = this.options.reconnect === true ? {} : (this.options.reconnect as BackoffPolicy);
+    const backoff = new Backoff(policy);
+    const loop = async () => {
+      let lastError: string | undefined;
+      for (;;) {
+        const delay = backoff.next();
+        if (delay === undefined) {
+          this.emit("reconnectFailed", lastError);
+          return;
+        }
+        this.emit("reconnecting", backoff.attempt, delay, lastError);
+        if (!(await this.reconnectDelay.wait(delay)) || this.closed) return;
+        try {
+          const conn = await this.openConnection(url);
+          if (this.closed) {
+            conn.close();
+            return;
+          }
+          await this.attachDirectory(conn, url);
+          try {
+            const again = await this.registerAgain();
+            this.emit("servicesRegisteredAgain", again);
+            return;
+          } catch (e) {
+            // Try the whole sequence again on a fresh connection.
+            conn.close(e instanceof QiError ? e : undefined);
+            throw e;
+          }
+        } catch (e) {
+          lastError = e instanceof Error ? e.message : String(e);
+        }
+      }
+    };
+    this.reconnectLoop = loop().finally(() => {
+      this.reconnectLoop = undefined;
+    });
+  }
+
+  /**
+   * Registers each hosted service with the (new) directory, in the order they were first
+   * registered, then makes the ready ones visible: the new ids are all known to our registry
+   * before any client can see them (and a new id may be another service's old one).
+   */
+  private async registerAgain(): Promise<ReregisteredService[]> {
+    const sd = this.sd();
+    const entries = [...this.hosted.values()];
+    const ids: number[] = [];
+    for (const entry of entries) {
+      ids.push(
+        await sd.call<number>("registerService", serviceInfoToStruct(this.infoFor(entry.name, entry.object))),
+      );
+    }
+    const out: ReregisteredService[] = [];
+    // Only the entries registered again move: a service registered meanwhile keeps its id.
+    const moving = new Set(entries);
+    for (const [id, entry] of this.hosted) if (moving.has(entry)) this.hosted.delete(id);
+    for (const [i, entry] of entries.entries()) {
+      const id = ids[i]!;
+      if (entry.removed) {
+        await sd.call("unregisterService", id);
+        continue;
+      }
+      this.hosted.set(id, entry);
+      if (id === entry.firstId) this.currentIds.delete(entry.firstId);
+      else this.currentIds.set(entry.firstId, id);
+      out.push({ name: entry.name, firstId: entry.firstId, id });
+    }
+    for (const { id } of out) if (this.hosted.get(id)?.ready) await sd.call("serviceReady", id);
+    return out;
+  }
 
   private sd(): RemoteObject {
     if (!this.sdProxy || this.sdProxy.isReleased)
@@ -462,7 +616,9 @@ export class Session extends EventEmitter<SessionEvents> {
       this.sdProxy = undefined;
       this.serviceProxies.clear();
       this.serviceConnectionsByName.clear();
-      if (!this.closed) this.emit("disconnected", reason.message);
+      if (this.closed) return;
+      this.emit("disconnected", reason.message);
+      if (this.shouldReconnect()) this.startReconnecting(url);
     });
     this.emit("connected");
   }

@@ -49,14 +49,18 @@ describe("qi start", () => {
     const [creds] = await start.waitFor(/user nao token \S+/);
     const token = creds.split(" ")[3];
     await start.waitFor(/Ctrl-C to stop/);
-    const auth = ["--url", url, "--user", "nao", "--token", token];
-    // Everything below goes through the gateway, authenticated with this run's credentials.
-    const [services, say, frame, refused] = await runAll([
-      ["services", "--json", ...auth],
-      ["call", "ALTextToSpeech.say", '"hello from qi start"', ...auth],
-      ["watch", "ALVideoDevice.image", "--count", "1", "--json", ...auth],
-      ["services", "--url", url, "--user", "nao", "--token", "wrong"],
-    ]);
+    const auth = ["--url", url];
+    // Everything below goes through the gateway, authenticated with this run's credentials
+    // (from the environment: a token on argv would be warned about on stderr).
+    const [services, say, frame, refused] = await runAll(
+      [
+        ["services", "--json", ...auth],
+        ["call", "ALTextToSpeech.say", '"hello from qi start"', ...auth],
+        ["watch", "ALVideoDevice.image", "--count", "1", "--json", ...auth],
+        ["services", "--url", url, "--user", "nao", "--token", "wrong"],
+      ],
+      { env: { QI_USER: "nao", QI_TOKEN: token } },
+    );
     expect(refused.code).toBe(3);
     // With its stderr and the gateway's log, so that a failure says why.
     expect(services.code, `${services.stderr}\n--- qi start stderr ---\n${start.stderr}`).toBe(0);

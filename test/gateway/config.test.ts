@@ -65,3 +65,32 @@ describe("gateway config", () => {
     expect(() => gatewayOptionsFromConfig(loadGatewayConfig(open), open)).toThrow(/auth needs users/);
   });
 });
+
+describe("gateway config: upstream credentials and TLS", () => {
+  it("reads the upstream token from tokenFile and maps pin, cert and key", () => {
+    const dir = mkdtempSync(join(tmpdir(), "qi-gw-upstream-"));
+    writeFileSync(join(dir, "upstream.token"), "internal-secret\n", { mode: 0o600 });
+    writeFileSync(join(dir, "gw.pem"), "CERT");
+    writeFileSync(join(dir, "gw.key"), "KEY", { mode: 0o600 });
+    const pin = "ab".repeat(32);
+    const file = join(dir, "gw.yaml");
+    const options = gatewayOptionsFromConfig(
+      validateGatewayConfig(
+        {
+          listen: ["tcp://127.0.0.1:0"],
+          auth: { anonymous: true },
+          upstream: { user: "gateway", tokenFile: "upstream.token", pin, cert: "gw.pem", key: "gw.key" },
+        },
+        file,
+      ),
+      file,
+    );
+    expect(options.upstreamAuthenticator?.initialAuthData()).toEqual(
+      new Map([
+        ["user", "gateway"],
+        ["token", "internal-secret"],
+      ]),
+    );
+    expect(options.upstreamTls).toMatchObject({ pinnedSha256: pin, cert: "CERT", key: "KEY" });
+  });
+});

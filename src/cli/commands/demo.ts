@@ -1,4 +1,8 @@
-/** `qi demo --attach URL`: hosts the simulated robot's services on any Service Directory. */
+/**
+ * `qi demo --attach URL`: hosts the simulated robot's services on any Service Directory. When
+ * the directory goes away, the services stay up on their listener and are registered again
+ * once it is back (the session's reconnection, with backoff).
+ */
 import type { Command } from "commander";
 import { startDemo } from "../../demo/index.js";
 import { isLoopbackUrl } from "../../transport/index.js";
@@ -32,20 +36,28 @@ export function register(program: Command): void {
       const out = new Output(!!opts.json);
       const logger = createLogger(!!cmd.optsWithGlobals().verbose);
       const url = opts.attach ?? opts.url;
-      const session = await connectSession({ ...opts, url });
+      const session = await connectSession({ ...opts, url }, { reconnect: true });
       await session.listen(opts.listen ?? (isLoopbackUrl(url) ? "tcp://127.0.0.1:0" : "tcp://0.0.0.0:0"));
       const demo = await startDemo(session, { logger });
       onCleanup(() => demo.stop());
       if (out.json)
         out.line(JSON.stringify({ url, services: demo.services, endpoints: session.endpoints() }));
       else out.line(`demo services ${demo.services.join(", ")} registered with ${out.style("bold", url)}`);
-      session.on("disconnected", (reason) => logger.warn({ reason }, "lost the Service Directory"));
-      const sig = await Promise.race([
-        waitForShutdown(),
-        new Promise<string>((r) => session.once("disconnected", () => r("disconnected"))),
-      ]);
+      session.on("disconnected", (reason) =>
+        logger.warn({ url, reason }, "Service Directory lost, retrying…"),
+      );
+      session.on("reconnecting", (attempt, delayMs, lastError) =>
+        logger.debug({ attempt, delayMs, lastError }, "reconnecting to the Service Directory"),
+      );
+      session.on("servicesRegisteredAgain", (again) =>
+        logger.info(
+          { url, services: again.map((s) => ({ name: s.name, id: s.id })) },
+          "services registered again",
+        ),
+      );
+      const sig = await waitForShutdown();
       logger.info({ signal: sig }, "stopping");
-      return sig === "disconnected" ? 1 : 0;
+      return 0;
     }),
   );
 }

@@ -10,6 +10,7 @@ import { startDemo } from "../../demo/index.js";
 import { Session } from "../../session/index.js";
 import { isLoopbackUrl } from "../../transport/index.js";
 import { sessionOptions, withDispatch } from "../connect.js";
+import { tokenFromFlags } from "../token-sources.js";
 import { runEmbeddedGateway } from "../embedded-gateway.js";
 import { onCleanup, waitForShutdown } from "../lifecycle.js";
 import { createLogger } from "../logger.js";
@@ -22,6 +23,7 @@ interface Options {
   gateway: string[] | false;
   user: string;
   token?: string;
+  tokenFile?: string;
   json?: boolean;
   dispatch?: string;
 }
@@ -39,7 +41,11 @@ export function register(program: Command): void {
     )
     .option("--no-gateway", "without the gateway")
     .option("--user <name>", "the gateway user for this run", "nao")
-    .option("--token <token>", "the gateway token for this run (generated when omitted)")
+    .option(
+      "--token <token>",
+      "the gateway token for this run (generated when omitted; visible in ps: prefer QI_GATEWAY_TOKEN or --token-file)",
+    )
+    .option("--token-file <file>", "file holding the gateway token for this run (mode 600)")
     .option("--json", "print the endpoints as one JSON line")
     .addOption(withDispatch())
     .action(
@@ -57,7 +63,12 @@ export function register(program: Command): void {
               sdUrl: url,
               listen: opts.gateway,
               user: opts.user,
-              token: opts.token,
+              token: tokenFromFlags({
+                argvToken: opts.token,
+                tokenFile: opts.tokenFile,
+                envToken: process.env.QI_GATEWAY_TOKEN,
+                envName: "QI_GATEWAY_TOKEN",
+              }),
               logger,
             })
           : undefined;
@@ -90,7 +101,7 @@ export function register(program: Command): void {
             );
             if (gateway.consoleUrl) out.line(`web console: ${out.style("bold", gateway.consoleUrl)}`);
             const gw = gateway.endpoints.find((e) => e.startsWith("tcp")) ?? gateway.endpoints[0];
-            out.line(`try: qi services --url ${gw} --user ${gateway.user} --token ${gateway.token}`);
+            out.line(`try: QI_TOKEN=${gateway.token} qi services --url ${gw} --user ${gateway.user}`);
           } else out.line(`try: qi services --url ${url}`);
           out.line(out.style("dim", "Ctrl-C to stop"));
         }
