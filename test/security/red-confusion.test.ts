@@ -1,0 +1,38 @@
+/**
+ * Red team: what one user can learn about, or do to, another user's traffic through members
+ * every object has (libqi's Manageable members 80–86: stats and trace).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { login, runCleanup, startCanary, startTarget, USERS } from "./harness.js";
+import { sleep } from "./red-helpers.js";
+
+afterEach(runCleanup);
+
+describe("red: cross-user observation", () => {
+  // Expected: a user never sees another user's calls. The gateway should refuse (or serve per
+  // client) the Manageable members of internal objects — traceObject (86), enableTrace,
+  // stats/enableStats/clearStats (80–85) — unless a rule names them explicitly: a `subscribe`
+  // or `call` rule of "*" is meant for a service's own signals and methods. Today router.ts
+  // subscribe/checkMember treat "Calc.traceObject" like any signal, so alice, subscribed to
+  // the trace, receives every call of every client to Calc with its arguments and results.
+  it.fails("does not show alice the canary's calls through Calc.traceObject", async () => {
+    const t = await startTarget();
+    const canary = await startCanary(t.gateway.tcpUrl);
+    const alice = await login(t.gateway.tcpUrl, USERS.alice);
+    const calc = await alice.service("Calc");
+    const seen: unknown[] = [];
+    let subscribed = true;
+    try {
+      await calc.signal("traceObject").connect((...args: unknown[]) => seen.push(args));
+    } catch {
+      subscribed = false;
+    }
+    await sleep(1_000);
+    const report = await canary.stop();
+    expect(report.failures).toEqual([]);
+    console.info(
+      `alice subscribed to Calc.traceObject: ${subscribed}; ${seen.length} trace events, e.g. ${JSON.stringify(seen[0], (_k, v) => (typeof v === "bigint" ? String(v) : v))?.slice(0, 300)}`,
+    );
+    expect(seen).toEqual([]);
+  }, 30_000);
+});
