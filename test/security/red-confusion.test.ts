@@ -35,4 +35,23 @@ describe("red: cross-user observation", () => {
     );
     expect(seen).toEqual([]);
   }, 30_000);
+
+  // Expected: reading a property is gated like observing it (a `subscribe` rule for
+  // `Service.property`, or a read rule of its own); docs/gateway.md lists no rule that covers
+  // it. Today router.ts checkMember returns "allowed" for Reserved.property and
+  // Reserved.properties before any rule is looked at, so a user allowed no call and no
+  // subscription on ALBattery still reads its charge (and any property of any service it sees).
+  it.fails("refuses property reads to a user with no rule for them", async () => {
+    const t = await startTarget({
+      configure: (config) => {
+        const users = (config.permissions as { users: Record<string, unknown> }).users;
+        users.bob = { services: { allow: ["ALBattery"] }, call: { deny: ["*"] }, subscribe: { deny: ["*"] } };
+      },
+    });
+    const bob = await login(t.gateway.tcpUrl, USERS.bob);
+    const battery = await bob.service("ALBattery");
+    await expect(battery.call("getBatteryCharge")).rejects.toThrow(/Permission denied/);
+    await expect(battery.signal("charge").connect(() => {})).rejects.toThrow(/Permission denied/);
+    await expect(battery.property("charge").get()).rejects.toThrow(/Permission denied/);
+  }, 30_000);
 });
