@@ -3,7 +3,7 @@
  * without bound (not covered by issue 10 items 1–9).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { encode } from "../../src/wire/codec.js";
+import { decode, encode } from "../../src/wire/codec.js";
 import { MessageType } from "../../src/wire/message-types.js";
 import type { MetaObject } from "../../src/wire/metaobject-types.js";
 import { ObjectRef } from "../../src/wire/values.js";
@@ -85,5 +85,33 @@ describe("red: unbounded per-client tables", () => {
       `exports after ${N} added and removed providers: ${stats.exports}, gateway RSS +${(grown / 1e6).toFixed(0)} MB`,
     );
     expect(stats.exports).toBeLessThan(100);
+  }, 60_000);
+
+  // Expected: what the gateway learnt about an object (its MetaObject) is forgotten when the
+  // last client releases it. Today upstream.ts rememberMetaObject (called by router.ts
+  // importUpstreamObject for every object handed out) adds to metaObjects/knownMetaObjects
+  // per upstream connection and nothing ever deletes: create-and-release loops grow the
+  // gateway forever, even with a per-client object cap, and the memory outlives the client.
+  it.fails("keeps no memory of released objects (10,000 LogManager.createListener + terminate, then disconnect)", async () => {
+    const t = await startTarget();
+    const alice = await login(t.gateway.tcpUrl, USERS.alice);
+    const log = await serviceIds(alice, "LogManager");
+    const raw = await rawLogin(t.gateway.tcpUrl, USERS.alice);
+    const cycle = async () => {
+      const m = await raw.call(log.service, 1, log.member("createListener"));
+      const ref = decode("o", m.payload, { objectUid: true, importObject: (r) => r }) as ObjectRef;
+      await raw.call(log.service, ref.objectId, 3, encode("(I)", [ref.objectId]));
+    };
+    const before = t.gateway.rss();
+    for (let i = 0; i < 10_000; i += 500) await Promise.all(Array.from({ length: 500 }, cycle));
+    await raw.close();
+    await sleep(1_000);
+    const stats = await statsAs(t.gateway.wsUrl, USERS.alice);
+    const grown = t.gateway.rss() - before;
+    console.info(
+      `after 10,000 created and released objects: upstreamObjects ${stats.upstreamObjects}, gateway RSS +${(grown / 1e6).toFixed(0)} MB`,
+    );
+    expect(stats.upstreamObjects).toBe(0);
+    expect(grown).toBeLessThan(50_000_000);
   }, 60_000);
 });
