@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { login, runCleanup, startCanary, startTarget, USERS } from "./harness.js";
-import { sleep } from "./red-helpers.js";
+import { sleep, statsAs } from "./red-helpers.js";
 
 afterEach(runCleanup);
 
@@ -53,5 +53,23 @@ describe("red: cross-user observation", () => {
     await expect(battery.call("getBatteryCharge")).rejects.toThrow(/Permission denied/);
     await expect(battery.signal("charge").connect(() => {})).rejects.toThrow(/Permission denied/);
     await expect(battery.property("charge").get()).rejects.toThrow(/Permission denied/);
+  }, 30_000);
+
+  // Expected: a user who is not an admin sees in /stats.json only figures about their own
+  // connections (issue 10 item 9 hid other clients' rows). Today web/stats.ts gatewayStats
+  // still gives everyone the gateway-wide figures: clientCount (how many others are
+  // connected), exports/upstreamObjects/fanouts, and traffic totals including authFailures.
+  it.fails("does not tell alice how many other clients are connected or failed to log in (/stats.json)", async () => {
+    const t = await startTarget();
+    await login(t.gateway.tcpUrl, USERS.bob);
+    await login(t.gateway.tcpUrl, USERS.bob);
+    await expect(login(t.gateway.tcpUrl, { user: "bob", token: "wrong" })).rejects.toThrow();
+    await login(t.gateway.tcpUrl, USERS.alice);
+    const stats = await statsAs(t.gateway.wsUrl, USERS.alice);
+    expect(stats.clients.map((c) => c.user)).toEqual(["alice"]);
+    expect({ clientCount: stats.clientCount, authFailures: stats.traffic.authFailures ?? 0 }).toEqual({
+      clientCount: 1,
+      authFailures: 0,
+    });
   }, 30_000);
 });
