@@ -2,6 +2,7 @@
  * Helpers of the red-team cases (test/security/red-*.test.ts): a raw client that logs in as a
  * user, the ids of a service and its members as the gateway shows them, /stats.json.
  */
+import { connect as netConnect, type Socket } from "node:net";
 import { defaultCapabilities } from "../../src/connection/capabilities.js";
 import { encodeCapabilityMap } from "../../src/connection/connection.js";
 import type { Session } from "../../src/session/index.js";
@@ -60,3 +61,27 @@ export async function statsAs(wsUrl: string, who: Credentials): Promise<GatewayS
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Like rawLogin, from a chosen local address (e.g. 127.0.0.7: every loopback address is ours). */
+export async function rawLoginFrom(url: string, who: Credentials, localAddress: string): Promise<RawClient> {
+  const m = /^tcp:\/\/([^:]+):(\d+)$/.exec(url);
+  if (!m) throw new Error(`tcp URL expected, got ${url}`);
+  const socket = await new Promise<Socket>((resolve, reject) => {
+    const s = netConnect({ host: m[1], port: Number(m[2]), localAddress });
+    s.once("connect", () => {
+      s.off("error", reject);
+      s.setNoDelay(true);
+      resolve(s);
+    });
+    s.once("error", reject);
+  });
+  // RawClient's constructor is private to keep tests on open()/connect(); this one needs the socket.
+  const c = new (RawClient as unknown as new (s: Socket) => RawClient)(socket);
+  cleanup.push(async () => c.destroy());
+  const caps = defaultCapabilities() as Map<string, unknown>;
+  caps.set("auth_user", who.user);
+  caps.set("auth_token", who.token);
+  const answer = await c.call(0, 0, 8, encodeCapabilityMap(caps));
+  if (answer.type !== MessageType.Reply) throw new Error(`raw login answered with type ${answer.type}`);
+  return c;
+}
