@@ -3,8 +3,11 @@
  * every object has (libqi's Manageable members 80–86: stats and trace).
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { decode, encode } from "../../src/wire/codec.js";
+import { MessageType } from "../../src/wire/message-types.js";
+import type { ObjectRef } from "../../src/wire/values.js";
 import { login, runCleanup, startCanary, startTarget, USERS } from "./harness.js";
-import { sleep, statsAs } from "./red-helpers.js";
+import { rawLogin, serviceIds, sleep, statsAs } from "./red-helpers.js";
 
 afterEach(runCleanup);
 
@@ -71,5 +74,47 @@ describe("red: cross-user observation", () => {
       clientCount: 1,
       authFailures: 0,
     });
+  }, 30_000);
+
+  // Held (kept as coverage): message ids, link ids and object ids are per client, so alice
+  // cannot cancel bob's calls, end his subscriptions or release his objects by naming his ids.
+  it("does not let alice cancel, unsubscribe or release anything of bob's", async () => {
+    const t = await startTarget();
+    const session = await login(t.gateway.tcpUrl, USERS.alice);
+    const calc = await serviceIds(session, "Calc");
+    const log = await serviceIds(session, "LogManager");
+    const alice = await rawLogin(t.gateway.tcpUrl, USERS.alice);
+    const bob = await rawLogin(t.gateway.tcpUrl, USERS.bob);
+    const held = await bob.call(log.service, 1, log.member("createListener"));
+    const ref = decode("o", held.payload, { objectUid: true, importObject: (r) => r }) as ObjectRef;
+    await bob.subscribe(calc.service, calc.member("tick"), 7n);
+    const slow = bob.call(calc.service, 1, calc.member("slow"), encode("(i)", [1_500]));
+    await sleep(100);
+    // Every message id bob could have used, every link id, his object's id: from alice.
+    for (let id = 1; id < 5_000; id++)
+      alice.send({
+        id: 900_000 + id,
+        type: MessageType.Cancel,
+        flags: 0,
+        service: calc.service,
+        object: 1,
+        action: 0,
+        payload: encode("I", id),
+      });
+    const unsub = await alice.call(
+      calc.service,
+      1,
+      1,
+      encode("(IIL)", [calc.service, calc.member("tick"), 7n]),
+    );
+    expect(unsub.type).toBe(MessageType.Error);
+    await alice.call(log.service, ref.objectId, 3, encode("(I)", [ref.objectId]));
+    expect((await slow).type).toBe(MessageType.Reply);
+    const eventsBefore = bob.events;
+    await sleep(500);
+    expect(bob.events).toBeGreaterThan(eventsBefore);
+    const stillHeld = await bob.call(log.service, ref.objectId, 2, encode("(I)", [0]));
+    expect(stillHeld.type).toBe(MessageType.Reply);
+    expect(t.gateway.alive()).toBe(true);
   }, 30_000);
 });
