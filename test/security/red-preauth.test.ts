@@ -17,7 +17,9 @@ function open(url: string, localAddress: string): Promise<Socket> {
   const m = /^tcp:\/\/([^:]+):(\d+)$/.exec(url)!;
   return new Promise((resolve, reject) => {
     const s = netConnect({ host: m[1], port: Number(m[2]), localAddress });
-    cleanup.push(async () => s.destroy());
+    cleanup.push(async () => {
+      s.destroy();
+    });
     s.on("error", () => {});
     s.once("connect", () => resolve(s));
     s.once("error", reject);
