@@ -342,6 +342,7 @@ export class Gateway {
       machineId: this.machineId,
       endpoints: () => this.endpoints(),
       services: () => this.upstream.listServices(),
+      lookup: (name) => this.upstream.lookupService(name),
       canSee: (name) => this.permissions.canSee(conn.identity, name),
       maxNameLength: this.options.limits?.maxNameLength ?? DEFAULT_LIMITS.maxNameLength,
       registration: external && {

@@ -496,10 +496,25 @@ export class Router {
   /** Permission check for a member; returns the refusal text, or undefined when allowed. */
   private checkMember(link: ClientLink, target: Target, msg: Message): string | undefined {
     const action = msg.action;
-    if (action === Reserved.metaObject || action === Reserved.property || action === Reserved.properties)
-      return undefined;
+    if (action === Reserved.metaObject || action === Reserved.properties) return undefined;
+    // Stats and trace (members 80–86) show every client's calls to the object, arguments and
+    // results included: an operator's tool, not something a `call: "*"` rule meant to give.
+    if (isManageable(action)) {
+      if (this.permissions.isAdmin(link.identity)) return undefined;
+      return `Permission denied: the stats and trace of ${target.serviceName} are for administrators.`;
+    }
+    // Reading a property is observing it: the same right as subscribing to its changes.
+    if (action === Reserved.property) {
+      const name = propertyNameOf(target.meta, msg, "(m)");
+      if (
+        name !== undefined &&
+        this.permissions.allows(link.identity, "subscribe", `${target.serviceName}.${name}`)
+      )
+        return undefined;
+      return `Permission denied: cannot read ${target.serviceName}.${clip(name ?? "?", this.limits.maxNameLength)}.`;
+    }
     if (action === Reserved.setProperty) {
-      const name = propertyNameOf(target.meta, msg);
+      const name = propertyNameOf(target.meta, msg, "(mm)");
       if (
         name === undefined ||
         !this.permissions.allows(link.identity, "write", `${target.serviceName}.${name}`)
@@ -536,7 +551,10 @@ export class Router {
       this.answerError(link, msg, `Cannot find signal #${signal} on object {${msg.service}.${msg.object}}`);
       return;
     }
-    if (!this.permissions.allows(link.identity, "subscribe", `${target.serviceName}.${meta.name}`)) {
+    const allowed = isManageable(signal)
+      ? this.permissions.isAdmin(link.identity)
+      : this.permissions.allows(link.identity, "subscribe", `${target.serviceName}.${meta.name}`);
+    if (!allowed) {
       this.answerError(
         link,
         msg,
@@ -1017,9 +1035,15 @@ function decodeReservedArgs(msg: Message, sig: string): unknown[] {
   return decode(sig, msg.payload) as unknown[];
 }
 
-function propertyNameOf(meta: MetaObject, msg: Message): string | undefined {
+/** Members 80–86 of every object: stats and trace (spec §3.2). */
+function isManageable(uid: number): boolean {
+  return uid >= Reserved.isStatsEnabled && uid <= Reserved.traceObject;
+}
+
+/** The property a property/setProperty request names (by name or uid), from its arguments `sig`. */
+function propertyNameOf(meta: MetaObject, msg: Message, sig: "(m)" | "(mm)"): string | undefined {
   try {
-    const args = decodeReservedArgs(msg, "(mm)");
+    const args = decodeReservedArgs(msg, sig);
     const key = args[0] instanceof Dynamic ? args[0].value : args[0];
     if (typeof key === "string") return key;
     const uid = Number(key);

@@ -23,6 +23,11 @@ export interface SdViewContext {
   /** The gateway's external endpoints. */
   endpoints: () => string[];
   services: () => ServiceInfo[];
+  /**
+   * Asks the Service Directory itself for a service not (yet) among `services()`: one
+   * registered a moment ago whose serviceAdded event is still on its way to the gateway.
+   */
+  lookup?: (name: string) => Promise<ServiceInfo | undefined>;
   canSee: (name: string) => boolean;
   /** Longest service name a client may ask for or register (characters). */
   maxNameLength: number;
@@ -69,10 +74,15 @@ function viewTemplate(): QiObject {
     .method("service", "(s)", INFO, function (name: string) {
       const ctx = contextOf(this.connection);
       checkName(ctx, name);
+      const missing = () => new QiError("ERR_NO_SUCH_SERVICE", `Cannot find service '${name}' in index`);
+      if (!ctx.canSee(name)) throw missing();
       const info = ctx.services().find((s) => s.name === name);
-      if (!info || !ctx.canSee(name))
-        throw new QiError("ERR_NO_SUCH_SERVICE", `Cannot find service '${name}' in index`);
-      return publish(ctx, info);
+      if (info) return publish(ctx, info);
+      if (!ctx.lookup) throw missing();
+      return ctx.lookup(name).then((found) => {
+        if (!found) throw missing();
+        return publish(ctx, found);
+      });
     })
     .method("services", "()", `[${INFO}]`, function () {
       const ctx = contextOf(this.connection);

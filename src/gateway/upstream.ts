@@ -103,6 +103,30 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     return undefined;
   }
 
+  /**
+   * A service by name, asking the Service Directory when it is not known here yet: a client
+   * may ask for a service right after it registered, before its serviceRegistered event (and
+   * the info read after it) reached the gateway. What is found is added and announced once.
+   */
+  async lookupService(name: string): Promise<ServiceInfo | undefined> {
+    const known = this.serviceByName(name);
+    if (known) return known;
+    const session = this.session;
+    if (!session) return undefined;
+    let info: ServiceInfo;
+    try {
+      info = await session.serviceInfo(name);
+    } catch {
+      return undefined;
+    }
+    if (this.session !== session) return undefined;
+    if (!this.services.has(info.serviceId)) {
+      this.services.set(info.serviceId, info);
+      this.emit("serviceAdded", info);
+    }
+    return this.services.get(info.serviceId);
+  }
+
   /** The open connection a service is reached through, if it is open already. */
   connectionNow(serviceId: number): Connection | undefined {
     const conn = this.openConnections.get(serviceId);

@@ -55,6 +55,7 @@ export function visibleClients(gateway: Gateway, viewer: string | undefined): Ga
 }
 
 export async function gatewayStats(gateway: Gateway, viewer: string | undefined): Promise<GatewayStatsJson> {
+  if (!gateway.isAdmin(viewer)) return ownStats(gateway, viewer);
   const traffic: GatewayTraffic = {};
   try {
     for (const m of await gateway.metrics.registry.getMetricsAsJSON()) {
@@ -73,6 +74,25 @@ export async function gatewayStats(gateway: Gateway, viewer: string | undefined)
     clientCount,
     clients: visibleClients(gateway, viewer),
     traffic,
+    time: new Date().toISOString(),
+  };
+}
+
+/**
+ * A non-admin's page: their own rows and figures only. The gateway-wide counts (clients,
+ * fan-outs, traffic, failed logins) would tell a user how many others are connected and when.
+ */
+function ownStats(gateway: Gateway, viewer: string | undefined): GatewayStatsJson {
+  const clients = visibleClients(gateway, viewer);
+  return {
+    clientCount: clients.length,
+    fanouts: 0,
+    upstreamObjects: 0,
+    exports: 0,
+    droppedEvents: clients.reduce((sum, c) => sum + c.droppedEvents, 0),
+    attached: gateway.isAttached,
+    clients,
+    traffic: {},
     time: new Date().toISOString(),
   };
 }

@@ -150,7 +150,7 @@ const variants: Array<{ name: string; options: Partial<GatewayOptions>; exactLev
         default: {
           services: { allow: ["Calc", "FuzzService*"] },
           call: { allow: ["Calc.*"], deny: ["Calc.concat"] },
-          subscribe: { allow: ["Calc.tick"] },
+          subscribe: { allow: ["Calc.tick", "Calc.level"] },
           // No write rule: nobody may set a property, so the good client reads LEVEL exactly.
           register: { allow: ["FuzzService*"] },
         },

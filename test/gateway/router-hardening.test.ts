@@ -106,7 +106,7 @@ describe("router: limits that cannot be bypassed", () => {
     await c.waitAnswers(before + n - 1);
     const refused = c.answers.slice(before);
     expect(new Set(refused.map(errorOf))).toEqual(
-      new Set(["Message id 777 is already used by a call in flight."]),
+      new Set(["duplicate message id 777: a call with this id is still in progress on this connection"]),
     );
     expect(w.gw.clients().map((x) => x.pendingCalls)).toEqual([1]);
     open("done");

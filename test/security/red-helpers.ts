@@ -3,6 +3,7 @@
  * user, the ids of a service and its members as the gateway shows them, /stats.json.
  */
 import { connect as netConnect, type Socket } from "node:net";
+import { it } from "vitest";
 import { defaultCapabilities } from "../../src/connection/capabilities.js";
 import { encodeCapabilityMap } from "../../src/connection/connection.js";
 import type { Session } from "../../src/session/index.js";
@@ -11,6 +12,13 @@ import { MessageType } from "../../src/wire/message-types.js";
 import type { GatewayStatsJson } from "../../src/web/stats.js";
 import { RawClient } from "../gateway/raw-client.js";
 import { type Credentials, cleanup } from "./harness.js";
+
+/**
+ * A hole the red team found that is not fixed yet (docs/security.md, "Open"): its reproduction
+ * is kept, and runs as a test expected to fail with QI_RED_TEAM=1. The normal suite skips it:
+ * it proves nothing about the product, and several take 100k messages and hundreds of MB.
+ */
+export const openHole: typeof it.skip = process.env.QI_RED_TEAM ? it.fails : it.skip;
 
 /** A raw client (test/gateway/raw-client.ts) authenticated as `who`. */
 export async function rawLogin(url: string, who: Credentials): Promise<RawClient> {

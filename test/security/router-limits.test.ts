@@ -45,7 +45,7 @@ describe("pending-call limits (real gateway)", () => {
     expect(refused.length + replies.length).toBe(n);
     expect(replies.length).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
     expect(new Set(refused.map(errorOf))).toEqual(
-      new Set(["Message id 4242 is already used by a call in flight."]),
+      new Set(["duplicate message id 4242: a call with this id is still in progress on this connection"]),
     );
     console.log(
       `reused id: ${refused.length} refused, ${replies.length} answered in ${seconds.toFixed(1)} s`,
