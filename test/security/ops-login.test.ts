@@ -24,7 +24,9 @@ describe("login rate limit (real gateway)", () => {
     expect(counts["checked and refused"]).toBeLessThanOrEqual(5);
     expect(counts["checked and refused"] + counts["refused unchecked"]).toBe(200);
     // The refusal says for how long.
-    expect(results.some((r) => /too many failed attempts; retry in \d+ s/.test(r.message))).toBe(true);
+    // The refusal says for how long (which refusal comes first depends on how the 200 checks
+    // interleave: the per-address cap on checks, or the lock-out).
+    expect(results.some((r) => /retry in \d+ s/.test(r.message))).toBe(true);
     // Even the right token is refused now for alice from this address ...
     expect((await tryLogin(t.gateway.tcpUrl, USERS.alice)).outcome).toBe("refused unchecked");
     // ... but bob, behind the same address, is not locked out.
