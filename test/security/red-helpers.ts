@@ -20,9 +20,8 @@ import { type Credentials, cleanup } from "./harness.js";
  */
 export const openHole: typeof it.skip = process.env.QI_RED_TEAM ? it.fails : it.skip;
 
-/** A raw client (test/gateway/raw-client.ts) authenticated as `who`. */
-export async function rawLogin(url: string, who: Credentials): Promise<RawClient> {
-  const c = await RawClient.open(url);
+/** Logs an open raw client in as `who` (and closes it in the test's cleanup). */
+async function authenticated(c: RawClient, who: Credentials): Promise<RawClient> {
   cleanup.push(async () => c.destroy());
   const caps = defaultCapabilities() as Map<string, unknown>;
   caps.set("auth_user", who.user);
@@ -30,6 +29,12 @@ export async function rawLogin(url: string, who: Credentials): Promise<RawClient
   const answer = await c.call(0, 0, 8, encodeCapabilityMap(caps));
   if (answer.type !== MessageType.Reply) throw new Error(`raw login answered with type ${answer.type}`);
   return c;
+}
+
+/** A raw client (test/gateway/raw-client.ts) authenticated as `who`. */
+export async function rawLogin(url: string, who: Credentials): Promise<RawClient> {
+  const c = await RawClient.open(url);
+  return authenticated(c, who);
 }
 
 export interface ServiceIds {
@@ -85,11 +90,5 @@ export async function rawLoginFrom(url: string, who: Credentials, localAddress: 
   });
   // RawClient's constructor is private to keep tests on open()/connect(); this one needs the socket.
   const c = new (RawClient as unknown as new (s: Socket) => RawClient)(socket);
-  cleanup.push(async () => c.destroy());
-  const caps = defaultCapabilities() as Map<string, unknown>;
-  caps.set("auth_user", who.user);
-  caps.set("auth_token", who.token);
-  const answer = await c.call(0, 0, 8, encodeCapabilityMap(caps));
-  if (answer.type !== MessageType.Reply) throw new Error(`raw login answered with type ${answer.type}`);
-  return c;
+  return authenticated(c, who);
 }
