@@ -30,13 +30,6 @@ export function defaultCapabilities(): CapabilityMap {
   ]);
 }
 
-/** Unwraps the dynamic values of a decoded `{sm}` map. */
-export function unwrapDynamics(map: Map<string, unknown>): CapabilityMap {
-  const out: CapabilityMap = new Map();
-  for (const [k, v] of map) out.set(k, v instanceof Dynamic ? v.value : v);
-  return out;
-}
-
 /** Insert-if-absent merge: a later advertisement adds keys but never changes one (libqi). */
 export function mergeCapabilities(into: CapabilityMap, from: CapabilityMap): void {
   for (const [k, v] of from) if (!into.has(k)) into.set(k, v);
