@@ -41,6 +41,7 @@ export abstract class NodeChannelBase implements Channel {
   private early: Message[] | null = [];
   private earlyBytes = 0;
   private waiters: Waiter[] = [];
+  private drainHandlers: Array<() => void> = [];
   private userPaused = false;
   private autoPaused = false;
 
@@ -138,6 +139,13 @@ export abstract class NodeChannelBase implements Channel {
     };
   }
 
+  onDrain(cb: () => void): () => void {
+    this.drainHandlers.push(cb);
+    return () => {
+      this.drainHandlers = this.drainHandlers.filter((h) => h !== cb);
+    };
+  }
+
   pause(): void {
     this.userPaused = true;
     this.pauseSource();
@@ -178,11 +186,14 @@ export abstract class NodeChannelBase implements Channel {
 
   /** Flush callback of a send that took the buffer over the mark: wakes sendAsync waiters. */
   protected readonly onFlushed = (err?: Error | null): void => {
-    if (err || this.waiters.length === 0) return;
+    if (err || this.isClosed) return;
     if (this.bufferedBytes > this.hwm) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w.resolve();
+    if (this.waiters.length > 0) {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w.resolve();
+    }
+    for (const h of this.drainHandlers) h();
   };
 
   protected finish(reason: Error): void {
@@ -191,6 +202,7 @@ export abstract class NodeChannelBase implements Channel {
     this.reason = reason;
     this.early = null;
     this.messageHandlers = [];
+    this.drainHandlers = [];
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) {

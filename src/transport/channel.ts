@@ -66,6 +66,12 @@ export interface Channel {
    * the WireError that made the incoming stream unreadable (ERR_BAD_MAGIC, ERR_PAYLOAD_TOO_LARGE...).
    */
   onClose(cb: CloseHandler): () => void;
+  /**
+   * Adds a drain handler, called each time the outgoing buffer falls back to or under the
+   * high-water mark after a send() returned false. A reader that paused a peer because this
+   * channel was full resumes it here instead of polling. Returns the remover.
+   */
+  onDrain(cb: () => void): () => void;
   /** Closes gracefully: pending output is flushed (up to closeTimeout), then the socket ends. */
   close(reason?: Error): void;
   /** Closes at once, dropping pending output. */

@@ -13,6 +13,7 @@ export {
 export { connect } from "./connect.js";
 export { isTransportError, TransportError, type TransportErrorCode } from "./errors.js";
 export { listen } from "./listen.js";
+export { MemoryChannel, type MemoryChannelOptions, memoryChannelPair } from "./memory-channel.js";
 export type {
   ClientTlsOptions,
   ConnectOptions,

@@ -62,6 +62,7 @@ export class BrowserWsChannel implements Channel {
   private held: Message[] | null = [];
   private paused = false;
   private waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private drainHandlers: Array<() => void> = [];
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   private reason: Error | undefined;
   private isClosed = false;
@@ -148,7 +149,16 @@ export class BrowserWsChannel implements Channel {
       });
     }
     this.ws.send(encodeFrame(msg));
-    return this.ws.bufferedAmount <= this.hwm;
+    if (this.ws.bufferedAmount <= this.hwm) return true;
+    if (this.drainHandlers.length > 0) this.poll();
+    return false;
+  }
+
+  onDrain(cb: () => void): () => void {
+    this.drainHandlers.push(cb);
+    return () => {
+      this.drainHandlers = this.drainHandlers.filter((h) => h !== cb);
+    };
   }
 
   sendAsync(msg: Message): Promise<void> {
@@ -279,11 +289,12 @@ export class BrowserWsChannel implements Channel {
     if (this.pollTimer !== undefined) return;
     const tick = (): void => {
       this.pollTimer = undefined;
-      if (this.isClosed || this.waiters.length === 0) return;
+      if (this.isClosed || (this.waiters.length === 0 && this.drainHandlers.length === 0)) return;
       if (this.ws.bufferedAmount <= this.hwm) {
         const w = this.waiters;
         this.waiters = [];
         for (const x of w) x.resolve();
+        for (const h of this.drainHandlers) h();
         return;
       }
       this.pollTimer = setTimeout(tick, POLL_MS);
