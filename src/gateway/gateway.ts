@@ -21,6 +21,7 @@ import { SERVICE_DIRECTORY_ID } from "../session/service-directory.js";
 import {
   type Channel,
   type ClientTlsOptions,
+  DEFAULT_HIGH_WATER_MARK,
   type Listener,
   listen,
   type ServerTlsOptions,
@@ -34,7 +35,7 @@ import { GatewayMetrics, serveMetrics } from "./metrics.js";
 import { Permissions, type PermissionsConfig } from "./permissions.js";
 import { clippingLogger, RefusalLog } from "./refusal-log.js";
 import { ExternalServices } from "./external-services.js";
-import { DEFAULT_LIMITS, Router, type RouterLimits } from "./router.js";
+import { DEFAULT_LIMITS, Router, type RouterLimits } from "./router/index.js";
 import { createSdView } from "./sd-view.js";
 import { Upstream } from "./upstream.js";
 
@@ -213,6 +214,8 @@ export class Gateway {
           tls: this.options.tls,
           ws: this.options.ws,
           maxPayload: this.options.maxPayload,
+          // The router resumes a paused client on its channel's drain: a mark it can reach.
+          highWaterMark: Math.min(DEFAULT_HIGH_WATER_MARK, this.options.limits?.maxQueuedBytes ?? Infinity),
           admission: this.admission,
           acceptTimeout: this.options.limits?.acceptTimeoutMs,
           onError: (e) => this.logger.debug({ err: e.message }, "listener error"),

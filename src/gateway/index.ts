@@ -11,7 +11,7 @@ export {
   type RuleSet,
   type UserPermissions,
 } from "./permissions.js";
-export { DEFAULT_LIMITS, type RouterLimits } from "./router.js";
+export { DEFAULT_LIMITS, type RouterLimits } from "./router/index.js";
 
 import { Gateway, type GatewayOptions } from "./gateway.js";
 

@@ -7,7 +7,7 @@
 import { createServer, type Server } from "node:http";
 import { isIP } from "node:net";
 import type { Logger } from "pino";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, type Metric, Registry } from "prom-client";
 import { safeEqual } from "../connection/auth.js";
 import type { Admission, AdmissionCap } from "../transport/admission.js";
 
@@ -28,11 +28,17 @@ export class GatewayMetrics {
     help: "Failed authentication attempts",
     registers: [this.registry],
   });
+  /** Calls by service: counted on the hot path as plain numbers, read by prom-client at a scrape. */
+  private readonly services = new Map<string, ServiceCalls>();
   private readonly calls = new Counter({
     name: "qi_gateway_calls_total",
     help: "Calls forwarded to services",
     labelNames: ["service"],
     registers: [this.registry],
+    collect: () => {
+      this.calls.reset();
+      for (const [service, c] of this.services) this.calls.inc({ service }, c.count);
+    },
   });
   private readonly errors = new Counter({
     name: "qi_gateway_errors_total",
@@ -49,22 +55,25 @@ export class GatewayMetrics {
     help: "Events dropped toward slow clients",
     registers: [this.registry],
   });
+  private bytesInTotal = 0;
+  private bytesOutTotal = 0;
   private readonly bytesInCounter = new Counter({
     name: "qi_gateway_bytes_in_total",
     help: "Bytes received from clients",
     registers: [this.registry],
+    collect: () => {
+      this.bytesInCounter.reset();
+      this.bytesInCounter.inc(this.bytesInTotal);
+    },
   });
   private readonly bytesOutCounter = new Counter({
     name: "qi_gateway_bytes_out_total",
     help: "Bytes forwarded",
     registers: [this.registry],
-  });
-  private readonly latency = new Histogram({
-    name: "qi_gateway_call_seconds",
-    help: "Latency of forwarded calls",
-    labelNames: ["service"],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [this.registry],
+    collect: () => {
+      this.bytesOutCounter.reset();
+      this.bytesOutCounter.inc(this.bytesOutTotal);
+    },
   });
   private readonly refusedConnections = new Counter({
     name: "qi_gateway_refused_connections_total",
@@ -87,6 +96,10 @@ export class GatewayMetrics {
   });
   private dropCount = 0;
 
+  constructor() {
+    this.registry.registerMetric(new LatencyHistogram(this.services) as unknown as Metric);
+  }
+
   /** The connection caps whose counts qi_gateway_open_connections shows. */
   watchConnections(admission: Admission): void {
     this.admission = admission;
@@ -105,10 +118,17 @@ export class GatewayMetrics {
   authFailed(): void {
     this.authFailures.inc();
   }
+  /** The counters of one service's calls; the router keeps it with the service's target. */
+  serviceCalls(service: string): ServiceCalls {
+    let c = this.services.get(service);
+    if (c === undefined) {
+      c = new ServiceCalls(() => this.errors.inc());
+      this.services.set(service, c);
+    }
+    return c;
+  }
   call(service: string, seconds: number, failed: boolean): void {
-    this.calls.inc({ service });
-    this.latency.observe({ service }, seconds);
-    if (failed) this.errors.inc();
+    this.serviceCalls(service).record(seconds * 1000, failed);
   }
   error(): void {
     this.errors.inc();
@@ -124,16 +144,81 @@ export class GatewayMetrics {
     return this.dropCount;
   }
   bytesIn(n: number): void {
-    this.bytesInCounter.inc(n);
+    this.bytesInTotal += n;
   }
   bytesOut(n: number): void {
-    this.bytesOutCounter.inc(n);
+    this.bytesOutTotal += n;
   }
   text(): Promise<string> {
     return this.registry.metrics();
   }
   get contentType(): string {
     return this.registry.contentType;
+  }
+}
+
+/** Upper bounds (seconds) of the call latency histogram's buckets. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const LATENCY_BUCKETS_MS = LATENCY_BUCKETS.map((s) => s * 1000);
+
+/**
+ * One service's forwarded calls: a count and a latency histogram in plain numbers. Recording
+ * a call is a few increments (no label hashing, no allocation): it is on every call's path.
+ */
+export class ServiceCalls {
+  count = 0;
+  sumSeconds = 0;
+  /** Calls per bucket (not cumulative); the last one is over the largest bound. */
+  readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
+
+  constructor(private readonly onFailed: () => void) {}
+
+  record(milliseconds: number, failed: boolean): void {
+    this.count++;
+    this.sumSeconds += milliseconds / 1000;
+    let i = 0;
+    while (i < LATENCY_BUCKETS_MS.length && milliseconds > LATENCY_BUCKETS_MS[i]) i++;
+    this.buckets[i]++;
+    if (failed) this.onFailed();
+  }
+}
+
+/**
+ * qi_gateway_call_seconds as prom-client's Histogram shows it (buckets cumulative, then _sum
+ * and _count, by service), read from the ServiceCalls at scrape time.
+ */
+class LatencyHistogram {
+  readonly name = "qi_gateway_call_seconds";
+  readonly help = "Latency of forwarded calls";
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+
+  constructor(private readonly services: ReadonlyMap<string, ServiceCalls>) {}
+
+  get() {
+    const values: Array<{
+      value: number;
+      labels: Record<string, string | number>;
+      sharedLabels?: Record<string, string>;
+      metricName: string;
+    }> = [];
+    for (const [service, c] of this.services) {
+      const sharedLabels = { service };
+      let acc = 0;
+      LATENCY_BUCKETS.forEach((le, i) => {
+        acc += c.buckets[i];
+        values.push({ value: acc, labels: { le }, sharedLabels, metricName: `${this.name}_bucket` });
+      });
+      values.push({
+        value: c.count,
+        labels: { le: "+Inf" },
+        sharedLabels,
+        metricName: `${this.name}_bucket`,
+      });
+      values.push({ value: c.sumSeconds, labels: {}, sharedLabels, metricName: `${this.name}_sum` });
+      values.push({ value: c.count, labels: {}, sharedLabels, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 }
 

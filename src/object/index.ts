@@ -17,3 +17,4 @@ export {
 } from "./remote-object.js";
 export * from "./reserved.js";
 export { isRequestForwarder, type RequestForwarder } from "./forwarder.js";
+export { requestSignature } from "./relay.js";

@@ -35,8 +35,8 @@ function secretHolder(secret: string): QiObject {
 
 /** The ids the gateway exported client objects under (test access to the router's state). */
 function exportedIds(gw: unknown): number[] {
-  const router = (gw as { router: { upstreamExports: Map<string, unknown> } }).router;
-  return [...router.upstreamExports.keys()].map((k) => Number(k.split(".")[2]));
+  const router = (gw as { router: { objects: { exportIds(): number[] } } }).router;
+  return router.objects.exportIds();
 }
 
 describe("router: object references", () => {

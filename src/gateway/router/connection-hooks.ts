@@ -1,0 +1,50 @@
+/**
+ * Every way the router hooks into a Connection, in one place: the requests of a client, the
+ * requests of an upstream connection (calls on client objects it was handed), the events of
+ * one remote object, a connection's end, and the object layer's own share of a connection
+ * (PeerObjects, which serves what the router does not route). When the connection layer's
+ * attach API replaces `setRequestHandler`, this file is the one to change.
+ */
+import type { Connection } from "../../connection/index.js";
+import { PeerObjects } from "../../object/index.js";
+import type { Message } from "../../wire/index.js";
+
+/** Every Call, Post and Cancel of a client goes to `route`. */
+export function routeClientRequests(conn: Connection, route: (msg: Message) => void): void {
+  conn.setRequestHandler(route);
+}
+
+/**
+ * Requests on an upstream connection go to `route` first; those it does not take (it returns
+ * false) are served by the connection's object layer as they would be without a gateway.
+ */
+export function routeUpstreamRequests(conn: Connection, route: (msg: Message) => boolean): void {
+  const peer = PeerObjects.of(conn);
+  conn.setRequestHandler((msg) => {
+    if (!route(msg)) peer?.handleRequest(msg);
+  });
+}
+
+/** Events of the remote object (service, object) on `conn` go to `handler` (one per object). */
+export function listenToEvents(
+  conn: Connection,
+  service: number,
+  object: number,
+  handler: (msg: Message) => void,
+): void {
+  conn.setEventHandler(service, object, handler);
+}
+
+export function whenClosed(conn: Connection, cb: () => void): void {
+  conn.onClose(cb);
+}
+
+/** Hands a request to the object layer of `conn` (the Service Directory view, passed-on proxies). */
+export function serveLocally(conn: Connection, msg: Message): void {
+  PeerObjects.of(conn)?.handleRequest(msg);
+}
+
+/** Does the object layer of `conn` serve the object (service, object) itself? */
+export function servedLocally(conn: Connection, service: number, object: number): boolean {
+  return PeerObjects.of(conn)?.resolve(service, object) !== undefined;
+}
