@@ -18,14 +18,13 @@ import type { GatewayMetrics } from "../metrics.js";
 import { rewriteObjects } from "../object-rewrite.js";
 import type { Permissions } from "../permissions.js";
 import { UpstreamShares } from "../upstream-share.js";
-import type { Upstream } from "../upstream.js";
 import type { ClientFlow } from "./client-flow.js";
 import type { RouterLimits } from "./limits.js";
 import { refuseMember } from "./member-rights.js";
 import type { ObjectMap } from "./object-map.js";
 import { ctxOf, mapObjects, replyPayloadSignature, requestPayloadSignature } from "./payloads.js";
 import type { Replies } from "./replies.js";
-import type { Target } from "./target.js";
+import type { Target, UpstreamView } from "./target.js";
 
 const BUSY = "The service is busy: too many calls in flight through the gateway; try again later.";
 const HEADER = 28;
@@ -38,7 +37,7 @@ export class CallForwarder {
 
   constructor(
     private readonly clients: ReadonlySet<ClientLink>,
-    private readonly upstream: Upstream,
+    private readonly upstream: UpstreamView,
     private readonly permissions: Permissions,
     private readonly metrics: GatewayMetrics,
     private readonly limits: RouterLimits,

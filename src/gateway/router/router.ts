@@ -18,7 +18,6 @@ import { type Message, MessageType } from "../../wire/index.js";
 import type { ClientLink } from "../client-link.js";
 import type { GatewayMetrics } from "../metrics.js";
 import type { Permissions } from "../permissions.js";
-import type { Upstream } from "../upstream.js";
 import { CallForwarder } from "./call-forwarder.js";
 import { ClientFlow } from "./client-flow.js";
 import {
@@ -33,7 +32,7 @@ import { ObjectMap } from "./object-map.js";
 import { Replies, UNHANDLED } from "./replies.js";
 import { ReverseCalls } from "./reverse-calls.js";
 import { SignalFanout } from "./signal-fanout.js";
-import type { Target } from "./target.js";
+import type { Target, UpstreamView } from "./target.js";
 
 const EMPTY = new Uint8Array(0);
 /** Client object ids from here are the client's own (spec §5.7); the router's ids stay below. */
@@ -49,7 +48,7 @@ export class Router {
   private readonly reverse: ReverseCalls;
 
   constructor(
-    upstream: Upstream,
+    upstream: UpstreamView,
     permissions: Permissions,
     private readonly metrics: GatewayMetrics,
     limits: RouterLimits,

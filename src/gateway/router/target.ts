@@ -2,6 +2,7 @@
 import type { Connection } from "../../connection/index.js";
 import type { MetaObject } from "../../wire/index.js";
 import type { ServiceCalls } from "../metrics.js";
+import type { Upstream } from "../upstream.js";
 
 export interface Target {
   conn: Connection;
@@ -12,3 +13,9 @@ export interface Target {
   /** The service's call counters (metrics), found once per target rather than once per call. */
   calls: ServiceCalls;
 }
+
+/** What the router asks of the gateway's upstream side: services, their connections, MetaObjects. */
+export type UpstreamView = Pick<
+  Upstream,
+  "serviceById" | "connectionNow" | "metaObjectNow" | "connectionFor" | "metaObject" | "rememberMetaObject"
+>;
