@@ -2,7 +2,7 @@
  * Child process of bench/gateway.bench.ts: the two things that sit between the clients and
  * the Service Directory, in one process — the Gateway, and a dumb TCP byte relay (the cost
  * floor a forwarder cannot beat). Prints `{"gateway": …, "relay": …}`; answers `mem` and
- * `stats` requests over IPC; exits on `exit` (so --cpu-prof can write its profile).
+ * `stats` and `cpu` (process.cpuUsage) requests over IPC; exits on `exit` (so --cpu-prof can write its profile).
  */
 import { createConnection, createServer, type Socket } from "node:net";
 import { setFlagsFromString } from "node:v8";
@@ -58,6 +58,9 @@ process.on("message", (msg: { id: number; cmd: string }) => {
     gcFn!();
     const u = process.memoryUsage();
     process.send!({ id: msg.id, heapUsed: u.heapUsed, rss: u.rss, external: u.external });
+  } else if (msg.cmd === "cpu") {
+    const u = process.cpuUsage();
+    process.send!({ id: msg.id, user: u.user, system: u.system });
   } else if (msg.cmd === "stats") {
     process.send!({ id: msg.id, ...gw.stats() });
   } else if (msg.cmd === "exit") {

@@ -2,7 +2,8 @@
  * Child process of bench/gateway.bench.ts: a Service Directory that also hosts the "Bench"
  * service, so every call reaches the service over the one connection to the directory
  * (`qi:ServiceDirectory`) whether it comes directly, through the byte relay or through the
- * gateway. Prints `{"url": …}` once listening.
+ * gateway; and a "Signals" service (signal fan-out through the gateway). Prints `{"url": …}`
+ * once listening.
  */
 import { QiObject } from "../src/object/index.js";
 import { Session } from "../src/session/index.js";
@@ -38,6 +39,18 @@ const bench: QiObject = new QiObject({ description: "gateway bench service" })
   )
   .signal("frame", "(r)");
 await session.registerService("Bench", bench);
+// "Signals": `tick` to measure events through the gateway, and FANOUT_SIGNALS other signals
+// for clients to hold subscriptions to (fan-outs the gateway keeps open meanwhile).
+const FANOUT_SIGNALS = 1_000;
+const signals: QiObject = new QiObject({ description: "gateway bench signals" })
+  .signal("tick", "(i)")
+  // Emits `count` ticks at once; resolves when they are all queued.
+  .method("ticks", "(i)", "i", (count: number) => {
+    for (let i = 0; i < count; i++) signals.emit("tick", i);
+    return count;
+  });
+for (let i = 0; i < FANOUT_SIGNALS; i++) signals.signal(`s${i}`, "(i)");
+await session.registerService("Signals", signals);
 process.stdout.write(`${JSON.stringify({ url })}\n`);
 process.on("disconnect", () => {
   session.close().finally(() => process.exit(0));

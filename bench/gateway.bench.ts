@@ -10,7 +10,8 @@
  * Measured: sequential add(i,i) p50/p99, pipelined calls/s (64 in flight), 1 MiB `r` echo
  * MB/s, 640×480×3 frames at 30 fps to 20 subscribers (delivered frames/s, drops), and 1,000
  * idle clients through the gateway (rss growth per client, its heap part, errors) beside the
- * same through the relay.
+ * same through the relay; events/s of one signal through the gateway with 1,000 other
+ * fan-outs open vs with none.
  * Targets: gateway p50 ≤ 1.3× relay; 1 MiB echo ≥ 80% of relay; ≤ 50 KiB per idle client;
  * 0 errors at 1,000 clients.
  *
@@ -193,6 +194,60 @@ async function measureFrames(
   }
 }
 
+const FANOUTS = 1_000;
+const FANOUT_HOLDERS = 10;
+const TICKS = 20_000;
+
+/** Events/s a client receives through `url` while the service emits TICKS ticks at once. */
+async function tickRate(svc: RemoteObject, received: () => number): Promise<number> {
+  const start = received();
+  const t0 = performance.now();
+  await svc.call("ticks", TICKS);
+  const deadline = performance.now() + 10_000;
+  while (received() - start < TICKS && performance.now() < deadline)
+    await new Promise((r) => setImmediate(r));
+  if (received() - start < TICKS) throw new Error(`only ${received() - start} of ${TICKS} ticks arrived`);
+  return TICKS / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * Signal fan-out through the gateway: the rate of one signal's events to one client with no
+ * other fan-out open, and with FANOUTS open (FANOUT_HOLDERS clients subscribed to other
+ * signals of the same object). Rounds alternate so both share the machine's state.
+ */
+async function measureFanouts(url: string): Promise<{ one: number; many: number }> {
+  const watcher = await connect(url);
+  try {
+    const svc = await watcher.service("Signals");
+    let received = 0;
+    await svc.signal("tick").connect(() => {
+      received++;
+    });
+    for (let i = 0; i < 3; i++) await tickRate(svc, () => received); // warm-up
+    let one = 0;
+    let many = 0;
+    for (let round = 0; round < 2; round++) {
+      one += await tickRate(svc, () => received);
+      const holders = await Promise.all(Array.from({ length: FANOUT_HOLDERS }, () => connect(url)));
+      try {
+        await Promise.all(
+          holders.map(async (h, k) => {
+            const s = await h.service("Signals");
+            const per = FANOUTS / FANOUT_HOLDERS;
+            for (let i = 0; i < per; i++) await s.signal(`s${k * per + i}`).connect(() => {});
+          }),
+        );
+        many += await tickRate(svc, () => received);
+      } finally {
+        await Promise.all(holders.map((h) => h.close()));
+      }
+    }
+    return { one: one / 2, many: many / 2 };
+  } finally {
+    await watcher.close();
+  }
+}
+
 /**
  * Memory the middle process grows by per connected, idle qi client: rss (which includes the
  * heap), and the heap part alone. `viaGateway`: the gateway's own client count is checked too.
@@ -273,6 +328,7 @@ export async function run(): Promise<BenchRow[]> {
     const idle = await idleIn(server.info.url, "gateway");
     const idleRelay = await idleIn(server.info.url, "relay");
     const r = await measurePaths(urls);
+    const fanouts = await measureFanouts(urls.gateway);
     const rows: BenchRow[] = [];
     const three = (what: string, unit: string, pick: (x: PathResult) => number, target?: string) => {
       rows.push({ group: GROUP, case: `${what}, direct`, value: pick(r.direct), unit });
@@ -305,6 +361,19 @@ export async function run(): Promise<BenchRow[]> {
       "frames",
       (x) => x.frameDrops,
     );
+    rows.push({
+      group: GROUP,
+      case: "events/s through the gateway, one fan-out open",
+      value: fanouts.one,
+      unit: "events/s",
+    });
+    rows.push({
+      group: GROUP,
+      case: `events/s through the gateway, ${FANOUTS} fan-outs open (vs one; target ≥ 0.90)`,
+      value: fanouts.many,
+      unit: "events/s",
+      baseline: fanouts.one,
+    });
     rows.push({
       group: GROUP,
       case: `${IDLE_CLIENTS} idle clients: gateway rss growth per client (target ≤ 50)`,
