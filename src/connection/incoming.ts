@@ -107,10 +107,6 @@ export class IncomingRequests {
     return true;
   }
 
-  get callsInProgress(): number {
-    return this.inProgress?.size ?? 0;
-  }
-
   // --- answering --------------------------------------------------------------------------
 
   /** Answers a Call at its full address (spec §1.5: id, service, object and action copied). */
