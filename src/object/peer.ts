@@ -6,15 +6,12 @@
  * request step, so both ends of every connection serve calls (ClientServerSocket); a router
  * attached as the "route" step sees requests first, whichever of the two attached first.
  */
-import {
-  addressKey,
-  Capability,
-  type Connection,
-  ConnectionSlot,
-  canceledCallId,
-  errorText,
-  QiError,
-} from "../connection/index.js";
+// Not through connection/index.ts: it also exports challenge-auth (node:crypto), which the
+// browser bundle of this file must not pull in.
+import { ConnectionSlot } from "../connection/attach.js";
+import { Capability } from "../connection/capabilities.js";
+import { addressKey, type Connection, canceledCallId, errorText } from "../connection/connection.js";
+import { QiError } from "../connection/errors.js";
 import type { Dispatcher } from "../dispatch/index.js";
 import type { CodecContext } from "../wire/codec.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
