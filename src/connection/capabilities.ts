@@ -20,6 +20,16 @@ export const Capability = {
  * quick-fix in 2018), so the cache format never appears on our connections.
  */
 export function defaultCapabilities(): CapabilityMap {
+  return new Map(DEFAULT_CAPABILITIES);
+}
+
+/**
+ * The same, shared by every connection that advertises the defaults (most do): one map for all
+ * of them instead of one each. Read-only; defaultCapabilities() gives a copy to change.
+ */
+export const DEFAULT_CAPABILITIES: ReadonlyMap<string, unknown> = makeDefaultCapabilities();
+
+function makeDefaultCapabilities(): CapabilityMap {
   return new Map<string, unknown>([
     [Capability.ClientServerSocket, true],
     [Capability.MessageFlags, true],
@@ -35,12 +45,16 @@ export function mergeCapabilities(into: CapabilityMap, from: CapabilityMap): voi
   for (const [k, v] of from) if (!into.has(k)) into.set(k, v);
 }
 
-export function sharedCapability(local: CapabilityMap, remote: CapabilityMap, key: string): boolean {
+export function sharedCapability(
+  local: ReadonlyMap<string, unknown>,
+  remote: ReadonlyMap<string, unknown>,
+  key: string,
+): boolean {
   return local.get(key) === true && remote.get(key) === true;
 }
 
 /** Encodes a map for the wire: values become dynamics with their natural signature. */
-export function toWireMap(map: CapabilityMap): Map<string, Dynamic> {
+export function toWireMap(map: ReadonlyMap<string, unknown>): Map<string, Dynamic> {
   const out = new Map<string, Dynamic>();
   for (const k of [...map.keys()].sort(compareBytewise)) {
     const v = map.get(k);

@@ -17,7 +17,8 @@ export type QiErrorCode =
   | "ERR_LIMIT" // a configured limit was reached (pending calls, queue length)
   | "ERR_PERMISSION" // the gateway's permissions refuse it
   | "ERR_CLOSED" // the session or connection was closed by us
-  | "ERR_PROTOCOL"; // a message that makes no sense at this point
+  | "ERR_PROTOCOL" // a message that makes no sense at this point
+  | "ERR_CONFLICT"; // a second layer attached to a connection where one already is (a programming error)
 
 export interface QiErrorDetails {
   remote?: boolean;

@@ -36,7 +36,20 @@ const SCALAR_VALUE_SIGNATURES: ReadonlySet<string> = new Set([
   "s",
 ]);
 
-const KNOWN_CAPABILITIES: ReadonlySet<string> = new Set(Object.values(Capability));
+/** The known keys, by name: what is stored is our own string, not the one decoded from the peer. */
+const KNOWN_CAPABILITIES: ReadonlyMap<string, string> = new Map(Object.values(Capability).map((k) => [k, k]));
+
+/**
+ * Capability maps as peers advertise them, one map per distinct content: thousands of clients
+ * of the same kind share one (a map of six entries is a few hundred bytes per connection).
+ * Bounded, since the values are the peer's: past MAX_SHARED_CAPABILITY_MAPS contents, a map is
+ * kept by its connection alone.
+ */
+const sharedCapabilityMaps = new Map<string, ReadonlyMap<string, unknown>>();
+export const MAX_SHARED_CAPABILITY_MAPS = 64;
+
+/** The capabilities of a peer before it advertised any. */
+export const NO_CAPABILITIES: ReadonlyMap<string, unknown> = new Map();
 
 /**
  * What to do with a value that is not a scalar: "refuse" throws (an authenticate map must be
@@ -88,14 +101,42 @@ export function decodeHandshakeMap(payload: Uint8Array, policy: ComplexValuePoli
  * store more than the known keys with small values.
  */
 export function mergeKnownCapabilities(into: CapabilityMap, from: Map<string, unknown>): void {
+  mergeCapabilities(into, knownCapabilities(from));
+}
+
+/**
+ * The same without changing `current`: the merged capabilities, as a map shared with every
+ * connection whose peer advertised the same (see sharedCapabilityMaps). Returns `current`
+ * itself when `from` adds nothing.
+ */
+export function mergedKnownCapabilities(
+  current: ReadonlyMap<string, unknown>,
+  from: Map<string, unknown>,
+): ReadonlyMap<string, unknown> {
+  const kept = knownCapabilities(from);
+  let added = false;
+  for (const k of kept.keys()) if (!current.has(k)) added = true;
+  if (!added) return current;
+  const merged: CapabilityMap = new Map(current);
+  mergeCapabilities(merged, kept);
+  const content = [...merged].map(([k, v]) => `${k}=${typeof v}:${String(v)}`).join("\n");
+  const shared = sharedCapabilityMaps.get(content);
+  if (shared) return shared;
+  if (sharedCapabilityMaps.size < MAX_SHARED_CAPABILITY_MAPS) sharedCapabilityMaps.set(content, merged);
+  return merged;
+}
+
+/** The entries of `from` with a known key and a small scalar value, under our own key strings. */
+function knownCapabilities(from: Map<string, unknown>): CapabilityMap {
   const kept: CapabilityMap = new Map();
   for (const [k, v] of from) {
-    if (!KNOWN_CAPABILITIES.has(k)) continue;
+    const key = KNOWN_CAPABILITIES.get(k);
+    if (key === undefined) continue;
     if (typeof v === "string" && v.length > MAX_CAPABILITY_VALUE_BYTES) continue;
     if (typeof v === "object" && v !== null) continue;
-    kept.set(k, v);
+    kept.set(key, v);
   }
-  mergeCapabilities(into, kept);
+  return kept;
 }
 
 function truncate(s: string): string {

@@ -1,6 +1,8 @@
-/** Connection layer: handshake, capabilities, message ids, pending calls, cancel, routing. */
+/** Connection layer: handshake, capabilities, message ids, pending calls, cancel, routing; how higher layers attach. */
+export * from "./attach.js";
 export * from "./auth.js";
 export * from "./capabilities.js";
 export * from "./challenge-auth.js";
 export * from "./connection.js";
 export * from "./errors.js";
+export { type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.js";

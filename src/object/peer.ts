@@ -2,11 +2,15 @@
  * Everything object-related that belongs to one connection: the objects served on it
  * (services' main objects, objects exported by reference), signal subscriptions it holds,
  * calls in flight (for Cancel), and the proxies of the objects the peer exported to us.
- * Installed as the connection's request handler, so both ends of every connection serve
- * calls (ClientServerSocket).
+ * Attached to the connection under its own slot (OBJECTS_SLOT) and as the connection's "serve"
+ * request step, so both ends of every connection serve calls (ClientServerSocket); a router
+ * attached as the "route" step sees requests first, whichever of the two attached first.
  */
+// Not through connection/index.ts: it also exports challenge-auth (node:crypto), which the
+// browser bundle of this file must not pull in.
+import { ConnectionSlot } from "../connection/attach.js";
 import { Capability } from "../connection/capabilities.js";
-import { type Connection, addressKey, canceledCallId, errorText } from "../connection/connection.js";
+import { addressKey, type Connection, canceledCallId, errorText } from "../connection/connection.js";
 import { QiError } from "../connection/errors.js";
 import type { Dispatcher } from "../dispatch/index.js";
 import type { CodecContext } from "../wire/codec.js";
@@ -36,7 +40,8 @@ export interface PeerObjectsOptions {
 
 export const DEFAULT_MAX_SERVED_CALLS = 10_000;
 
-const ATTACHMENT = "objects";
+/** Where a connection keeps its PeerObjects. */
+const OBJECTS_SLOT = new ConnectionSlot<PeerObjects>("objects");
 const NO_REGISTRY: ServiceRegistry = { mainObject: () => undefined };
 
 interface Subscription {
@@ -44,15 +49,9 @@ interface Subscription {
 }
 
 /** Sends `terminate` for proxies the program forgot without releasing them. */
-const forgotten = new FinalizationRegistry<{ conn: Connection; service: number; object: number }>((held) => {
-  held.conn.objectsRelease?.(held.service, held.object);
+const forgotten = new FinalizationRegistry<{ peer: PeerObjects; service: number; object: number }>((held) => {
+  held.peer.releaseRemote(held.service, held.object);
 });
-
-declare module "../connection/connection.js" {
-  interface Connection {
-    objectsRelease?: (service: number, object: number) => void;
-  }
-}
 
 export class PeerObjects {
   readonly conn: Connection;
@@ -60,18 +59,18 @@ export class PeerObjects {
   readonly callTimeoutMs: number | undefined;
   readonly maxServedCalls: number;
   private readonly registry: ServiceRegistry;
+  // Every table below is made on first use: most connections (a gateway's idle clients) never
+  // export, subscribe or import anything, and six empty Maps each are most of their cost.
   /** Objects exported on this connection by reference: "service.object" → object. */
-  private readonly exported = new Map<string, QiObject | PassedOnProxy>();
+  private exported: Map<string, QiObject | PassedOnProxy> | undefined;
   /** The ids an object (a QiObject, or a proxy passed on) has here, by service. */
-  private readonly exportedIds = new Map<QiObject | RemoteObject, Map<number, number>>();
-  /** Subscriptions the peer holds on our objects: "service.object.link" → subscription. */
-  readonly subscriptions = new Map<string, Subscription>();
-  /** Calls being served, by message id, for Cancel. */
-  readonly inflight = new Map<number, { abort(reason?: unknown): void }>();
+  private exportedIds: Map<QiObject | RemoteObject, Map<number, number>> | undefined;
+  private subscriptionTable: Map<string, Subscription> | undefined;
+  private inflightTable: Map<number, { abort(reason?: unknown): void }> | undefined;
   /** Codec contexts by serviceId * 2 + (host ? 1 : 0). */
-  private readonly contexts = new Map<number, CodecContext>();
+  private contexts: Map<number, CodecContext> | undefined;
   /** Proxies of the peer's objects, so one remote object is one proxy. */
-  private readonly proxies = new Map<string, WeakRef<RemoteObject>>();
+  private proxies: Map<string, WeakRef<RemoteObject>> | undefined;
 
   private constructor(conn: Connection, options: PeerObjectsOptions) {
     this.conn = conn;
@@ -79,28 +78,35 @@ export class PeerObjects {
     this.callTimeoutMs = options.callTimeoutMs;
     this.maxServedCalls = options.maxServedCalls ?? DEFAULT_MAX_SERVED_CALLS;
     this.registry = options.registry ?? NO_REGISTRY;
-    conn.setRequestHandler((msg) => this.handleRequest(msg));
-    conn.objectsRelease = (service, object) => this.releaseRemote(service, object);
+    conn.attachRequests("serve", (msg) => this.serveRequest(msg));
     conn.onClose(() => this.dispose());
   }
 
-  /** The object state of a connection, created on first use. */
+  /** Subscriptions the peer holds on our objects: "service.object.link" → subscription. */
+  get subscriptions(): Map<string, Subscription> {
+    this.subscriptionTable ??= new Map();
+    return this.subscriptionTable;
+  }
+
+  /** Calls being served, by message id, for Cancel. */
+  get inflight(): Map<number, { abort(reason?: unknown): void }> {
+    this.inflightTable ??= new Map();
+    return this.inflightTable;
+  }
+
+  /** The object state of a connection, created on first use (a second attach gets the first). */
   static attach(conn: Connection, options: PeerObjectsOptions): PeerObjects {
-    const existing = conn.attachments.get(ATTACHMENT) as PeerObjects | undefined;
-    if (existing) return existing;
-    const peer = new PeerObjects(conn, options);
-    conn.attachments.set(ATTACHMENT, peer);
-    return peer;
+    return conn.attached(OBJECTS_SLOT) ?? conn.attach(OBJECTS_SLOT, new PeerObjects(conn, options));
   }
 
   static of(conn: Connection): PeerObjects | undefined {
-    return conn.attachments.get(ATTACHMENT) as PeerObjects | undefined;
+    return conn.attached(OBJECTS_SLOT);
   }
 
   /** The object a request is addressed to, if this connection serves one there. */
   resolve(service: number, object: number): QiObject | RequestForwarder | undefined {
     return (
-      this.exported.get(addressKey(service, object)) ??
+      this.exported?.get(addressKey(service, object)) ??
       (object === MAIN_OBJECT_ID ? this.registry.mainObject(service) : undefined)
     );
   }
@@ -114,6 +120,7 @@ export class PeerObjects {
     // Made once per (service, side): building three closures per message showed in profiles.
     const objectUid = this.conn.shared(Capability.ObjectPtrUID);
     const key = serviceId * 2 + (side === "host" ? 1 : 0);
+    this.contexts ??= new Map();
     let ctx = this.contexts.get(key);
     if (ctx === undefined || ctx.objectUid !== objectUid) {
       ctx = {
@@ -163,6 +170,8 @@ export class PeerObjects {
     side: "host" | "client",
     served: (objectId: number) => QiObject | PassedOnProxy,
   ): number {
+    this.exportedIds ??= new Map();
+    this.exported ??= new Map();
     let ids = this.exportedIds.get(value);
     let objectId = ids?.get(serviceId);
     if (objectId === undefined) {
@@ -181,78 +190,89 @@ export class PeerObjects {
     if (ref.objectId === 0) return null;
     const key = addressKey(ref.serviceId, ref.objectId);
     // One of the objects we exported on this connection, handed back: it is ours, not a proxy.
-    const own = this.exported.get(key);
+    const own = this.exported?.get(key);
     if (own instanceof QiObject) return own;
     if (own instanceof PassedOnProxy) return own.target;
+    this.proxies ??= new Map();
     const known = this.proxies.get(key)?.deref();
     if (known && !known.isReleased) return known;
     const proxy = new RemoteObject(this, ref.serviceId, ref.objectId, ref.metaObject, ref.uid);
     this.proxies.set(key, new WeakRef(proxy));
     if (ref.objectId !== MAIN_OBJECT_ID)
-      forgotten.register(proxy, { conn: this.conn, service: ref.serviceId, object: ref.objectId }, proxy);
+      forgotten.register(proxy, { peer: this, service: ref.serviceId, object: ref.objectId }, proxy);
     return proxy;
   }
 
   /** A proxy for a remote main object whose MetaObject we fetched (Session.service). */
   adoptProxy(proxy: RemoteObject): void {
+    this.proxies ??= new Map();
     this.proxies.set(addressKey(proxy.serviceId, proxy.objectId), new WeakRef(proxy));
   }
 
   /** Forgets an exported object (terminate received, or the peer left). */
   unexport(service: number, object: number): void {
     const key = addressKey(service, object);
-    const served = this.exported.get(key);
+    const served = this.exported?.get(key);
     if (!served) return;
-    this.exported.delete(key);
+    this.exported?.delete(key);
     const obj = served instanceof PassedOnProxy ? served.target : served;
-    const ids = this.exportedIds.get(obj);
+    const ids = this.exportedIds?.get(obj);
     ids?.delete(service);
-    if (ids && ids.size === 0) this.exportedIds.delete(obj);
-    for (const [subKey, sub] of this.subscriptions) {
+    if (ids && ids.size === 0) this.exportedIds?.delete(obj);
+    const subscriptions = this.subscriptionTable;
+    if (!subscriptions) return;
+    for (const [subKey, sub] of subscriptions) {
       if (subKey.startsWith(`${key}.`)) {
         sub.unsubscribe();
-        this.subscriptions.delete(subKey);
+        subscriptions.delete(subKey);
       }
     }
   }
 
   get exportedCount(): number {
-    return this.exported.size;
+    return this.exported?.size ?? 0;
   }
 
   /** Sends `terminate` for a remote object we no longer hold (libqi posts it, spec §3.2). */
   releaseRemote(service: number, object: number): void {
     const key = addressKey(service, object);
-    const proxy = this.proxies.get(key)?.deref();
+    const proxy = this.proxies?.get(key)?.deref();
     if (proxy) forgotten.unregister(proxy);
-    this.proxies.delete(key);
+    this.proxies?.delete(key);
     this.conn.setEventHandler(service, object, undefined);
     if (object === MAIN_OBJECT_ID || this.conn.isClosed) return;
     postTerminate(this.conn, service, object);
   }
 
-  /** Serves one incoming Call, Post or Cancel addressed to an object on this connection. */
+  /**
+   * Serves one incoming Call, Post or Cancel addressed to an object on this connection; a Call
+   * to an address where nothing is served is answered "could not be handled".
+   */
   handleRequest(msg: Message): void {
+    if (!this.serveRequest(msg) && msg.type === MessageType.Call)
+      this.conn.replyError(msg, "The call request could not be handled.");
+  }
+
+  /** The connection's "serve" step: false when nothing is served at the address. */
+  private serveRequest(msg: Message): boolean {
     if (msg.type === MessageType.Cancel) {
       const id = canceledCallId(msg);
       if (id !== undefined)
-        this.inflight.get(id)?.abort(new QiError("ERR_CANCELED", "call canceled by the caller"));
-      return;
+        this.inflightTable?.get(id)?.abort(new QiError("ERR_CANCELED", "call canceled by the caller"));
+      return true;
     }
     const target = this.resolve(msg.service, msg.object);
-    if (!target) {
-      if (msg.type === MessageType.Call) this.conn.replyError(msg, "The call request could not be handled.");
-      return;
-    }
+    if (!target) return false;
     if (isRequestForwarder(target)) {
       target.forwardRequest(msg, this.conn);
-      return;
+      return true;
     }
     try {
       invokeRequest(this, target, msg)?.catch((e) => this.failRequest(msg, e));
     } catch (e) {
       this.failRequest(msg, e);
     }
+    return true;
   }
 
   private failRequest(msg: Message, e: unknown): void {
@@ -260,16 +280,28 @@ export class PeerObjects {
   }
 
   private dispose(): void {
-    for (const ac of this.inflight.values()) ac.abort(new QiError("ERR_DISCONNECTED", "caller disconnected"));
-    this.inflight.clear();
-    for (const sub of this.subscriptions.values()) sub.unsubscribe();
-    this.subscriptions.clear();
+    const inflight = this.inflightTable;
+    if (inflight) {
+      for (const ac of inflight.values()) ac.abort(new QiError("ERR_DISCONNECTED", "caller disconnected"));
+      inflight.clear();
+    }
+    const subscriptions = this.subscriptionTable;
+    if (subscriptions) {
+      for (const sub of subscriptions.values()) sub.unsubscribe();
+      subscriptions.clear();
+    }
     // Proxies passed on to this peer stop forwarding its subscriptions.
-    for (const served of [...this.exported.values()]) if (served instanceof PassedOnProxy) served.dispose();
-    this.exported.clear();
-    this.exportedIds.clear();
-    for (const ref of this.proxies.values()) ref.deref()?.markReleased();
-    this.proxies.clear();
+    const exported = this.exported;
+    if (exported) {
+      for (const served of [...exported.values()]) if (served instanceof PassedOnProxy) served.dispose();
+      exported.clear();
+    }
+    this.exportedIds?.clear();
+    const proxies = this.proxies;
+    if (proxies) {
+      for (const ref of proxies.values()) ref.deref()?.markReleased();
+      proxies.clear();
+    }
   }
 }
 
