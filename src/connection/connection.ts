@@ -60,12 +60,6 @@ export {
 export type { CallOptions, StartedCall } from "./outgoing.js";
 export { MessageFlags };
 
-/**
- * The request handler of the single slot of old: it takes every request. Kept for the callers
- * not moved to attachRequests() yet (setRequestHandler); new code attaches a RequestStep.
- */
-export type RequestHandler = (msg: Message, conn: Connection) => void;
-
 type State = "handshaking" | "ready" | "closed";
 
 /** The answer ready() gives once the handshake is done: one promise for every connection. */
@@ -87,8 +81,6 @@ export class Connection {
   private incoming: IncomingRequests | undefined = undefined;
   /** Attached state: slot, value, slot, value… (a layer or two: smaller than a Map). */
   private slots: unknown[] | undefined = undefined;
-  /** The step setRequestHandler() attached, so that it can take it back. */
-  private legacyDetach: (() => void) | undefined = undefined;
   private closeListeners: Array<(reason: Error) => void> | undefined = undefined;
   private closeReason: Error | undefined = undefined;
 
@@ -176,25 +168,6 @@ export class Connection {
    */
   attachRequests(stage: RequestStage, step: RequestStep): () => void {
     return this.requests().attach(stage, step);
-  }
-
-  /**
-   * The old single slot, as a "route" step that takes every request: what attaches it still
-   * serves everything itself (the gateway's router hands requests to PeerObjects on its own).
-   * A second handler while one is set is an ERR_CONFLICT; `undefined` detaches it.
-   * @deprecated attach a RequestStep with attachRequests("route", …) instead.
-   */
-  setRequestHandler(handler: RequestHandler | undefined): void {
-    if (handler === undefined) {
-      this.legacyDetach?.();
-      this.legacyDetach = undefined;
-      return;
-    }
-    if (this.legacyDetach) throw attachConflict("a request handler", this.peer);
-    this.legacyDetach = this.attachRequests("route", (msg, conn) => {
-      handler(msg, conn);
-      return true;
-    });
   }
 
   setEventHandler(service: number, object: number, handler: EventHandler | undefined): void {

@@ -1,7 +1,6 @@
 /**
  * How higher layers attach to a connection (attach.ts): typed slots, the "route" and "serve"
- * request stages (route first, whatever the attach order), conflicts as errors, and the
- * setRequestHandler adapter kept for the callers not moved yet.
+ * request stages (route first, whatever the attach order) and conflicts as errors.
  */
 import { describe, expect, it } from "vitest";
 import { type Connection, ConnectionSlot, isQiError } from "../../src/connection/index.js";
@@ -98,20 +97,6 @@ describe("request stages", () => {
       answering(conn, 3, () => true),
     );
     expect(await whoAnswers(peer, 1)).toBe(3);
-  });
-
-  it("setRequestHandler: a route step that takes everything; a second one is a conflict; undefined detaches", async () => {
-    const { conn, peer } = await readyServer();
-    conn.attachRequests(
-      "serve",
-      answering(conn, 2, () => true),
-    );
-    conn.setRequestHandler((msg, c) => c.reply(msg, Uint8Array.of(9)));
-    expect(await whoAnswers(peer, 1)).toBe(9);
-    expect(conflict(() => conn.setRequestHandler(() => {}))).toBe(true);
-    expect(conflict(() => conn.attachRequests("route", () => true))).toBe(true);
-    conn.setRequestHandler(undefined);
-    expect(await whoAnswers(peer, 1)).toBe(2);
   });
 });
 

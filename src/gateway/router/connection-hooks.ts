@@ -2,16 +2,17 @@
  * Every way the router hooks into a Connection, in one place: the requests of a client, the
  * requests of an upstream connection (calls on client objects it was handed), the events of
  * one remote object, a connection's end, and the object layer's own share of a connection
- * (PeerObjects, which serves what the router does not route). When the connection layer's
- * attach API replaces `setRequestHandler`, this file is the one to change.
+ * (PeerObjects, which serves what the router does not route). The router attaches as the
+ * connection's "route" stage; PeerObjects is its "serve" stage, so whatever the router leaves
+ * (returns false for) is served as it would be without a gateway, whichever attached first.
  */
 import type { Connection } from "../../connection/index.js";
 import { PeerObjects } from "../../object/index.js";
 import type { Message } from "../../wire/index.js";
 
-/** Every Call, Post and Cancel of a client goes to `route`. */
-export function routeClientRequests(conn: Connection, route: (msg: Message) => void): void {
-  conn.setRequestHandler(route);
+/** Every Call, Post and Cancel of a client goes to `route` first; what it leaves is served locally. */
+export function routeClientRequests(conn: Connection, route: (msg: Message) => boolean): void {
+  conn.attachRequests("route", route);
 }
 
 /**
@@ -19,10 +20,7 @@ export function routeClientRequests(conn: Connection, route: (msg: Message) => v
  * false) are served by the connection's object layer as they would be without a gateway.
  */
 export function routeUpstreamRequests(conn: Connection, route: (msg: Message) => boolean): void {
-  const peer = PeerObjects.of(conn);
-  conn.setRequestHandler((msg) => {
-    if (!route(msg)) peer?.handleRequest(msg);
-  });
+  conn.attachRequests("route", route);
 }
 
 /** Events of the remote object (service, object) on `conn` go to `handler` (one per object). */
@@ -37,11 +35,6 @@ export function listenToEvents(
 
 export function whenClosed(conn: Connection, cb: () => void): void {
   conn.onClose(cb);
-}
-
-/** Hands a request to the object layer of `conn` (the Service Directory view, passed-on proxies). */
-export function serveLocally(conn: Connection, msg: Message): void {
-  PeerObjects.of(conn)?.handleRequest(msg);
 }
 
 /** Does the object layer of `conn` serve the object (service, object) itself? */

@@ -20,13 +20,7 @@ import type { GatewayMetrics } from "../metrics.js";
 import type { Permissions } from "../permissions.js";
 import { CallForwarder } from "./call-forwarder.js";
 import { ClientFlow } from "./client-flow.js";
-import {
-  routeClientRequests,
-  routeUpstreamRequests,
-  servedLocally,
-  serveLocally,
-  whenClosed,
-} from "./connection-hooks.js";
+import { routeClientRequests, routeUpstreamRequests, servedLocally, whenClosed } from "./connection-hooks.js";
 import type { RouterLimits } from "./limits.js";
 import { ObjectMap } from "./object-map.js";
 import { Replies, UNHANDLED } from "./replies.js";
@@ -117,29 +111,26 @@ export class Router {
     };
   }
 
-  private onClientRequest(link: ClientLink, msg: Message): void {
+  /** false: the request is the client's own object layer's (the connection's "serve" stage). */
+  private onClientRequest(link: ClientLink, msg: Message): boolean {
     this.metrics.bytesIn(msg.payload.byteLength + 28);
     if (msg.type === MessageType.Cancel) {
       this.calls.cancel(link, msg);
-      return;
+      return true;
     }
-    if (msg.service === 1 && msg.object === 1) {
-      serveLocally(link.conn, msg);
-      return;
-    }
+    // The Service Directory view.
+    if (msg.service === 1 && msg.object === 1) return false;
     // Objects handed to this client by a service it registered through the gateway (callbacks
     // of internal callers) are served on its own connection, by the proxies that pass them on.
     // Those take client-side ids (from 2^31); the router's own ids for the client stay below.
-    if (msg.object >= CLIENT_OWN_IDS && servedLocally(link.conn, msg.service, msg.object)) {
-      serveLocally(link.conn, msg);
-      return;
-    }
+    if (msg.object >= CLIENT_OWN_IDS && servedLocally(link.conn, msg.service, msg.object)) return false;
     // A known service on an open connection is forwarded in this tick; the first call to a
     // service waits for its connection and MetaObject.
     const target = this.calls.targetOf(link, msg);
     if (target instanceof Promise)
       this.calls.whenResolved(link, msg, target, (t) => this.route(link, msg, t));
     else this.route(link, msg, target);
+    return true;
   }
 
   /** `target` null: nothing this client may reach is there. */
