@@ -1,41 +1,32 @@
 /// <reference lib="dom" />
 /**
  * A Channel over the browser's WebSocket: one binary message per qi message (the rule of
- * src/transport/ws-frame.ts), received as ArrayBuffer and parsed in place (payloads are views,
- * no copy). Differences from the Node channels, all due to what browsers allow:
- *  - backpressure: `bufferedAmount` is polled (browsers have no drain event) while sendAsync
- *    callers wait;
+ * ws-frame.ts), received as ArrayBuffer and parsed in place (payloads are views, no copy). The
+ * handlers, early queue, close-once, waiters and drain are ChannelBase's; what differs, all
+ * due to what browsers allow:
+ *  - drain: `bufferedAmount` is polled (browsers have no drain event) after a send went over
+ *    the high-water mark;
  *  - pause(): a browser cannot stop reading a WebSocket, so paused messages are held in memory
  *    and delivered on resume();
  *  - destroy() is close() (there is no way to drop the TCP connection without a close frame).
  */
-import type { Channel, CloseHandler, MessageHandler } from "../../transport/channel.js";
-import { TransportError } from "../../transport/errors.js";
-import {
-  closeCodeFor,
-  closeReasonText,
-  encodeFrame,
-  parseFrame,
-  WsCloseCode,
-} from "../../transport/ws-frame.js";
-import { DEFAULT_MAX_PAYLOAD, type Message } from "../../wire/message-types.js";
+import { DEFAULT_MAX_PAYLOAD, type Message } from "../wire/message-types.js";
+import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HIGH_WATER_MARK } from "./channel.js";
+import { ChannelBase } from "./channel-base.js";
+import { asError, TransportError } from "./errors.js";
+import type { ConnectOptions } from "./options.js";
+import { formatHostPort } from "./url.js";
+import { closeCodeFor, closeReasonText, encodeFrame, parseFrame, WsCloseCode } from "./ws-frame.js";
 
-export interface BrowserChannelOptions {
-  /** Largest payload accepted from the server (default 50 000 000). */
-  maxPayload?: number;
-  /** bufferedAmount above which send() returns false and sendAsync() waits (default 4 MiB). */
-  highWaterMark?: number;
-  /** ms for the WebSocket to open (default 10 000; 0: none). */
-  timeout?: number;
+export interface BrowserChannelOptions extends ConnectOptions {
   /** Another WebSocket implementation (tests, workers); default globalThis.WebSocket. */
   WebSocket?: typeof WebSocket;
 }
 
+/** How often bufferedAmount is looked at while a sender waits for the buffer to drain. */
 const POLL_MS = 10;
-
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
-}
+/** As socket-driver.ts's (a Node module this bundle cannot load). */
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** `ws://host:port` of a WebSocket URL (what remoteUrl shows). */
 function origin(url: string): { scheme: "ws" | "wss"; host: string; port: number } {
@@ -45,37 +36,34 @@ function origin(url: string): { scheme: "ws" | "wss"; host: string; port: number
   return { scheme, host: u.hostname.replace(/^\[|\]$/g, ""), port };
 }
 
-export class BrowserWsChannel implements Channel {
-  readonly remoteAddress: string;
-  readonly localUrl: string;
-  readonly remoteUrl: string;
-  readonly isSecure: boolean;
+export class BrowserWsChannel extends ChannelBase {
   /** Close code and reason of the WebSocket once closed. */
   closeCode: number | undefined;
   closeText: string | undefined;
 
   private readonly ws: WebSocket;
   private readonly maxPayload: number;
-  private readonly hwm: number;
-  private messageHandlers: MessageHandler[] = [];
-  private closeHandlers: CloseHandler[] = [];
-  private held: Message[] | null = [];
-  private paused = false;
-  private waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
-  private drainHandlers: Array<() => void> = [];
+  /** Messages received while paused (a browser keeps reading whatever we do). */
+  private held: Message[] = [];
+  private sourcePaused = false;
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
-  private reason: Error | undefined;
-  private isClosed = false;
 
   private constructor(ws: WebSocket, opts: BrowserChannelOptions) {
+    const o = origin(ws.url);
+    super(
+      {
+        remoteAddress: o.host,
+        remoteUrl: `${o.scheme}://${formatHostPort(o.host, o.port)}`,
+        localUrl: `${o.scheme}://browser`,
+        isSecure: o.scheme === "wss",
+      },
+      {
+        highWaterMark: opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+        closeTimeout: DEFAULT_CLOSE_TIMEOUT_MS,
+      },
+    );
     this.ws = ws;
     this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.hwm = opts.highWaterMark ?? 4 * 1024 * 1024;
-    const o = origin(ws.url);
-    this.isSecure = o.scheme === "wss";
-    this.remoteAddress = o.host;
-    this.remoteUrl = `${o.scheme}://${o.host.includes(":") ? `[${o.host}]` : o.host}:${o.port}`;
-    this.localUrl = `${o.scheme}://browser`;
     ws.binaryType = "arraybuffer";
     ws.onmessage = (ev) => this.onFrame(ev.data);
     ws.onclose = (ev) => {
@@ -96,6 +84,10 @@ export class BrowserWsChannel implements Channel {
   static open(url: string, opts: BrowserChannelOptions = {}): Promise<BrowserWsChannel> {
     const Ctor = opts.WebSocket ?? globalThis.WebSocket;
     return new Promise((resolve, reject) => {
+      if (opts.signal?.aborted) {
+        reject(new TransportError("ERR_ABORTED", `connect to ${url} aborted`, { cause: opts.signal.reason }));
+        return;
+      }
       let ws: WebSocket;
       try {
         ws = new Ctor(url);
@@ -104,38 +96,40 @@ export class BrowserWsChannel implements Channel {
         return;
       }
       ws.binaryType = "arraybuffer";
-      const timeout = opts.timeout ?? 10_000;
+      const fail = (err: TransportError): void => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", onAbort);
+        ws.onclose = null;
+        ws.close();
+        reject(err);
+      };
+      const onAbort = (): void =>
+        fail(new TransportError("ERR_ABORTED", `connect to ${url} aborted`, { cause: opts.signal?.reason }));
+      const timeout = opts.timeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
       const timer =
         timeout > 0
-          ? setTimeout(() => {
-              ws.close();
-              reject(new TransportError("ERR_TIMEOUT", `connect to ${url} timed out after ${timeout} ms`));
-            }, timeout)
+          ? setTimeout(
+              () =>
+                fail(new TransportError("ERR_TIMEOUT", `connect to ${url} timed out after ${timeout} ms`)),
+              timeout,
+            )
           : undefined;
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
       ws.onopen = () => {
         clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", onAbort);
         resolve(new BrowserWsChannel(ws, opts));
       };
-      ws.onclose = (ev) => {
-        clearTimeout(timer);
+      ws.onclose = (ev) =>
         // Browsers hide why a WebSocket failed (refused, 403 Origin, TLS): say what it may be.
-        reject(
+        fail(
           new TransportError(
             "ERR_CONNECT",
             `cannot connect to ${url} (WebSocket closed with ${ev.code}${ev.reason ? ` ${ev.reason}` : ""}): ` +
               "server unreachable, or this page's origin is not allowed by the listener",
           ),
         );
-      };
     });
-  }
-
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
-  get closeReason(): Error | undefined {
-    return this.reason;
   }
 
   get bufferedBytes(): number {
@@ -150,49 +144,8 @@ export class BrowserWsChannel implements Channel {
     }
     this.ws.send(encodeFrame(msg));
     if (this.ws.bufferedAmount <= this.hwm) return true;
-    if (this.drainHandlers.length > 0) this.poll();
+    this.pollUntilDrained();
     return false;
-  }
-
-  onDrain(cb: () => void): () => void {
-    this.drainHandlers.push(cb);
-    return () => {
-      this.drainHandlers = this.drainHandlers.filter((h) => h !== cb);
-    };
-  }
-
-  sendAsync(msg: Message): Promise<void> {
-    let ok: boolean;
-    try {
-      ok = this.send(msg);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (ok) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      this.poll();
-    });
-  }
-
-  onMessage(cb: MessageHandler): () => void {
-    this.messageHandlers.push(cb);
-    if (this.messageHandlers.length === 1 && !this.paused) queueMicrotask(() => this.flushHeld());
-    return () => {
-      this.messageHandlers = this.messageHandlers.filter((h) => h !== cb);
-    };
-  }
-
-  onClose(cb: CloseHandler): () => void {
-    if (this.isClosed) {
-      const reason = this.reason;
-      queueMicrotask(() => cb(reason));
-      return () => {};
-    }
-    this.closeHandlers.push(cb);
-    return () => {
-      this.closeHandlers = this.closeHandlers.filter((h) => h !== cb);
-    };
   }
 
   close(reason?: Error): void {
@@ -211,13 +164,15 @@ export class BrowserWsChannel implements Channel {
     // A browser client trusts the gateway it chose to connect to; nothing to tighten.
   }
 
-  pause(): void {
-    this.paused = true;
+  protected pauseSource(): void {
+    this.sourcePaused = true;
   }
 
-  resume(): void {
-    this.paused = false;
-    queueMicrotask(() => this.flushHeld());
+  protected resumeSource(): void {
+    this.sourcePaused = false;
+    queueMicrotask(() => {
+      while (this.held.length > 0 && !this.sourcePaused && !this.isClosed) this.hand(this.held.shift()!);
+    });
   }
 
   // --------------------------------------------------------------------------------------------
@@ -226,6 +181,7 @@ export class BrowserWsChannel implements Channel {
     if (this.isClosed) return;
     this.closeCode = code;
     this.closeText = text;
+    this.held = [];
     this.finish(reason ?? new TransportError("ERR_CLOSED", `channel ${this.remoteUrl} closed locally`));
     try {
       this.ws.close(code, closeReasonText(text));
@@ -252,82 +208,27 @@ export class BrowserWsChannel implements Channel {
       this.closeWith(closeCodeFor(err), err.message, err);
       return;
     }
-    if (this.held !== null || this.paused || this.messageHandlers.length === 0) {
-      if (this.held === null) this.held = [];
-      this.held.push(msg);
-      return;
-    }
-    this.dispatch(msg);
+    if (this.sourcePaused || this.held.length > 0) this.held.push(msg);
+    else this.hand(msg);
   }
 
-  private flushHeld(): void {
-    const held = this.held;
-    if (this.isClosed || this.paused || this.messageHandlers.length === 0 || held === null) return;
-    this.held = null;
-    for (let i = 0; i < held.length; i++) {
-      if (this.paused) {
-        this.held = held.slice(i);
-        return;
-      }
-      this.dispatch(held[i]);
-      if (this.isClosed) return;
-    }
-  }
-
-  private dispatch(m: Message): void {
+  /** To ChannelBase (handlers or its early queue); a handler that throws closes the channel. */
+  private hand(msg: Message): void {
     try {
-      for (const h of this.messageHandlers) {
-        if (this.isClosed) return;
-        h(m);
-      }
+      this.deliver(msg);
     } catch (e) {
       this.destroy(asError(e));
     }
   }
 
-  private poll(): void {
+  private pollUntilDrained(): void {
     if (this.pollTimer !== undefined) return;
     const tick = (): void => {
       this.pollTimer = undefined;
-      if (this.isClosed || (this.waiters.length === 0 && this.drainHandlers.length === 0)) return;
-      if (this.ws.bufferedAmount <= this.hwm) {
-        const w = this.waiters;
-        this.waiters = [];
-        for (const x of w) x.resolve();
-        for (const h of this.drainHandlers) h();
-        return;
-      }
-      this.pollTimer = setTimeout(tick, POLL_MS);
+      if (this.isClosed) return;
+      if (this.ws.bufferedAmount <= this.hwm) this.onFlushed();
+      else this.pollTimer = setTimeout(tick, POLL_MS);
     };
     this.pollTimer = setTimeout(tick, POLL_MS);
-  }
-
-  private finish(reason: Error): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.reason = reason;
-    this.held = null;
-    this.messageHandlers = [];
-    clearTimeout(this.pollTimer);
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) {
-      w.reject(
-        new TransportError("ERR_CLOSED", `channel ${this.remoteUrl} closed: ${reason.message}`, {
-          cause: reason,
-        }),
-      );
-    }
-    const handlers = this.closeHandlers;
-    this.closeHandlers = [];
-    for (const h of handlers) {
-      try {
-        h(reason);
-      } catch (e) {
-        queueMicrotask(() => {
-          throw e;
-        });
-      }
-    }
   }
 }
