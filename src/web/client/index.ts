@@ -23,6 +23,14 @@ export { RemoteObject, RemoteProperty, RemoteSignal } from "../../object/remote-
 export type { ServiceInfo } from "../../session/service-info.js";
 export { Session, type SessionEvents, type SessionOptions } from "../../session/session.js";
 export { type BrowserChannelOptions, BrowserWsChannel, TransportError } from "../../transport/index.js";
+export {
+  argsFromJson,
+  ConversionError,
+  fromJson,
+  jsonToDynamic,
+  parseJson,
+  toJson,
+} from "../../wire/json.js";
 export type { MetaMethod, MetaObject, MetaProperty, MetaSignal } from "../../wire/metaobject-types.js";
 export { parseSignature, printSignature } from "../../wire/signature.js";
 export { ByteString, Dynamic, ObjectRef, Optional, Raw, Struct } from "../../wire/values.js";
