@@ -9,6 +9,7 @@
  * ConversionError naming where. Back (toJson): bigint → number when safe, Raw → {"base64": …}
  * (or "<raw N bytes>" for humans), Map → object, Struct → object of its fields.
  */
+import { INT_RANGES } from "./convert.js";
 import { parseSignature, type SigNode } from "./signature.js";
 import { ByteString, Dynamic, ObjectRef, Optional, Raw, Struct } from "./values.js";
 
@@ -68,17 +69,6 @@ export class ConversionError extends Error {
 function fail(path: string, message: string): never {
   throw new ConversionError(`${path}: ${message}`);
 }
-
-const INT_RANGES: Record<string, [bigint, bigint]> = {
-  c: [-0x80n, 0x7fn],
-  C: [0n, 0xffn],
-  w: [-0x8000n, 0x7fffn],
-  W: [0n, 0xffffn],
-  i: [-0x80000000n, 0x7fffffffn],
-  I: [0n, 0xffffffffn],
-  l: [-(2n ** 63n), 2n ** 63n - 1n],
-  L: [0n, 2n ** 64n - 1n],
-};
 
 /** Converts a JSON value to the value model of `sig`; throws ConversionError when it does not fit. */
 export function fromJson(value: unknown, sig: string | SigNode, path = "value"): unknown {
