@@ -98,13 +98,13 @@ export interface ResolvedSessionOptions
 }
 
 function checkMs(name: string, v: number | undefined): void {
-  if (v !== undefined && !(Number.isFinite(v) && v >= 0))
+  if (v !== undefined && !(typeof v === "number" && v >= 0))
     throw new RangeError(`SessionOptions.${name} must be a number of ms ≥ 0 (got ${v})`);
 }
 
 function checkCount(name: string, v: number | undefined): void {
-  if (v !== undefined && !(Number.isInteger(v) && v > 0))
-    throw new RangeError(`SessionOptions.${name} must be a positive integer (got ${v})`);
+  if (v !== undefined && !(typeof v === "number" && v > 0))
+    throw new RangeError(`SessionOptions.${name} must be a positive number (got ${v})`);
 }
 
 /** The qi endpoint of the page this code runs in (`ws(s)://<host>/qi`), if it runs in one. */
