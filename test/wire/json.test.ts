@@ -74,7 +74,7 @@ describe("qi → JSON", () => {
       new Struct("P", { x: 1 }),
       Optional.NONE,
       new Dynamic("s", "d"),
-      new (class Proxy {})(),
+      new (class RemoteProxy {})(),
     ];
     expect(toJson(value)).toEqual([
       "18446744073709551615",
