@@ -3,7 +3,7 @@
  * --json, one JSON document per result / per event line. Values of the qi value model are
  * turned into JSON here (see toJson).
  */
-import { ByteString, Dynamic, ObjectRef, Optional, Raw, Struct } from "../wire/index.js";
+import { toJson } from "../wire/index.js";
 
 export type Style = "bold" | "dim" | "red" | "green" | "yellow" | "cyan";
 const CODES: Record<Style, [number, number]> = {
@@ -60,83 +60,11 @@ export function formatHuman(value: unknown): string {
   return compact.length <= 100 ? compact : JSON.stringify(j, null, 2);
 }
 
-/**
- * The qi value model as JSON: bigint → number when safe (else a decimal string), Raw →
- * `{"base64": …}` (or `"<raw N bytes>"` for humans), Map → object (or a list of [key, value]
- * pairs when keys are not scalars), Struct → object of its fields, Dynamic → its value,
- * Optional → value or null, ObjectRef → {"object": "service.object"}.
- */
-export function toJson(value: unknown, mode: "json" | "human" = "json", depth = 0): unknown {
-  if (depth > 256) return "<too deep>";
-  const next = (v: unknown) => toJson(v, mode, depth + 1);
-  switch (typeof value) {
-    case "undefined":
-      return null;
-    case "bigint":
-      return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-    case "number":
-      return Number.isFinite(value) ? value : String(value);
-    case "string":
-    case "boolean":
-      return value;
-    case "object":
-      break;
-    default:
-      return String(value);
-  }
-  if (value === null) return null;
-  if (value instanceof Dynamic) return next(value.value);
-  if (value instanceof Raw || value instanceof Uint8Array) {
-    const bytes = value instanceof Raw ? value.bytes : value;
-    return mode === "human"
-      ? `<raw ${bytes.byteLength} bytes>`
-      : { base64: Buffer.from(bytes).toString("base64") };
-  }
-  if (value instanceof ByteString) {
-    const text = strictUtf8(value.bytes);
-    if (text !== undefined) return text;
-    return mode === "human"
-      ? `<binary ${value.bytes.byteLength} bytes: ${hex(value.bytes)}>`
-      : { base64: Buffer.from(value.bytes).toString("base64") };
-  }
-  if (value instanceof Optional) return value.hasValue ? next(value.value) : null;
-  if (value instanceof Struct) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value.fields)) out[k] = next(v);
-    return out;
-  }
-  if (value instanceof ObjectRef) return { object: `${value.serviceId}.${value.objectId}` };
-  if (Array.isArray(value)) return value.map(next);
-  if (value instanceof Map) {
-    const keys = [...value.keys()].map((k) => (k instanceof Dynamic ? k.value : k));
-    if (
-      keys.every(
-        (k) =>
-          typeof k === "string" || typeof k === "number" || typeof k === "bigint" || typeof k === "boolean",
-      )
-    ) {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of value) out[String(k instanceof Dynamic ? k.value : k)] = next(v);
-      return out;
-    }
-    return [...value].map(([k, v]) => [next(k), next(v)]);
-  }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = next(v);
-  return out;
-}
+/** The qi value model as JSON: wire/json.ts's, shared with the web console. */
+export { toJson };
 
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
-}
-
-const fatal = new TextDecoder("utf-8", { fatal: true });
-function strictUtf8(bytes: Uint8Array): string | undefined {
-  try {
-    return fatal.decode(bytes);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Pads cells to aligned columns. */

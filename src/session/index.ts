@@ -1,4 +1,4 @@
-/** Session layer: Session (client and service host), Service Directory, ServiceInfo, machineId. */
+/** Session layer: Session (client and service host, any runtime), Service Directory, ServiceInfo, machineId. */
 export { machineId, machineIdPath } from "./machine-id.js";
 export * from "./service-directory.js";
 export * from "./service-info.js";

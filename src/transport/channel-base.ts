@@ -1,16 +1,14 @@
 /**
- * What every Node channel shares, whatever carries the bytes (a TCP/TLS socket, a WebSocket):
- * addresses, message handlers with the queue of messages framed before the first handler,
- * close handlers called exactly once, sendAsync waiters woken when the outgoing buffer drains,
- * and pause/resume on top of automatic pausing while early messages pile up.
+ * What every channel shares, whatever carries the bytes (a TCP/TLS socket, a WebSocket of Node
+ * or of a browser): addresses, message handlers with the queue of messages framed before the
+ * first handler, close handlers called exactly once, sendAsync waiters and drain handlers woken
+ * when the outgoing buffer drains, and pause/resume on top of automatic pausing while early
+ * messages pile up. Runtime-neutral: no Socket here (node-channel-base.ts adds that).
  */
-import type { Socket } from "node:net";
-import type { PeerCertificate, TLSSocket } from "node:tls";
 import { HEADER_SIZE, type Message } from "../wire/message-types.js";
 import type { AdmissionTicket } from "./admission.js";
-import type { Channel, ChannelOptions, CloseHandler, MessageHandler } from "./channel.js";
+import type { Channel, CloseHandler, MessageHandler } from "./channel.js";
 import { asError, TransportError } from "./errors.js";
-import { formatUrl, type QiScheme } from "./url.js";
 
 interface Waiter {
   resolve: () => void;
@@ -23,12 +21,25 @@ export function plainAddress(addr: string | undefined): string {
   return addr.startsWith("::ffff:") && addr.includes(".") ? addr.slice(7) : addr;
 }
 
-export abstract class NodeChannelBase implements Channel {
+/** Who the channel talks to, as the Channel contract shows it. */
+export interface ChannelIdentity {
+  remoteAddress: string;
+  remoteUrl: string;
+  localUrl: string;
+  isSecure: boolean;
+}
+
+/** The outgoing high-water mark and the close grace, resolved by the subclass. */
+export interface ChannelLimits {
+  highWaterMark: number;
+  closeTimeout: number;
+}
+
+export abstract class ChannelBase implements Channel {
   readonly remoteAddress: string;
   readonly localUrl: string;
   readonly remoteUrl: string;
   readonly isSecure: boolean;
-  readonly peerCertificate?: PeerCertificate;
   admission: AdmissionTicket | undefined = undefined;
 
   protected readonly hwm: number;
@@ -45,30 +56,14 @@ export abstract class NodeChannelBase implements Channel {
   private userPaused = false;
   private autoPaused = false;
 
-  protected constructor(
-    socket: Socket,
-    scheme: QiScheme,
-    secure: boolean,
-    opts: ChannelOptions,
-    defaults: { highWaterMark: number; closeTimeout: number; keepAliveMs: number },
-  ) {
-    this.hwm = opts.highWaterMark ?? defaults.highWaterMark;
+  protected constructor(identity: ChannelIdentity, limits: ChannelLimits) {
+    this.hwm = limits.highWaterMark;
     if (!(this.hwm >= 0)) throw new RangeError(`bad highWaterMark ${this.hwm}`);
-    this.closeTimeout = opts.closeTimeout ?? defaults.closeTimeout;
-    this.isSecure = secure;
-    this.remoteAddress = plainAddress(socket.remoteAddress);
-    this.remoteUrl = formatUrl({ scheme, host: this.remoteAddress, port: socket.remotePort ?? 0 });
-    this.localUrl = formatUrl({
-      scheme,
-      host: plainAddress(socket.localAddress),
-      port: socket.localPort ?? 0,
-    });
-    if (secure) {
-      const cert = (socket as TLSSocket).getPeerCertificate?.();
-      if (cert && Object.keys(cert).length > 0) this.peerCertificate = cert;
-    }
-    socket.setNoDelay(true);
-    if (opts.keepAlive ?? true) socket.setKeepAlive(true, opts.keepAliveInitialDelay ?? defaults.keepAliveMs);
+    this.closeTimeout = limits.closeTimeout;
+    this.remoteAddress = identity.remoteAddress;
+    this.remoteUrl = identity.remoteUrl;
+    this.localUrl = identity.localUrl;
+    this.isSecure = identity.isSecure;
   }
 
   abstract send(msg: Message): boolean;

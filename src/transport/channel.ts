@@ -12,7 +12,7 @@ import { encodeHeader } from "../wire/header.js";
 import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/message-types.js";
 import type { AdmissionTicket } from "./admission.js";
 import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
-import { NodeChannelBase } from "./channel-base.js";
+import { NodeChannelBase } from "./node-channel-base.js";
 import type { QiScheme } from "./url.js";
 
 /** Default outgoing high-water mark: above it send() returns false and sendAsync() waits. */

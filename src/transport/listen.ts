@@ -25,5 +25,8 @@ export async function listen(
   if (!driver) {
     throw new TransportError("ERR_UNSUPPORTED_SCHEME", `no transport available for ${u.scheme}:// URLs`);
   }
+  if (!driver.listen) {
+    throw new TransportError("ERR_UNSUPPORTED_SCHEME", `${u.scheme}:// URLs cannot be listened on here`);
+  }
   return driver.listen(u, opts, onChannel);
 }

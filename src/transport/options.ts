@@ -119,5 +119,6 @@ export type OnChannel = (channel: Channel) => void;
 /** What a scheme contributes: the scheme table maps scheme names to these. */
 export interface SchemeDriver {
   connect(url: QiUrl, opts: ConnectOptions): Promise<Channel>;
-  listen(url: QiUrl, opts: ListenOptions, onChannel: OnChannel): Promise<Listener>;
+  /** Absent where the runtime cannot accept connections (a web page). */
+  listen?(url: QiUrl, opts: ListenOptions, onChannel: OnChannel): Promise<Listener>;
 }

@@ -1,20 +1,14 @@
 /**
- * The scheme table: scheme name → driver (connector + listener factory). tcp, tcps and tcpsm are
- * built in, and ws, wss (WebSocket, ws.ts); other transports are added with registerScheme.
+ * The scheme table: scheme name → driver (connector + listener factory). It starts with the
+ * drivers of the runtime (drivers.ts on Node; drivers.browser.ts, swapped in by the browser
+ * build); other transports are added with registerScheme. This file imports no driver itself,
+ * so connect/listen and everything above them stay runtime-neutral.
  */
+import { runtimeDrivers } from "./drivers.js";
 import type { SchemeDriver } from "./options.js";
-import { tcpDriver } from "./tcp.js";
-import { tcpsDriver, tcpsmDriver } from "./tls.js";
 import type { QiScheme } from "./url.js";
-import { wsDriver, wssDriver } from "./ws.js";
 
-const drivers = new Map<QiScheme, SchemeDriver>([
-  ["tcp", tcpDriver],
-  ["tcps", tcpsDriver],
-  ["tcpsm", tcpsmDriver],
-  ["ws", wsDriver],
-  ["wss", wssDriver],
-]);
+const drivers = new Map<QiScheme, SchemeDriver>(runtimeDrivers);
 
 /** Installs (or replaces) the driver of a scheme. `qi:` endpoints are relative and take no driver. */
 export function registerScheme(scheme: Exclude<QiScheme, "qi">, driver: SchemeDriver): void {

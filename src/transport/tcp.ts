@@ -3,7 +3,7 @@ import { connect as netConnect, createServer } from "node:net";
 import type { SchemeDriver } from "./options.js";
 import { establish, serve } from "./socket-driver.js";
 
-export const tcpDriver: SchemeDriver = {
+export const tcpDriver: Required<SchemeDriver> = {
   connect(url, opts) {
     return establish({
       url: { ...url, scheme: "tcp" },

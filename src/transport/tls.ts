@@ -1,75 +1,31 @@
 /**
  * Schemes `tcps` (TLS) and `tcpsm` (mutual TLS), spec §6.2.
  *
- * Unlike libqi, a tcps client verifies the server certificate by default (chain against `tls.ca`
- * or Node's root CAs, and the host name). Robots with self-signed certificates need either
- * `tls.pinnedSha256` (accept exactly that certificate) or `tls.insecureAcceptAnyCertificate`.
+ * What a client trusts (verification by default, pins, insecureAcceptAnyCertificate) is
+ * tls-verify.ts's, shared with wss.
  * tcpsm servers require a client certificate that chains to their `tls.ca`.
  */
-import { isIP, type Socket } from "node:net";
-import {
-  type ConnectionOptions,
-  createServer,
-  connect as tlsConnect,
-  type TLSSocket,
-  type TlsOptions,
-} from "node:tls";
+import type { Socket } from "node:net";
+import { createServer, connect as tlsConnect, type TLSSocket, type TlsOptions } from "node:tls";
 import { TransportError, tlsError } from "./errors.js";
 import type { ConnectOptions, ListenOptions, SchemeDriver } from "./options.js";
 import { DEFAULT_ACCEPT_TIMEOUT_MS, establish, serve } from "./socket-driver.js";
+import { type ClientTlsPlan, clientTlsPlan, pinMismatch } from "./tls-verify.js";
 import { formatHostPort, formatUrl, type QiUrl } from "./url.js";
 
 function badOptions(message: string): TransportError {
   return new TransportError("ERR_BAD_OPTIONS", message);
 }
 
-/** Normalises fingerprints to 64 upper-case hex digits. */
-export function normalizeFingerprint(fp: string): string {
-  const hex = fp.replace(/[:\s]/g, "").toUpperCase();
-  if (!/^[0-9A-F]{64}$/.test(hex)) {
-    throw badOptions(`tls.pinnedSha256: ${JSON.stringify(fp)} is not a SHA-256 fingerprint (64 hex digits)`);
-  }
-  return hex;
-}
-
-function colonHex(hex: string): string {
-  return hex.replace(/(..)(?!$)/g, "$1:");
-}
-
-function clientOptions(
-  url: QiUrl,
-  opts: ConnectOptions,
-  mutual: boolean,
-): {
-  options: ConnectionOptions;
-  pins: string[];
-} {
+function clientOptions(url: QiUrl, opts: ConnectOptions, mutual: boolean): ClientTlsPlan {
   const t = opts.tls ?? {};
   if (mutual && (t.cert === undefined || t.key === undefined)) {
     throw badOptions(`${formatUrl(url)}: tcpsm needs a client certificate (tls.cert and tls.key)`);
   }
-  const pinList =
-    t.pinnedSha256 === undefined
-      ? []
-      : typeof t.pinnedSha256 === "string"
-        ? [t.pinnedSha256]
-        : t.pinnedSha256;
-  const pins = pinList.map(normalizeFingerprint);
-  const skipVerification = t.insecureAcceptAnyCertificate === true || pins.length > 0;
-  const servername = t.servername ?? (isIP(url.host) ? undefined : url.host);
-  const options: ConnectionOptions = {
-    host: url.host,
-    port: url.port,
-    minVersion: t.minVersion ?? "TLSv1.2",
-    rejectUnauthorized: !skipVerification,
-  };
-  if (servername !== undefined) options.servername = servername;
-  if (skipVerification) options.checkServerIdentity = () => undefined;
-  if (t.ca !== undefined) options.ca = t.ca;
-  if (t.cert !== undefined) options.cert = t.cert;
-  if (t.key !== undefined) options.key = t.key;
-  if (t.passphrase !== undefined) options.passphrase = t.passphrase;
-  return { options, pins };
+  const plan = clientTlsPlan(url, t);
+  plan.options.host = url.host;
+  plan.options.port = url.port;
+  return plan;
 }
 
 /**
@@ -102,7 +58,7 @@ function serverOptions(url: QiUrl, opts: ListenOptions, mutual: boolean): TlsOpt
   return options;
 }
 
-function tlsDriver(scheme: "tcps" | "tcpsm"): SchemeDriver {
+function tlsDriver(scheme: "tcps" | "tcpsm"): Required<SchemeDriver> {
   const mutual = scheme === "tcpsm";
   return {
     connect(url, opts) {
@@ -113,25 +69,13 @@ function tlsDriver(scheme: "tcps" | "tcpsm"): SchemeDriver {
         return Promise.reject(e);
       }
       const { options, pins } = built;
-      const where = formatUrl(url);
       return establish({
         url: { ...url, scheme },
         opts,
         secure: true,
         start: () => tlsConnect(options),
         verify:
-          pins.length === 0
-            ? undefined
-            : (socket: Socket) => {
-                const fp = (socket as TLSSocket).getPeerCertificate().fingerprint256 ?? "";
-                const got = fp.replace(/:/g, "").toUpperCase();
-                if (pins.includes(got)) return undefined;
-                return new TransportError(
-                  "ERR_TLS",
-                  `TLS: certificate of ${where} does not match the pinned fingerprint ` +
-                    `(got SHA-256 ${fp || "none"}, pinned ${pins.map(colonHex).join(", ")})`,
-                );
-              },
+          pins.length === 0 ? undefined : (socket: Socket) => pinMismatch(socket as TLSSocket, pins, url),
       });
     },
     listen(url, opts, onChannel) {
@@ -164,5 +108,6 @@ function tlsDriver(scheme: "tcps" | "tcpsm"): SchemeDriver {
   };
 }
 
-export const tcpsDriver: SchemeDriver = tlsDriver("tcps");
-export const tcpsmDriver: SchemeDriver = tlsDriver("tcpsm");
+export const tcpsDriver: Required<SchemeDriver> = tlsDriver("tcps");
+export const tcpsmDriver: Required<SchemeDriver> = tlsDriver("tcpsm");
+export { normalizeFingerprint } from "./tls-verify.js";

@@ -9,8 +9,8 @@
  *  - `qi:` followed by anything is always a relative endpoint; a host literally named "qi" must be
  *    written with a scheme (`tcp://qi:9559`).
  */
-import { BlockList, isIPv4, isIPv6 } from "node:net";
 import { TransportError } from "./errors.js";
+import { isIPv4, isIPv6, isLoopbackIp } from "./ip.js";
 
 export type QiScheme = "tcp" | "tcps" | "tcpsm" | "ws" | "wss" | "qi";
 export const QI_SCHEMES: readonly QiScheme[] = ["tcp", "tcps", "tcpsm", "ws", "wss", "qi"];
@@ -170,19 +170,11 @@ export function formatHostPort(host: string, port: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-const loopback = new BlockList();
-loopback.addSubnet("127.0.0.0", 8, "ipv4");
-loopback.addAddress("::1", "ipv6");
-loopback.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
-
 /** Is this IP address (or "localhost") a loopback address? */
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase();
   if (h === "localhost" || h === "localhost.") return true;
-  if (isIPv4(h)) return loopback.check(h, "ipv4");
-  const addr = h.split("%")[0];
-  if (isIPv6(addr)) return loopback.check(addr, "ipv6");
-  return false;
+  return isLoopbackIp(h);
 }
 
 /** Does this URL point at the local machine through loopback? False for `qi:` and unparsable URLs. */

@@ -4,13 +4,17 @@
  *   console.js   the web console, which imports ./qi.js at run time (one copy of the client)
  *   index.html, console.css
  *
- * Shared code is bundled unchanged; the Node built-ins it touches are replaced by small shims
+ * The client is the one Session of src/session, bundled unchanged. Where a module has a
+ * browser twin next to it (`X.browser.ts` beside `X.ts`), the twin is bundled instead: the
+ * transport's face and drivers (ws/wss over the page's WebSocket instead of sockets) and the
+ * machine id. The Node built-ins shared code still touches are replaced by small shims
  * (node:crypto → Web Crypto, node:events → a tiny EventEmitter, src/dispatch → a one-thread
  * dispatcher, `process` → a stub). Any other Node import fails the build, naming its importer,
  * so nothing Node-only slips into the bundle unnoticed.
  *
  * Run: `npx tsx src/web/build.ts [outDir]`.
  */
+import { existsSync } from "node:fs";
 import { copyFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -19,9 +23,20 @@ import { build, type Plugin } from "esbuild";
 const here = dirname(fileURLToPath(import.meta.url));
 const shims = join(here, "client", "shims");
 
+/** `./X.js` → `./X.browser.ts` when that twin exists (the runtime seams: see the header). */
+function browserTwin(path: string, importer: string): string | undefined {
+  if (!path.startsWith(".") || !path.endsWith(".js") || importer === "") return undefined;
+  const twin = resolve(dirname(importer), `${path.slice(0, -3)}.browser.ts`);
+  return existsSync(twin) ? twin : undefined;
+}
+
 const browserShims: Plugin = {
   name: "qi-browser-shims",
   setup(b) {
+    b.onResolve({ filter: /\.js$/ }, (args) => {
+      const twin = browserTwin(args.path, args.importer);
+      return twin === undefined ? undefined : { path: twin };
+    });
     b.onResolve({ filter: /^node:crypto$|^crypto$/ }, () => ({ path: join(shims, "crypto.ts") }));
     b.onResolve({ filter: /^node:events$|^events$/ }, () => ({ path: join(shims, "events.ts") }));
     b.onResolve({ filter: /\/dispatch\/index\.js$/ }, () => ({ path: join(shims, "dispatch.ts") }));

@@ -57,7 +57,8 @@ export function defaultValue(sig: string | SigNode): unknown {
   }
 }
 
-const INT_RANGES: Record<string, [bigint, bigint]> = {
+/** The range of each integer type code (shared with json.ts). */
+export const INT_RANGES: Record<string, [bigint, bigint]> = {
   c: [-0x80n, 0x7fn],
   C: [0n, 0xffn],
   w: [-0x8000n, 0x7fffn],

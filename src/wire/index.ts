@@ -5,6 +5,7 @@ export * from "./errors.js";
 export * from "./framer.js";
 export * from "./header.js";
 export * from "./infer.js";
+export { argsFromJson, ConversionError, fromJson, jsonToDynamic, parseJson, toJson } from "./json.js";
 export * from "./message-types.js";
 export * from "./metaobject.js";
 export * from "./metaobject-types.js";
