@@ -5,7 +5,7 @@
  * connection (ClientServerSocket), so a client connection also serves requests.
  */
 import type { Channel } from "../transport/channel.js";
-import { decode, encode } from "../wire/codec.js";
+import { decode, encode, type Payload, withPayload } from "../wire/codec.js";
 import type { CodecContext } from "../wire/codec.js";
 import { nextMessageId } from "../wire/header.js";
 import {
@@ -252,7 +252,7 @@ export class Connection {
   }
 
   /** Sends a Call and resolves with the Reply message; rejects with a QiError otherwise. */
-  call(address: Address, payload: Uint8Array, options: CallOptions = {}): Promise<Message> {
+  call(address: Address, payload: Payload, options: CallOptions = {}): Promise<Message> {
     return this.startCall(address, payload, options).answer;
   }
 
@@ -262,7 +262,7 @@ export class Connection {
    */
   startCall(
     address: Address,
-    payload: Uint8Array,
+    payload: Payload,
     options: CallOptions = {},
   ): { id: number; answer: Promise<Message> } {
     if (this.state === "closed") return { id: 0, answer: Promise.reject(this.closedError(address)) };
@@ -292,15 +292,19 @@ export class Connection {
         signal.addEventListener("abort", onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener("abort", onAbort);
       }
-      this.send({
-        id,
-        type: MessageType.Call,
-        flags: options.flags ?? 0,
-        service: address.service,
-        object: address.object,
-        action: address.action,
-        payload,
-      });
+      this.send(
+        withPayload(
+          {
+            id,
+            type: MessageType.Call,
+            flags: options.flags ?? 0,
+            service: address.service,
+            object: address.object,
+            action: address.action,
+          },
+          payload,
+        ),
+      );
     });
     return { id, answer };
   }
@@ -320,34 +324,42 @@ export class Connection {
     this.abandon(id, error);
   }
 
-  post(address: Address, payload: Uint8Array, flags = 0): void {
+  post(address: Address, payload: Payload, flags = 0): void {
     if (this.state === "closed") return;
-    this.send({
-      id: nextMessageId(),
-      type: MessageType.Post,
-      flags,
-      service: address.service,
-      object: address.object,
-      action: address.action,
-      payload,
-    });
+    this.send(
+      withPayload(
+        {
+          id: nextMessageId(),
+          type: MessageType.Post,
+          flags,
+          service: address.service,
+          object: address.object,
+          action: address.action,
+        },
+        payload,
+      ),
+    );
   }
 
-  sendEvent(address: Address, payload: Uint8Array, flags = 0): boolean {
+  sendEvent(address: Address, payload: Payload, flags = 0): boolean {
     if (this.state === "closed") return false;
-    return this.sendOwed({
-      id: nextMessageId(),
-      type: MessageType.Event,
-      flags,
-      service: address.service,
-      object: address.object,
-      action: address.action,
-      payload,
-    });
+    return this.sendOwed(
+      withPayload(
+        {
+          id: nextMessageId(),
+          type: MessageType.Event,
+          flags,
+          service: address.service,
+          object: address.object,
+          action: address.action,
+        },
+        payload,
+      ),
+    );
   }
 
   /** Answers a Call at its full address (spec §1.5: id, service, object and action copied). */
-  reply(call: Message, payload: Uint8Array, flags = 0): void {
+  reply(call: Message, payload: Payload, flags = 0): void {
     this.answer(call, MessageType.Reply, payload, flags);
   }
 
@@ -904,17 +916,14 @@ export class Connection {
     entry.reject(error);
   }
 
-  private answer(call: Message, type: MessageType, payload: Uint8Array, flags: number): void {
+  private answer(call: Message, type: MessageType, payload: Payload, flags: number): void {
     this.incomingCalls.delete(call.id);
-    this.sendOwed({
-      id: call.id,
-      type,
-      flags,
-      service: call.service,
-      object: call.object,
-      action: call.action,
-      payload,
-    });
+    this.sendOwed(
+      withPayload(
+        { id: call.id, type, flags, service: call.service, object: call.object, action: call.action },
+        payload,
+      ),
+    );
   }
 }
 

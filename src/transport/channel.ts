@@ -173,6 +173,8 @@ export class SocketChannel extends NodeChannelBase {
         cause: this.reason,
       });
     }
+    const parts = msg.payloadParts;
+    if (parts !== undefined) return this.sendParts(msg, parts);
     const payload = msg.payload;
     const size = payload.byteLength;
     const inline = size <= COALESCE_MAX_PAYLOAD;
@@ -197,11 +199,49 @@ export class SocketChannel extends NodeChannelBase {
       this.writeBatch();
       this.socket.write(payload, over ? this.onFlushed : undefined);
     }
+    this.scheduleFlush();
+    return this.bufferedBytes <= this.hwm;
+  }
+
+  /**
+   * A gathered payload (payload.ts): small parts join the batch like a small payload, large
+   * ones (a raw block of the caller's) are written by reference, in order, in the same writev.
+   */
+  private sendParts(msg: Message, parts: readonly Uint8Array[]): boolean {
+    let size = 0;
+    for (const p of parts) size += p.byteLength;
+    let batch = this.roomFor(HEADER_SIZE);
+    encodeHeader(msg, size, batch, this.batchLength);
+    this.batchLength += HEADER_SIZE;
+    let byReference = 0;
+    for (const p of parts) if (p.byteLength > COALESCE_MAX_PAYLOAD) byReference += p.byteLength;
+    // As in send(): the write that ends this message carries the flush callback when the
+    // message takes the buffer over the mark.
+    const over = this.bufferedBytes + byReference > this.hwm;
+    const lastIndex = parts.length - 1;
+    for (let i = 0; i <= lastIndex; i++) {
+      const p = parts[i];
+      const n = p.byteLength;
+      if (n <= COALESCE_MAX_PAYLOAD) {
+        batch = this.roomFor(n);
+        batch.set(p, this.batchLength);
+        this.batchLength += n;
+        if (over && i === lastIndex) this.batchOverMark = true;
+        continue;
+      }
+      this.cork();
+      this.writeBatch();
+      this.socket.write(p, over && i === lastIndex ? this.onFlushed : undefined);
+    }
+    this.scheduleFlush();
+    return this.bufferedBytes <= this.hwm;
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(this.flush);
     }
-    return this.bufferedBytes <= this.hwm;
   }
 
   /** The current batch, with room for `n` more bytes (a new, larger one when it is full). */
