@@ -122,6 +122,36 @@ export function socketCloseReason(err: unknown, where: string): Error {
   return new TransportError("ERR_SOCKET", `I/O error on ${where}: ${asError(err).message}`, { cause: err });
 }
 
+/**
+ * Payloads that span chunks get a buffer of their own: every byte is written before the message
+ * is delivered, so skipping the zero-fill is safe; allocUnsafeSlow (not allocUnsafe) keeps each
+ * payload in its own ArrayBuffer instead of Node's shared pool. One function for all channels.
+ */
+const allocatePayload = (n: number): Uint8Array => Buffer.allocUnsafeSlow(n);
+
+/** The channel a socket feeds (the socket listeners below are shared, not made per channel). */
+const kChannel = Symbol("qi.channel");
+type ChanneledSocket = Socket & { [kChannel]: SocketChannel };
+
+function onSocketData(this: ChanneledSocket, chunk: Buffer): void {
+  this[kChannel].onData(chunk);
+}
+function onSocketEnd(this: ChanneledSocket): void {
+  const ch = this[kChannel];
+  ch.closeWith(new TransportError("ERR_CLOSED", `connection ${ch.remoteUrl} closed by peer`));
+}
+function onSocketError(this: ChanneledSocket, err: Error): void {
+  const ch = this[kChannel];
+  ch.closeWith(socketCloseReason(err, ch.remoteUrl));
+}
+function onSocketClose(this: ChanneledSocket): void {
+  const ch = this[kChannel];
+  ch.closeWith(new TransportError("ERR_CLOSED", `connection ${ch.remoteUrl} closed`));
+}
+function flushChannel(ch: SocketChannel): void {
+  ch.flushBatch();
+}
+
 export class SocketChannel extends NodeChannelBase {
   private readonly socket: Socket;
   private readonly framer: Framer;
@@ -146,25 +176,31 @@ export class SocketChannel extends NodeChannelBase {
     this.socket = socket;
     this.framer = new Framer((m) => this.deliver(m), {
       maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-      // A split payload is delivered only once every byte of it is written, so skipping the
-      // zero-fill is safe; allocUnsafeSlow (not allocUnsafe) keeps each payload in its own
-      // ArrayBuffer instead of Node's shared pool.
-      allocate: (n) => Buffer.allocUnsafeSlow(n),
+      allocate: allocatePayload,
     });
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("end", () =>
-      this.finish(new TransportError("ERR_CLOSED", `connection ${this.remoteUrl} closed by peer`)),
-    );
-    socket.on("error", (err) => this.finish(socketCloseReason(err, this.remoteUrl)));
-    socket.on("close", () =>
-      this.finish(new TransportError("ERR_CLOSED", `connection ${this.remoteUrl} closed`)),
-    );
+    // Shared listener functions find this channel on the socket: four closures less per
+    // connection (10,000 idle clients on a gateway).
+    (socket as ChanneledSocket)[kChannel] = this;
+    socket.on("data", onSocketData);
+    socket.on("end", onSocketEnd);
+    socket.on("error", onSocketError);
+    socket.on("close", onSocketClose);
     socket.on("drain", this.onFlushed);
     if (socket.destroyed) this.finish(new TransportError("ERR_CLOSED", "socket already destroyed"));
   }
 
   get bufferedBytes(): number {
     return this.socket.writableLength + this.batchLength;
+  }
+
+  /**
+   * Bytes of buffers this channel keeps for itself: the tick's write batch and what the
+   * framer holds of an incomplete message. 0 on an idle connection: nothing is kept per
+   * connection between messages (the batch goes to the socket, the framer allocates a
+   * payload buffer only for a message that spans reads).
+   */
+  get heldBytes(): number {
+    return (this.batch?.byteLength ?? 0) + this.framer.heldBytes;
   }
 
   send(msg: Message): boolean {
@@ -240,8 +276,13 @@ export class SocketChannel extends NodeChannelBase {
   private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(this.flush);
+      process.nextTick(flushChannel, this);
     }
+  }
+
+  /** @internal A socket event ended the channel (shared socket listeners). */
+  closeWith(reason: Error): void {
+    this.finish(reason);
   }
 
   /** The current batch, with room for `n` more bytes (a new, larger one when it is full). */
@@ -281,7 +322,8 @@ export class SocketChannel extends NodeChannelBase {
     this.socket.write(batch.subarray(0, length), cb);
   }
 
-  private readonly flush = (): void => {
+  /** @internal Writes what this tick sent (scheduled once per tick by send). */
+  flushBatch(): void {
     this.flushScheduled = false;
     if (this.socket.destroyed) {
       this.batch = undefined;
@@ -293,7 +335,7 @@ export class SocketChannel extends NodeChannelBase {
       this.corked = false;
       this.socket.uncork();
     }
-  };
+  }
 
   close(reason?: Error): void {
     if (this.isClosed) return;
@@ -303,7 +345,7 @@ export class SocketChannel extends NodeChannelBase {
     const timer = setTimeout(() => s.destroy(), this.closeTimeout);
     timer.unref();
     s.once("close", () => clearTimeout(timer));
-    this.flush(); // what this tick sent goes out before the end
+    this.flushBatch(); // what this tick sent goes out before the end
     s.end();
   }
 
@@ -326,7 +368,8 @@ export class SocketChannel extends NodeChannelBase {
     this.socket.resume();
   }
 
-  private onData(chunk: Buffer): void {
+  /** @internal Incoming bytes (shared socket listener). */
+  onData(chunk: Buffer): void {
     if (this.isClosed) return;
     try {
       this.framer.push(chunk);
