@@ -2,13 +2,16 @@
  * A request's arguments, decoded for the implementation: by the method's signature, or from
  * one dynamic with DynamicPayload, followed by an optional ReturnType string (spec §1.4).
  */
-import { QiError } from "../connection/errors.js";
-import { decodeFrom } from "../wire/codec.js";
-import { convertValue } from "../wire/convert.js";
-import { type Message, MessageFlags } from "../wire/message-types.js";
-import { Reader } from "../wire/reader.js";
-import { parseSignature } from "../wire/signature.js";
-import type { Dynamic } from "../wire/values.js";
+import { QiError } from "../connection/index.js";
+import {
+  convertValue,
+  decodeFrom,
+  type Dynamic,
+  type Message,
+  MessageFlags,
+  parseSignature,
+  Reader,
+} from "../wire/index.js";
 import type { PeerObjects } from "./peer.js";
 
 export interface DecodedArgs {

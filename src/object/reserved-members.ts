@@ -4,15 +4,20 @@
  * the Manageable ones 80–85 (stats and trace switches). Events of a subscription are encoded
  * once per emission and shared by the subscribers that encode alike.
  */
-import { Capability } from "../connection/capabilities.js";
-import { errorText } from "../connection/connection.js";
-import { addressKey } from "../connection/connection.js";
-import { decode, encode, encodePayload, type Payload } from "../wire/codec.js";
-import { convertValue } from "../wire/convert.js";
-import { inferSignature } from "../wire/infer.js";
-import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
-import { META_OBJECT_SIGNATURE } from "../wire/metaobject.js";
-import { Dynamic } from "../wire/values.js";
+import { addressKey, Capability, errorText } from "../connection/index.js";
+import {
+  convertValue,
+  decode,
+  Dynamic,
+  encode,
+  encodePayload,
+  inferSignature,
+  type Message,
+  MessageFlags,
+  MessageType,
+  META_OBJECT_SIGNATURE,
+  type Payload,
+} from "../wire/index.js";
 import { decodeArgs } from "./call-args.js";
 import type { PeerObjects } from "./peer.js";
 import type { QiObject } from "./qi-object.js";
