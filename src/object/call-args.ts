@@ -2,7 +2,9 @@
  * A request's arguments, decoded for the implementation: by the method's signature, or from
  * one dynamic with DynamicPayload, followed by an optional ReturnType string (spec §1.4).
  */
-import { QiError } from "../connection/index.js";
+// Not connection/index.js: it also holds challenge-auth (node:crypto), which the browser
+// bundle of object/ must not pull in.
+import { QiError } from "../connection/errors.js";
 import {
   convertValue,
   decodeFrom,

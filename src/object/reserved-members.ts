@@ -4,7 +4,10 @@
  * the Manageable ones 80–85 (stats and trace switches). Events of a subscription are encoded
  * once per emission and shared by the subscribers that encode alike.
  */
-import { addressKey, Capability, errorText } from "../connection/index.js";
+// Not connection/index.js: it also holds challenge-auth (node:crypto), which the browser
+// bundle of object/ must not pull in.
+import { Capability } from "../connection/capabilities.js";
+import { addressKey, errorText } from "../connection/connection.js";
 import {
   convertValue,
   decode,
