@@ -14,13 +14,13 @@ const m = /^tcp:\/\/([^:]+):(\d+)$/.exec(sdUrl);
 if (!m) throw new Error(`tcp URL expected, got ${sdUrl}`);
 const [, sdHost, sdPort] = m;
 
-// Every bench client comes from 127.0.0.1 (1000 idle clients, 50 connecting at once): the
+// Every bench client comes from 127.0.0.1 (10,000 idle clients, 50 connecting at once): the
 // per-address connection caps, sized for real networks, are raised to measure the forwarding.
 const gw = await startGateway({
   attach: sdUrl,
   listen: ["tcp://127.0.0.1:0"],
   allowAnonymous: true,
-  limits: { maxConnections: 5_000, maxConnectionsPerAddress: 5_000, maxUnauthenticatedPerAddress: 256 },
+  limits: { maxConnections: 20_000, maxConnectionsPerAddress: 20_000, maxUnauthenticatedPerAddress: 256 },
 });
 await gw.waitAttached();
 

@@ -11,6 +11,7 @@
  * use, and the handshake's state is dropped once it is done.
  */
 import type { Channel } from "../transport/channel.js";
+import { type Payload, withPayload } from "../wire/codec.js";
 import { nextMessageId } from "../wire/header.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
 import { attachConflict, type ConnectionSlot, type RequestStage, type RequestStep } from "./attach.js";
@@ -185,7 +186,7 @@ export class Connection {
   // --- calls of ours (outgoing.ts) --------------------------------------------------------
 
   /** Sends a Call and resolves with the Reply message; rejects with a QiError otherwise. */
-  call(address: Address, payload: Uint8Array, options: CallOptions = {}): Promise<Message> {
+  call(address: Address, payload: Payload, options: CallOptions = {}): Promise<Message> {
     return this.startCall(address, payload, options).answer;
   }
 
@@ -193,7 +194,7 @@ export class Connection {
    * Like call(), and tells the message id of the Call, so that a forwarder can give up on it
    * later with cancelCall() without the cost of an AbortSignal per call.
    */
-  startCall(address: Address, payload: Uint8Array, options: CallOptions = {}): StartedCall {
+  startCall(address: Address, payload: Payload, options: CallOptions = {}): StartedCall {
     if (this.state === "closed")
       return { id: 0, answer: Promise.reject(closedConnectionError(this.peer, address, this.closeReason)) };
     this.outgoing ??= new OutgoingCalls(this, this.options.maxPendingCalls);
@@ -208,36 +209,44 @@ export class Connection {
     this.outgoing?.cancel(id, error, onLateAnswer);
   }
 
-  post(address: Address, payload: Uint8Array, flags = 0): void {
+  post(address: Address, payload: Payload, flags = 0): void {
     if (this.state === "closed") return;
-    this.send({
-      id: nextMessageId(),
-      type: MessageType.Post,
-      flags,
-      service: address.service,
-      object: address.object,
-      action: address.action,
-      payload,
-    });
+    this.send(
+      withPayload(
+        {
+          id: nextMessageId(),
+          type: MessageType.Post,
+          flags,
+          service: address.service,
+          object: address.object,
+          action: address.action,
+        },
+        payload,
+      ),
+    );
   }
 
-  sendEvent(address: Address, payload: Uint8Array, flags = 0): boolean {
+  sendEvent(address: Address, payload: Payload, flags = 0): boolean {
     if (this.state === "closed") return false;
-    return this.sendOwed({
-      id: nextMessageId(),
-      type: MessageType.Event,
-      flags,
-      service: address.service,
-      object: address.object,
-      action: address.action,
-      payload,
-    });
+    return this.sendOwed(
+      withPayload(
+        {
+          id: nextMessageId(),
+          type: MessageType.Event,
+          flags,
+          service: address.service,
+          object: address.object,
+          action: address.action,
+        },
+        payload,
+      ),
+    );
   }
 
   // --- answers to the peer's calls (incoming.ts) ------------------------------------------
 
   /** Answers a Call at its full address (spec §1.5: id, service, object and action copied). */
-  reply(call: Message, payload: Uint8Array, flags = 0): void {
+  reply(call: Message, payload: Payload, flags = 0): void {
     this.requests().answer(call, MessageType.Reply, payload, flags);
   }
 

@@ -5,6 +5,7 @@
  *
  * Everything here is made on first use: an idle connection holds this object and nothing more.
  */
+import { type Payload, withPayload } from "../wire/codec.js";
 import { type Message, MessageType } from "../wire/message-types.js";
 import { attachConflict, type RequestStage, type RequestStep } from "./attach.js";
 import { Capability } from "./capabilities.js";
@@ -110,17 +111,21 @@ export class IncomingRequests {
   // --- answering --------------------------------------------------------------------------
 
   /** Answers a Call at its full address (spec §1.5: id, service, object and action copied). */
-  answer(call: Message, type: MessageType, payload: Uint8Array, flags: number): void {
+  answer(call: Message, type: MessageType, payload: Payload, flags: number): void {
     this.inProgress?.delete(call.id);
-    this.conn.sendOwed({
-      id: call.id,
-      type,
-      flags,
-      service: call.service,
-      object: call.object,
-      action: call.action,
-      payload,
-    });
+    this.conn.sendOwed(
+      withPayload(
+        {
+          id: call.id,
+          type,
+          flags,
+          service: call.service,
+          object: call.object,
+          action: call.action,
+        },
+        payload,
+      ),
+    );
   }
 
   canceled(call: Message): void {

@@ -5,6 +5,7 @@
  *
  * Made on the first call: a connection that never calls holds none of it.
  */
+import { type Payload, withPayload } from "../wire/codec.js";
 import { nextMessageId } from "../wire/header.js";
 import { type Message, MessageType } from "../wire/message-types.js";
 import { Capability } from "./capabilities.js";
@@ -60,7 +61,7 @@ export class OutgoingCalls {
     return this.pending.size;
   }
 
-  start(address: Address, payload: Uint8Array, options: CallOptions): StartedCall {
+  start(address: Address, payload: Payload, options: CallOptions): StartedCall {
     const max = this.maxPendingCalls;
     if (this.pending.size >= max) {
       const error = new QiError("ERR_LIMIT", `too many pending calls on ${this.conn.peer} (limit ${max})`, {
@@ -91,15 +92,19 @@ export class OutgoingCalls {
         signal.addEventListener("abort", onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener("abort", onAbort);
       }
-      this.conn.send({
-        id,
-        type: MessageType.Call,
-        flags: options.flags ?? 0,
-        service: address.service,
-        object: address.object,
-        action: address.action,
-        payload,
-      });
+      this.conn.send(
+        withPayload(
+          {
+            id,
+            type: MessageType.Call,
+            flags: options.flags ?? 0,
+            service: address.service,
+            object: address.object,
+            action: address.action,
+          },
+          payload,
+        ),
+      );
     });
     return { id, answer };
   }

@@ -1,36 +1,27 @@
 /**
- * Serving one request (Call or Post) on a local object: reserved members 0–8 and 80–85,
- * user methods under the dispatch policy, signal triggers by Post (spec §5.4), argument
- * decoding with DynamicPayload and ReturnType (spec §1.4), stats and trace.
+ * Serving one request (Call or Post) on a local object: user methods under the dispatch
+ * policy, signal triggers by Post (spec §5.4), argument decoding with DynamicPayload and
+ * ReturnType (spec §1.4), stats and trace. Reserved members 0–8 and 80–85 are served by
+ * reserved-members.ts.
  */
 import { Capability } from "../connection/capabilities.js";
 import { errorText } from "../connection/connection.js";
 import { QiError } from "../connection/errors.js";
 import { isDispatchError } from "../dispatch/index.js";
-import { decode, decodeFrom, encode } from "../wire/codec.js";
+import { encode, encodePayload, type Payload } from "../wire/codec.js";
 import { convertValue } from "../wire/convert.js";
 import { inferSignature } from "../wire/infer.js";
 import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
-import { META_OBJECT_SIGNATURE } from "../wire/metaobject.js";
-import { Reader } from "../wire/reader.js";
-import { parseSignature } from "../wire/signature.js";
 import { Dynamic } from "../wire/values.js";
-import { addressKey } from "../connection/connection.js";
+import { type DecodedArgs, decodeArgs } from "./call-args.js";
 import type { PeerObjects } from "./peer.js";
 import type { CallContext, MethodEntry, QiObject } from "./qi-object.js";
 import type { Connection } from "../connection/connection.js";
-import { NETWORK_MEMBER_PARAMS, Reserved, STATS_SIGNATURE, TraceKind } from "./reserved.js";
+import { TraceKind } from "./reserved.js";
+import { serveManageable, serveNetworkMember } from "./reserved-members.js";
 import { isThenable } from "../dispatch/thenable.js";
 
-const INVALID_LINK = 0xffffffffffffffffn;
 const EMPTY = new Uint8Array(0);
-let nextServerLink = 1n;
-
-interface DecodedArgs {
-  args: unknown[];
-  /** Signature the caller wants the result in (ReturnType flag). */
-  wantedReturn: string | undefined;
-}
 
 /**
  * Serves one request. Returns at once when the answer is already sent (reserved members, and
@@ -90,6 +81,7 @@ class ServedRequest {
   private readonly isCall: boolean;
   private answered = false;
   private readonly traceId: number;
+  /** Clock readings for stats, taken only while stats are enabled (a call costs no clock else). */
   private readonly wallStart: number;
   private readonly cpuStart: NodeJS.CpuUsage | undefined;
 
@@ -102,8 +94,9 @@ class ServedRequest {
   ) {
     this.isCall = msg.type === MessageType.Call;
     this.traceId = target.isTraceEnabled ? target.trace(TraceKind.Call, msg.action, decoded.args) : 0;
-    this.wallStart = performance.now();
-    this.cpuStart = target.isStatsEnabled ? process.cpuUsage() : undefined;
+    const stats = target.isStatsEnabled;
+    this.wallStart = stats ? performance.now() : 0;
+    this.cpuStart = stats ? process.cpuUsage() : undefined;
   }
 
   start(): void | Promise<void> {
@@ -259,36 +252,6 @@ function record(
   target.recordCall(uid, (performance.now() - wallStart) / 1000, cpu.user / 1e6, cpu.system / 1e6);
 }
 
-/** Decodes a request's arguments into a JS array for the implementation. */
-export function decodeArgs(peer: PeerObjects, msg: Message, paramsSig: string): DecodedArgs {
-  const ctx = peer.codecContext(msg.service, "host");
-  const dynamic = (msg.flags & MessageFlags.DynamicPayload) !== 0;
-  const reader = new Reader(msg.payload);
-  // With DynamicPayload the whole argument tuple travels inside one dynamic (spec §1.4); a
-  // ReturnType string may follow either form.
-  const value = decodeFrom(reader, parseSignature(dynamic ? "m" : paramsSig), ctx);
-  let wantedReturn: string | undefined;
-  if (msg.flags & MessageFlags.ReturnType)
-    wantedReturn = decodeFrom(reader, parseSignature("s"), ctx) as string;
-  if (reader.remaining !== 0)
-    throw new QiError("ERR_BAD_ARGUMENTS", `${reader.remaining} unexpected bytes after the arguments`);
-  if (dynamic) return { args: tupleToArgs(value as Dynamic, paramsSig), wantedReturn };
-  if (paramsSig === "m") return { args: tupleToArgs(value as Dynamic, undefined), wantedReturn };
-  return { args: asArray(value), wantedReturn };
-}
-
-function tupleToArgs(d: Dynamic, paramsSig: string | undefined): unknown[] {
-  if (paramsSig === undefined || paramsSig === "m") return asArray(d.value);
-  return asArray(convertValue(d.value, d.signature, paramsSig));
-}
-
-function asArray(v: unknown): unknown[] {
-  if (Array.isArray(v)) return v;
-  if (v && typeof v === "object" && "fields" in v)
-    return Object.values((v as { fields: Record<string, unknown> }).fields);
-  return v === undefined ? [] : [v];
-}
-
 function sendResult(
   peer: PeerObjects,
   msg: Message,
@@ -308,9 +271,10 @@ function sendResult(
       // fall through
     }
   }
-  let payload: Uint8Array;
+  let payload: Payload;
   try {
-    payload = returnSig === "v" ? EMPTY : encode(returnSig, result, ctx);
+    // A large raw result (a camera frame) is sent by reference, not copied.
+    payload = returnSig === "v" ? EMPTY : encodePayload(returnSig, result, ctx);
   } catch (e) {
     if (
       !peer.conn.shared(Capability.MessageFlags) ||
@@ -335,181 +299,4 @@ function sendResult(
 
 function isNetworkMember(action: number): boolean {
   return action <= 8 && action !== 4;
-}
-
-function serveNetworkMember(peer: PeerObjects, target: QiObject, msg: Message): void {
-  const conn = peer.conn;
-  const reply = (sig: string, value: unknown) => {
-    if (msg.type === MessageType.Call)
-      conn.reply(msg, sig === "v" ? EMPTY : encode(sig, value, peer.codecContext(msg.service, "host")));
-  };
-  const fail = (text: string) => {
-    if (msg.type === MessageType.Call) conn.replyError(msg, text);
-  };
-  try {
-    const { args } = decodeArgs(peer, msg, NETWORK_MEMBER_PARAMS[msg.action]!);
-    switch (msg.action) {
-      case Reserved.registerEvent:
-      case Reserved.registerEventWithSignature: {
-        const signalUid = args[1] as number;
-        const link = args[2] as bigint;
-        const meta = target.signalMeta(signalUid);
-        if (!meta) {
-          fail(`Cannot find signal #${signalUid} on object {${msg.service}.${msg.object}}`);
-          return;
-        }
-        const wanted = msg.action === Reserved.registerEventWithSignature ? (args[3] as string) : undefined;
-        subscribe(peer, target, msg.service, msg.object, signalUid, meta.signature, link, wanted);
-        // libqi's server link is (signal id << 32) | subscriber counter (the capture answers
-        // 0x6b_00000013 for signal 107); clients ignore it, but keep the same shape.
-        reply("L", (BigInt(signalUid) << 32n) | (nextServerLink++ & 0xffffffffn));
-        return;
-      }
-      case Reserved.unregisterEvent: {
-        const link = args[2] as bigint;
-        if (link === INVALID_LINK) {
-          reply("v", undefined);
-          return;
-        }
-        const key = `${addressKey(msg.service, msg.object)}.${link}`;
-        const sub = peer.subscriptions.get(key);
-        if (!sub) {
-          fail(`Unregister request failed for ${msg.service}.${msg.object} link ${link}`);
-          return;
-        }
-        sub.unsubscribe();
-        peer.subscriptions.delete(key);
-        reply("v", undefined);
-        return;
-      }
-      case Reserved.metaObject:
-        reply(META_OBJECT_SIGNATURE, target.metaObject());
-        return;
-      case Reserved.terminate:
-        if (msg.object !== 1) peer.unexport(msg.service, msg.object);
-        reply("v", undefined);
-        return;
-      case Reserved.property: {
-        const uid = target.propertyUid(args[0]);
-        reply("m", new Dynamic(target.propertyMeta(uid)!.signature, target.propertyValueById(uid)));
-        return;
-      }
-      case Reserved.setProperty: {
-        const uid = target.propertyUid(args[0]);
-        const sig = target.propertyMeta(uid)!.signature;
-        const v = args[1];
-        const value = v instanceof Dynamic ? (sig === "m" ? v : convertValue(v.value, v.signature, sig)) : v;
-        target.setPropertyById(uid, value);
-        reply("v", undefined);
-        return;
-      }
-      case Reserved.properties:
-        reply("[s]", target.propertyNames());
-        return;
-    }
-  } catch (e) {
-    fail(errorText(e));
-  }
-}
-
-/** A peer's registerEvent: every emission goes to it as an Event (spec §5.6). */
-function subscribe(
-  peer: PeerObjects,
-  target: QiObject,
-  service: number,
-  object: number,
-  signalUid: number,
-  signature: string,
-  link: bigint,
-  wanted: string | undefined,
-): void {
-  const key = `${addressKey(service, object)}.${link}`;
-  peer.subscriptions.get(key)?.unsubscribe();
-  const address = { service, object, action: signalUid };
-  const unsubscribe = target.connect(signalUid, (args) => {
-    if (peer.conn.isClosed) return;
-    try {
-      if (wanted !== undefined) {
-        const converted = convertValue(args, signature, wanted);
-        peer.conn.sendEvent(
-          address,
-          encode("m", new Dynamic(wanted, converted), peer.codecContext(service, "host")),
-          MessageFlags.DynamicPayload,
-        );
-      } else {
-        peer.conn.sendEvent(address, encodeEvent(peer, service, signature, args));
-      }
-    } catch {
-      // Arguments that do not fit the signature go as a dynamic when the peer takes those
-      // (libqi retries that way, spec §1.4); otherwise the emission is dropped for this
-      // subscriber only.
-      if (!peer.conn.shared(Capability.MessageFlags)) return;
-      try {
-        peer.conn.sendEvent(
-          address,
-          encode("m", new Dynamic(inferSignature(args), args), peer.codecContext(service, "host")),
-          MessageFlags.DynamicPayload,
-        );
-      } catch {
-        // not even as a dynamic: dropped
-      }
-    }
-  });
-  peer.subscriptions.set(key, { unsubscribe });
-}
-
-/**
- * Event payloads are encoded once per emission and shared by every subscriber whose
- * connection encodes objects the same way (fan-out to many clients costs one encode).
- */
-const eventPayloads = new WeakMap<unknown[], Map<string, Uint8Array>>();
-
-function encodeEvent(peer: PeerObjects, service: number, signature: string, args: unknown[]): Uint8Array {
-  if (signature.includes("o")) return encode(signature, args, peer.codecContext(service, "host"));
-  const uidFlag = peer.conn.shared(Capability.ObjectPtrUID) ? "1" : "0";
-  const cacheKey = `${signature}|${uidFlag}`;
-  let perArgs = eventPayloads.get(args);
-  const cached = perArgs?.get(cacheKey);
-  if (cached) return cached;
-  const payload = encode(signature, args, peer.codecContext(service, "host"));
-  if (!perArgs) {
-    perArgs = new Map();
-    eventPayloads.set(args, perArgs);
-  }
-  perArgs.set(cacheKey, payload);
-  return payload;
-}
-
-function serveManageable(peer: PeerObjects, target: QiObject, msg: Message): void {
-  const conn = peer.conn;
-  const reply = (sig: string, value: unknown) => {
-    if (msg.type === MessageType.Call) conn.reply(msg, sig === "v" ? EMPTY : encode(sig, value));
-  };
-  try {
-    switch (msg.action) {
-      case Reserved.isStatsEnabled:
-        reply("b", target.isStatsEnabled);
-        return;
-      case Reserved.enableStats:
-        target.enableStats((decode("(b)", msg.payload) as boolean[])[0]);
-        reply("v", undefined);
-        return;
-      case Reserved.stats:
-        reply(STATS_SIGNATURE, target.stats());
-        return;
-      case Reserved.clearStats:
-        target.clearStats();
-        reply("v", undefined);
-        return;
-      case Reserved.isTraceEnabled:
-        reply("b", target.isTraceEnabled);
-        return;
-      case Reserved.enableTrace:
-        target.enableTrace((decode("(b)", msg.payload) as boolean[])[0]);
-        reply("v", undefined);
-        return;
-    }
-  } catch (e) {
-    if (msg.type === MessageType.Call) conn.replyError(msg, errorText(e));
-  }
 }

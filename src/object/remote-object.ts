@@ -5,7 +5,7 @@
  */
 import { Capability } from "../connection/capabilities.js";
 import { QiError } from "../connection/errors.js";
-import { decode, encode } from "../wire/codec.js";
+import { decode, encode, encodePayload, type Payload } from "../wire/codec.js";
 import { inferSignature } from "../wire/infer.js";
 import { type Message, MessageFlags } from "../wire/message-types.js";
 import type { MetaMethod, MetaObject } from "../wire/metaobject-types.js";
@@ -25,7 +25,8 @@ export type SignalCallback = (...args: any[]) => void;
 
 interface PreparedCall {
   method: MetaMethod;
-  payload: Uint8Array;
+  /** Large raw arguments by reference (sent without a copy). */
+  payload: Payload;
   flags: number;
 }
 
@@ -250,7 +251,8 @@ export class RemoteObject {
     for (const method of candidates) {
       try {
         const sig = method.parametersSignature;
-        const payload = sig === "m" ? encode("m", argumentsDynamic(args), ctx) : encode(sig, args, ctx);
+        const payload =
+          sig === "m" ? encode("m", argumentsDynamic(args), ctx) : encodePayload(sig, args, ctx);
         return { method, payload, flags: 0 };
       } catch (e) {
         lastError = e;

@@ -122,6 +122,36 @@ export function socketCloseReason(err: unknown, where: string): Error {
   return new TransportError("ERR_SOCKET", `I/O error on ${where}: ${asError(err).message}`, { cause: err });
 }
 
+/**
+ * Payloads that span chunks get a buffer of their own: every byte is written before the message
+ * is delivered, so skipping the zero-fill is safe; allocUnsafeSlow (not allocUnsafe) keeps each
+ * payload in its own ArrayBuffer instead of Node's shared pool. One function for all channels.
+ */
+const allocatePayload = (n: number): Uint8Array => Buffer.allocUnsafeSlow(n);
+
+/** The channel a socket feeds (the socket listeners below are shared, not made per channel). */
+const kChannel = Symbol("qi.channel");
+type ChanneledSocket = Socket & { [kChannel]: SocketChannel };
+
+function onSocketData(this: ChanneledSocket, chunk: Buffer): void {
+  this[kChannel].onData(chunk);
+}
+function onSocketEnd(this: ChanneledSocket): void {
+  const ch = this[kChannel];
+  ch.closeWith(new TransportError("ERR_CLOSED", `connection ${ch.remoteUrl} closed by peer`));
+}
+function onSocketError(this: ChanneledSocket, err: Error): void {
+  const ch = this[kChannel];
+  ch.closeWith(socketCloseReason(err, ch.remoteUrl));
+}
+function onSocketClose(this: ChanneledSocket): void {
+  const ch = this[kChannel];
+  ch.closeWith(new TransportError("ERR_CLOSED", `connection ${ch.remoteUrl} closed`));
+}
+function flushChannel(ch: SocketChannel): void {
+  ch.flushBatch();
+}
+
 export class SocketChannel extends NodeChannelBase {
   private readonly socket: Socket;
   private readonly framer: Framer;
@@ -146,19 +176,15 @@ export class SocketChannel extends NodeChannelBase {
     this.socket = socket;
     this.framer = new Framer((m) => this.deliver(m), {
       maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-      // A split payload is delivered only once every byte of it is written, so skipping the
-      // zero-fill is safe; allocUnsafeSlow (not allocUnsafe) keeps each payload in its own
-      // ArrayBuffer instead of Node's shared pool.
-      allocate: (n) => Buffer.allocUnsafeSlow(n),
+      allocate: allocatePayload,
     });
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("end", () =>
-      this.finish(new TransportError("ERR_CLOSED", `connection ${this.remoteUrl} closed by peer`)),
-    );
-    socket.on("error", (err) => this.finish(socketCloseReason(err, this.remoteUrl)));
-    socket.on("close", () =>
-      this.finish(new TransportError("ERR_CLOSED", `connection ${this.remoteUrl} closed`)),
-    );
+    // Shared listener functions find this channel on the socket: four closures less per
+    // connection (10,000 idle clients on a gateway).
+    (socket as ChanneledSocket)[kChannel] = this;
+    socket.on("data", onSocketData);
+    socket.on("end", onSocketEnd);
+    socket.on("error", onSocketError);
+    socket.on("close", onSocketClose);
     socket.on("drain", this.onFlushed);
     if (socket.destroyed) this.finish(new TransportError("ERR_CLOSED", "socket already destroyed"));
   }
@@ -167,12 +193,24 @@ export class SocketChannel extends NodeChannelBase {
     return this.socket.writableLength + this.batchLength;
   }
 
+  /**
+   * Bytes of buffers this channel keeps for itself: the tick's write batch and what the
+   * framer holds of an incomplete message. 0 on an idle connection: nothing is kept per
+   * connection between messages (the batch goes to the socket, the framer allocates a
+   * payload buffer only for a message that spans reads).
+   */
+  get heldBytes(): number {
+    return (this.batch?.byteLength ?? 0) + this.framer.heldBytes;
+  }
+
   send(msg: Message): boolean {
     if (this.isClosed) {
       throw new TransportError("ERR_CLOSED", `send on closed channel ${this.remoteUrl}`, {
         cause: this.reason,
       });
     }
+    const parts = msg.payloadParts;
+    if (parts !== undefined) return this.sendParts(msg, parts);
     const payload = msg.payload;
     const size = payload.byteLength;
     const inline = size <= COALESCE_MAX_PAYLOAD;
@@ -197,11 +235,54 @@ export class SocketChannel extends NodeChannelBase {
       this.writeBatch();
       this.socket.write(payload, over ? this.onFlushed : undefined);
     }
+    this.scheduleFlush();
+    return this.bufferedBytes <= this.hwm;
+  }
+
+  /**
+   * A gathered payload (payload.ts): small parts join the batch like a small payload, large
+   * ones (a raw block of the caller's) are written by reference, in order, in the same writev.
+   */
+  private sendParts(msg: Message, parts: readonly Uint8Array[]): boolean {
+    let size = 0;
+    for (const p of parts) size += p.byteLength;
+    let batch = this.roomFor(HEADER_SIZE);
+    encodeHeader(msg, size, batch, this.batchLength);
+    this.batchLength += HEADER_SIZE;
+    let byReference = 0;
+    for (const p of parts) if (p.byteLength > COALESCE_MAX_PAYLOAD) byReference += p.byteLength;
+    // As in send(): the write that ends this message carries the flush callback when the
+    // message takes the buffer over the mark.
+    const over = this.bufferedBytes + byReference > this.hwm;
+    const lastIndex = parts.length - 1;
+    for (let i = 0; i <= lastIndex; i++) {
+      const p = parts[i];
+      const n = p.byteLength;
+      if (n <= COALESCE_MAX_PAYLOAD) {
+        batch = this.roomFor(n);
+        batch.set(p, this.batchLength);
+        this.batchLength += n;
+        if (over && i === lastIndex) this.batchOverMark = true;
+        continue;
+      }
+      this.cork();
+      this.writeBatch();
+      this.socket.write(p, over && i === lastIndex ? this.onFlushed : undefined);
+    }
+    this.scheduleFlush();
+    return this.bufferedBytes <= this.hwm;
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(this.flush);
+      process.nextTick(flushChannel, this);
     }
-    return this.bufferedBytes <= this.hwm;
+  }
+
+  /** @internal A socket event ended the channel (shared socket listeners). */
+  closeWith(reason: Error): void {
+    this.finish(reason);
   }
 
   /** The current batch, with room for `n` more bytes (a new, larger one when it is full). */
@@ -241,7 +322,8 @@ export class SocketChannel extends NodeChannelBase {
     this.socket.write(batch.subarray(0, length), cb);
   }
 
-  private readonly flush = (): void => {
+  /** @internal Writes what this tick sent (scheduled once per tick by send). */
+  flushBatch(): void {
     this.flushScheduled = false;
     if (this.socket.destroyed) {
       this.batch = undefined;
@@ -253,7 +335,7 @@ export class SocketChannel extends NodeChannelBase {
       this.corked = false;
       this.socket.uncork();
     }
-  };
+  }
 
   close(reason?: Error): void {
     if (this.isClosed) return;
@@ -263,7 +345,7 @@ export class SocketChannel extends NodeChannelBase {
     const timer = setTimeout(() => s.destroy(), this.closeTimeout);
     timer.unref();
     s.once("close", () => clearTimeout(timer));
-    this.flush(); // what this tick sent goes out before the end
+    this.flushBatch(); // what this tick sent goes out before the end
     s.end();
   }
 
@@ -286,7 +368,8 @@ export class SocketChannel extends NodeChannelBase {
     this.socket.resume();
   }
 
-  private onData(chunk: Buffer): void {
+  /** @internal Incoming bytes (shared socket listener). */
+  onData(chunk: Buffer): void {
     if (this.isClosed) return;
     try {
       this.framer.push(chunk);

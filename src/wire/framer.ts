@@ -83,7 +83,11 @@ export class Framer {
   private streamPos = 0;
   /** Header bytes gathered in `scratch` (only when a header straddles chunks). */
   private headerFill = 0;
-  private readonly scratch = new Uint8Array(HEADER_SIZE);
+  /**
+   * Gathers a header that straddles chunks; made when one does and dropped once it is
+   * complete, so that a framer between messages holds no buffer (10,000 idle connections).
+   */
+  private scratch: Uint8Array | undefined = undefined;
   /** The message being assembled in STATE_PAYLOAD (payload = its exactly sized buffer). */
   private pending: Message | undefined = undefined;
   private payloadFill = 0;
@@ -124,6 +128,18 @@ export class Framer {
   get bufferedBytes(): number {
     if (this.state === STATE_PAYLOAD) return HEADER_SIZE + this.payloadFill;
     return this.headerFill;
+  }
+
+  /**
+   * Bytes of memory this framer keeps referenced: a straddling header's scratch, the pending
+   * payload's buffer or the chunks kept for it, the readBuffer() target. 0 between messages.
+   */
+  get heldBytes(): number {
+    let n = this.scratch === undefined ? 0 : HEADER_SIZE;
+    if (this.parts !== undefined) for (const p of this.parts) n += p.byteLength;
+    else if (this.pending !== undefined) n += this.pending.payload.byteLength;
+    if (this.target !== undefined && !this.targetDirect) n += this.target.byteLength;
+    return n;
   }
 
   /** The error that killed this framer, if any. */
@@ -334,12 +350,13 @@ export class Framer {
 
       // Slow path: gather a header that straddles chunks.
       const take = Math.min(HEADER_SIZE - this.headerFill, len - pos);
-      const scratch = this.scratch;
+      const scratch = (this.scratch ??= new Uint8Array(HEADER_SIZE));
       for (let i = 0; i < take; i++) scratch[this.headerFill + i] = chunk[pos + i];
       this.headerFill += take;
       pos += take;
       if (this.headerFill < HEADER_SIZE) return;
       this.headerFill = 0;
+      this.scratch = undefined;
       const headerStart = base + pos - HEADER_SIZE;
       const size = validateHeaderAt(scratch, 0, this.maxPayload, this.strictFlags, headerStart);
       if (size === 0) {

@@ -39,4 +39,9 @@ export interface MessageHeader {
 export interface Message extends MessageHeader {
   /** A view of the received bytes (never copied when it arrived in one chunk). */
   payload: Uint8Array;
+  /**
+   * Outgoing only, when set: the payload as parts to write back to back, large blocks by
+   * reference (see payload.ts); `payload` is then their concatenation, made on first read.
+   */
+  readonly payloadParts?: readonly Uint8Array[];
 }

@@ -40,7 +40,13 @@ export class Optional<T = unknown> {
   static readonly NONE = new Optional<never>(false, undefined);
 }
 
-/** `r`: opaque bytes. `bytes` is usually a view into the received message (no copy). */
+/**
+ * `r`: opaque bytes. Decoded, `bytes` is a view into the received message (no copy). Sent
+ * (a call argument, a result, a signal argument), bytes of 16 KiB or more go to the socket by
+ * reference, not copied, like a Buffer given to socket.write: treat them as immutable once
+ * handed over (a call's are sent by the time it settles; a result's or an event's may stay
+ * queued while the peer reads slowly).
+ */
 export class Raw {
   constructor(readonly bytes: Uint8Array) {}
 }

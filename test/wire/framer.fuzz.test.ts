@@ -279,21 +279,22 @@ function check(seed: number, iterations: number): { errors: number; messages: nu
 }
 
 describe("Framer fuzz", () => {
-  it("100 000 random and mutated streams: only WireError escapes, outcome independent of chunking", () => {
-    let errors = 0;
-    let messages = 0;
-    // Several seeds so a failure names a small reproducible run.
-    for (let seed = 1; seed <= 10; seed++) {
+  // 100 000 streams as ten runs of 10 000, one test per seed: a failure names a small
+  // reproducible run, and each run's "no hang" guard covers its own bounded work (one 15 s
+  // guard over all ten ran out on a machine shared by several test suites).
+  const SEEDS = Array.from({ length: 10 }, (_, i) => i + 1);
+  it.each(SEEDS)(
+    "10 000 random and mutated streams (seed %i): only WireError escapes, outcome independent of chunking",
+    (seed) => {
       const r = check(0x9e3779b9 ^ seed, 10_000);
-      errors += r.errors;
-      messages += r.messages;
-    }
-    // The generator must actually exercise both errors and successful framing.
-    expect(errors).toBeGreaterThan(20_000);
-    expect(messages).toBeGreaterThan(50_000);
-    // "No hang": every push/commit consumes its bytes in bounded steps; the timeout below backs
-    // that up (≈3 s on an idle core, more when the machine is shared).
-  }, 15_000);
+      // The generator must actually exercise both errors and successful framing.
+      expect(r.errors).toBeGreaterThan(2_000);
+      expect(r.messages).toBeGreaterThan(5_000);
+      // "No hang": every push/commit consumes its bytes in bounded steps; the timeout below
+      // backs that up (≈0.3 s on an idle core, more when the machine is shared).
+    },
+    15_000,
+  );
 
   it("fast-check: arbitrary bytes in arbitrary chunks never throw anything but WireError", () => {
     fc.assert(
