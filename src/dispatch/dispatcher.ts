@@ -48,7 +48,7 @@
  * needed: always in sync mode, and in async mode only once a task uses a strand.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { DispatchError } from "./errors.js";
+import { DispatchError, isDispatchError } from "./errors.js";
 import { type DispatchMode, dispatchModeFromEnv, parseDispatchMode } from "./mode.js";
 import { WorkerPool } from "./pool.js";
 import type { Strand } from "./strand.js";
@@ -199,7 +199,7 @@ export class Dispatcher {
    * and the task record that a method answering synchronously does not need.
    */
   runNow<T>(fn: (...args: never[]) => T, thisArg: unknown, args: unknown[]): T {
-    if (this.mode !== "async") throw new Error("runNow is for async mode");
+    if (this.mode !== "async") throw new DispatchError("ERR_BAD_MODE", "runNow is for async mode");
     if (this.#closed) throw new DispatchError("ERR_CLOSED", "dispatcher closed");
     let result: T;
     try {
@@ -260,7 +260,7 @@ export class Dispatcher {
       { strand: opts.strand, label: opts.label },
       () => {},
       (e) => {
-        if (!(e instanceof DispatchError && e.code === "ERR_CLOSED")) this.#onError(e, opts.label);
+        if (!isDispatchError(e, "QI_ERR_DISPATCH_CLOSED")) this.#onError(e, opts.label);
       },
       true,
     );

@@ -14,6 +14,7 @@ import {
   providerFor,
 } from "../connection/auth.js";
 import { Connection } from "../connection/connection.js";
+import { isQiError, QiError } from "../connection/errors.js";
 import { Dispatcher, type DispatchMode } from "../dispatch/index.js";
 import { PeerObjects } from "../object/peer.js";
 import { machineId as defaultMachineId } from "../session/machine-id.js";
@@ -30,6 +31,7 @@ import {
 import { Admission, type AdmissionLimits } from "../transport/admission.js";
 import { ClientLink } from "./client-link.js";
 import { ConnectionRefusalLog } from "./connection-refusals.js";
+import { GatewayError } from "./errors.js";
 import { GatewayMetrics, serveMetrics } from "./metrics.js";
 import { Permissions, type PermissionsConfig } from "./permissions.js";
 import { clippingLogger, RefusalLog } from "./refusal-log.js";
@@ -134,7 +136,8 @@ export class Gateway {
 
   constructor(options: GatewayOptions) {
     if (!options.authProvider && !options.allowAnonymous) {
-      throw new Error(
+      throw new GatewayError(
+        "ERR_BAD_OPTIONS",
         "the gateway requires authentication: give it an auth provider (credentials) or set allowAnonymous explicitly",
       );
     }
@@ -244,7 +247,10 @@ export class Gateway {
   async waitAttached(timeoutMs = 10_000): Promise<void> {
     if (this.upstream.isAttached) return;
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error("gateway not attached in time")), timeoutMs);
+      const t = setTimeout(
+        () => reject(new QiError("ERR_TIMEOUT", `gateway not attached in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.upstream.once("attached", () => {
         clearTimeout(t);
         resolve();
@@ -380,7 +386,7 @@ export class Gateway {
         this.logger.info({ client: client.number, peer, user: conn.identity }, "client connected");
       },
       (e: Error) => {
-        if ((e as { code?: string }).code === "ERR_AUTH") this.metrics.authFailed();
+        if (isQiError(e, "QI_ERR_AUTH")) this.metrics.authFailed();
         // Closed by a connection cap: counted and logged once per interval (ConnectionRefusalLog).
         if (channel.admission?.evicted) return;
         // The peer is logged on its own: with its port in the reason, no two would be alike.

@@ -26,11 +26,3 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   return gw;
 }
-export {
-  ConfigError,
-  type GatewayConfig,
-  gatewayConfigSchema,
-  gatewayOptionsFromConfig,
-  loadGatewayConfig,
-  validateGatewayConfig,
-} from "./config.js";

@@ -5,7 +5,7 @@
  */
 import { Capability } from "../connection/capabilities.js";
 import { errorText } from "../connection/connection.js";
-import { QiError } from "../connection/errors.js";
+import { isQiError, QiError } from "../connection/errors.js";
 import { isDispatchError } from "../dispatch/index.js";
 import { decode, decodeFrom, encode } from "../wire/codec.js";
 import { convertValue } from "../wire/convert.js";
@@ -243,9 +243,7 @@ export class ServedCall {
 }
 
 function isCanceled(e: unknown): boolean {
-  return (
-    (isDispatchError(e) && e.code === "ERR_CANCELED") || (e instanceof QiError && e.code === "ERR_CANCELED")
-  );
+  return isDispatchError(e, "QI_ERR_DISPATCH_CANCELED") || isQiError(e, "QI_ERR_CANCELED");
 }
 
 function record(

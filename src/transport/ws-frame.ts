@@ -71,7 +71,7 @@ export function encodeFrame(
 
 /** The close code that goes with an error from parseFrame. */
 export function closeCodeFor(err: unknown): number {
-  return err instanceof WireError && err.code === "ERR_PAYLOAD_TOO_LARGE"
+  return err instanceof WireError && err.code === "QI_ERR_WIRE_PAYLOAD_TOO_LARGE"
     ? WsCloseCode.TooBig
     : WsCloseCode.InvalidMessage;
 }

@@ -4,7 +4,7 @@
  * code and the byte offset; counts are checked before allocation; nesting is bounded.
  */
 import { defaultValue } from "./convert.js";
-import { WireError, type WireErrorCode } from "./errors.js";
+import { WireError, type WireErrorCode, type WireErrorLocalCode } from "./errors.js";
 import { describe, inferSignature } from "./infer.js";
 import type { MetaObject } from "./metaobject-types.js";
 import { decodeMetaObject, encodeMetaObject, type MetaObjectSendCache } from "./metaobject.js";
@@ -53,7 +53,7 @@ const ZERO_UID = new Uint8Array(UID_SIZE);
 class PathError extends WireError {
   readonly segments: string[] = [];
   constructor(
-    code: WireErrorCode,
+    code: WireErrorCode | WireErrorLocalCode,
     readonly detail: string,
   ) {
     super(code, detail);

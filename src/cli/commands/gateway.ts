@@ -5,15 +5,8 @@
  */
 import type { Command } from "commander";
 import { UserTokenAuthenticator } from "../../connection/index.js";
-import {
-  ConfigError,
-  type GatewayOptions,
-  GatewayAuthProvider,
-  gatewayOptionsFromConfig,
-  hashToken,
-  loadGatewayConfig,
-  startGateway,
-} from "../../gateway/index.js";
+import { ConfigError, gatewayOptionsFromConfig, loadGatewayConfig } from "../../config/index.js";
+import { type GatewayOptions, GatewayAuthProvider, hashToken, startGateway } from "../../gateway/index.js";
 import { withDispatch } from "../connect.js";
 import { clientTlsFromFlags, type TlsFlags, tlsFlagOptions } from "../tls-flags.js";
 import { canPrompt, promptHidden, tokenFromFlags, warnOnStderr } from "../token-sources.js";
