@@ -11,35 +11,22 @@
  * import past an index, or an index that already exports another symbol under the same name.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, relative, sep } from "node:path";
 import ts from "typescript";
+import {
+  browserReach,
+  deepImportAllowed,
+  folderOf,
+  indexFileOf as indexOf,
+  ROOT as root,
+  readGraph,
+  SRC as srcDir,
+} from "./import-graph.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const srcDir = join(root, "src");
 const check = process.argv.includes("--check");
 
-/** The top folder of a file under src/ ("" for src/index.ts). */
-function folderOf(file: string): string {
-  const rel = relative(srcDir, file).split(sep);
-  return rel.length > 1 ? rel[0] : "";
-}
-
-function indexOf(folder: string): string {
-  return join(srcDir, folder, "index.ts");
-}
-
-/** The .ts file a relative specifier names, or undefined when it leaves src/ or is not TS. */
-function resolveSpecifier(from: string, spec: string): string | undefined {
-  if (!spec.startsWith(".")) return undefined;
-  const abs = resolve(dirname(from), spec);
-  const ts_ = abs.replace(/\.js$/, ".ts");
-  if (!ts_.startsWith(srcDir + sep) || !ts_.endsWith(".ts")) return undefined;
-  return ts_;
-}
-
 function specifierFor(from: string, folder: string): string {
-  let rel = relative(dirname(from), join(srcDir, folder, "index.js")).split(sep).join("/");
+  let rel = relative(join(from, ".."), join(srcDir, folder, "index.js")).split(sep).join("/");
   if (!rel.startsWith(".")) rel = `./${rel}`;
   return rel;
 }
@@ -84,18 +71,21 @@ function resolveAlias(s: ts.Symbol): ts.Symbol {
   return s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
 }
 
-for (const sf of program.getSourceFiles()) {
-  const file = sf.fileName.split("/").join(sep);
-  if (!file.startsWith(srcDir + sep) || sf.isDeclarationFile) continue;
+const graph = readGraph();
+const reach = browserReach(graph);
+const kept: string[] = [];
+
+for (const [file, imports] of graph) {
   const fromFolder = folderOf(file);
-  for (const stmt of sf.statements) {
-    if (!ts.isImportDeclaration(stmt) && !ts.isExportDeclaration(stmt)) continue;
-    const specNode = stmt.moduleSpecifier;
-    if (!specNode || !ts.isStringLiteral(specNode)) continue;
-    const target = resolveSpecifier(file, specNode.text);
+  for (const edge of imports) {
+    const { statement: stmt, sourceFile: sf, target } = edge;
     if (!target) continue;
     const toFolder = folderOf(target);
     if (toFolder === "" || toFolder === fromFolder || target === indexOf(toFolder)) continue;
+    if (deepImportAllowed(graph, reach, edge)) {
+      kept.push(`${relative(root, file)}:${edge.line} -> ${relative(root, target)}`);
+      continue;
+    }
     const where = `${relative(root, file)}: ${stmt.getText(sf).split("\n")[0]}`;
 
     const names: { name: string; isType: boolean }[] = [];
@@ -144,11 +134,7 @@ for (const sf of program.getSourceFiles()) {
       needed.set(key, { folder: toFolder, file: target, name, isType: isType && (prior?.isType ?? true) });
     }
     const list = edits.get(file) ?? [];
-    list.push({
-      start: specNode.getStart(sf) + 1,
-      end: specNode.getEnd() - 1,
-      text: specifierFor(file, toFolder),
-    });
+    list.push({ start: edge.start, end: edge.end, text: specifierFor(file, toFolder) });
     edits.set(file, list);
   }
 }
@@ -168,6 +154,9 @@ for (const n of needed.values()) {
   additions.set(n.folder, byFile);
 }
 
+if (kept.length > 0) {
+  console.log(`kept past an index (browser bundle; the folder has no browser-safe index yet):\n  ${kept.join("\n  ")}`);
+}
 for (const [file, list] of edits) {
   console.log(`${relative(root, file)}: ${list.length} import(s) through an index`);
 }

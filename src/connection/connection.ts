@@ -4,18 +4,12 @@
  * requests and events to whoever registered for them. Calls flow both ways on every
  * connection (ClientServerSocket), so a client connection also serves requests.
  */
-import type { Channel } from "../transport/channel.js";
-import { decode, encode } from "../wire/codec.js";
-import type { CodecContext } from "../wire/codec.js";
-import { nextMessageId } from "../wire/header.js";
-import {
-  DEFAULT_MAX_PAYLOAD,
-  HEADER_SIZE,
-  type Message,
-  MessageFlags,
-  MessageType,
-} from "../wire/message-types.js";
-import { Dynamic } from "../wire/values.js";
+import type { Channel } from "../transport/index.js";
+import { decode, encode } from "../wire/index.js";
+import type { CodecContext } from "../wire/index.js";
+import { nextMessageId } from "../wire/index.js";
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message, MessageFlags, MessageType } from "../wire/index.js";
+import { Dynamic } from "../wire/index.js";
 import {
   AUTH_ERROR_REASON_KEY,
   AUTH_STATE_KEY,

@@ -3,9 +3,9 @@
  * has in flight upstream, and the objects it may reach. Object ids the client sees are
  * allocated per client, so a client can only ever address objects handed to it.
  */
-import type { Connection } from "../connection/connection.js";
-import type { QiObject } from "../object/qi-object.js";
-import type { MetaObject } from "../wire/metaobject-types.js";
+import type { Connection } from "../connection/index.js";
+import type { QiObject } from "../object/index.js";
+import type { MetaObject } from "../wire/index.js";
 
 /** An object living upstream that this client holds a reference to. */
 export interface MappedObject {

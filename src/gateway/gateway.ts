@@ -12,13 +12,13 @@ import {
   AuthState,
   type ClientAuthenticator,
   providerFor,
-} from "../connection/auth.js";
-import { Connection } from "../connection/connection.js";
-import { isQiError, QiError } from "../connection/errors.js";
+} from "../connection/index.js";
+import { Connection } from "../connection/index.js";
+import { isQiError, QiError } from "../connection/index.js";
 import { Dispatcher, type DispatchMode } from "../dispatch/index.js";
-import { PeerObjects } from "../object/peer.js";
-import { machineId as defaultMachineId } from "../session/machine-id.js";
-import { SERVICE_DIRECTORY_ID } from "../session/service-directory.js";
+import { PeerObjects } from "../object/index.js";
+import { machineId as defaultMachineId } from "../session/index.js";
+import { SERVICE_DIRECTORY_ID } from "../session/index.js";
 import {
   type Channel,
   type ClientTlsOptions,
@@ -28,7 +28,7 @@ import {
   sortEndpoints,
   type WsListenOptions,
 } from "../transport/index.js";
-import { Admission, type AdmissionLimits } from "../transport/admission.js";
+import { Admission, type AdmissionLimits } from "../transport/index.js";
 import { ClientLink } from "./client-link.js";
 import { ConnectionRefusalLog } from "./connection-refusals.js";
 import { GatewayError } from "./errors.js";

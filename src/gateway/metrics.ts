@@ -8,8 +8,8 @@ import { createServer, type Server } from "node:http";
 import { isIP } from "node:net";
 import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { safeEqual } from "../connection/auth.js";
-import type { Admission, AdmissionCap } from "../transport/admission.js";
+import { safeEqual } from "../connection/index.js";
+import type { Admission, AdmissionCap } from "../transport/index.js";
 import { GatewayError } from "./errors.js";
 
 export class GatewayMetrics {

@@ -13,15 +13,15 @@ import {
   providerFor,
   safeEqual,
   UserTokenAuthenticator,
-} from "../connection/auth.js";
-import { Connection } from "../connection/connection.js";
-import { QiError } from "../connection/errors.js";
+} from "../connection/index.js";
+import { Connection } from "../connection/index.js";
+import { QiError } from "../connection/index.js";
 import { Dispatcher, type DispatchMode } from "../dispatch/index.js";
-import { MAIN_OBJECT_ID } from "../object/ids.js";
-import { PeerObjects, type PeerObjectsOptions, type ServiceRegistry } from "../object/peer.js";
-import type { RequestForwarder } from "../object/forwarder.js";
-import { QiObject } from "../object/qi-object.js";
-import { RemoteObject } from "../object/remote-object.js";
+import { MAIN_OBJECT_ID } from "../object/index.js";
+import { PeerObjects, type PeerObjectsOptions, type ServiceRegistry } from "../object/index.js";
+import type { RequestForwarder } from "../object/index.js";
+import { QiObject } from "../object/index.js";
+import { RemoteObject } from "../object/index.js";
 import { Strand } from "../dispatch/index.js";
 import {
   type ClientTlsOptions,
@@ -37,8 +37,8 @@ import {
   type ServerTlsOptions,
   sortEndpoints,
 } from "../transport/index.js";
-import { encode } from "../wire/codec.js";
-import { decodeMetaObject } from "../wire/metaobject.js";
+import { encode } from "../wire/index.js";
+import { decodeMetaObject } from "../wire/index.js";
 import { machineId as defaultMachineId } from "./machine-id.js";
 import { Backoff, type BackoffPolicy, CancellableDelay } from "./reconnect.js";
 import { ServiceDirectory, SERVICE_DIRECTORY_ID, SERVICE_DIRECTORY_NAME } from "./service-directory.js";

@@ -5,12 +5,12 @@
  * classes the async API gives. Errors travel as {name, code, message, remote} and are rebuilt
  * as their class (QiError, TransportError, WireError) on the main thread.
  */
-import { QiError, type QiErrorCode } from "../connection/errors.js";
-import { TransportError, type TransportErrorCode } from "../transport/errors.js";
-import { decode, encode } from "../wire/codec.js";
-import { WireError, type WireErrorCode } from "../wire/errors.js";
-import { inferSignature } from "../wire/infer.js";
-import { Dynamic } from "../wire/values.js";
+import { QiError, type QiErrorCode } from "../connection/index.js";
+import { TransportError, type TransportErrorCode } from "../transport/index.js";
+import { decode, encode } from "../wire/index.js";
+import { WireError, type WireErrorCode } from "../wire/index.js";
+import { inferSignature } from "../wire/index.js";
+import { Dynamic } from "../wire/index.js";
 
 export interface ConnectRequest {
   op: "connect";

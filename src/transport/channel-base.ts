@@ -6,7 +6,7 @@
  */
 import type { Socket } from "node:net";
 import type { PeerCertificate, TLSSocket } from "node:tls";
-import { HEADER_SIZE, type Message } from "../wire/message-types.js";
+import { HEADER_SIZE, type Message } from "../wire/index.js";
 import type { AdmissionTicket } from "./admission.js";
 import type { Channel, ChannelOptions, CloseHandler, MessageHandler } from "./channel.js";
 import { asError, TransportError } from "./errors.js";

@@ -1,4 +1,4 @@
-/** Transport layer: URLs, channels of qi messages over TCP / TLS, connect and listen. */
+/** transport/: URLs, channels of qi messages with backpressure, connect and listen per registered scheme. */
 export {
   type Channel,
   type ChannelOptions,
@@ -43,3 +43,7 @@ export {
 } from "./url.js";
 export { WsChannel, type WsScheme, wsDriver, wssDriver } from "./ws.js";
 export { WsCloseCode } from "./ws-frame.js";
+
+// Internal face: what other folders of src/ use (kept up to date by scripts/route-imports.ts).
+export { Admission, type AdmissionCap, type AdmissionLimits } from "./admission.js";
+export { plainAddress } from "./channel-base.js";

@@ -29,7 +29,7 @@ import { isIP, type Socket } from "node:net";
 import type { ConnectionOptions } from "node:tls";
 import { connect as tlsConnect } from "node:tls";
 import WebSocket, { type ClientOptions, type RawData, WebSocketServer } from "ws";
-import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/message-types.js";
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/index.js";
 import {
   type Channel,
   type ChannelOptions,

@@ -16,7 +16,7 @@ import { onCleanup, waitForShutdown } from "../lifecycle.js";
 import { createLogger } from "../logger.js";
 import { Output } from "../output.js";
 import { action } from "../program.js";
-import { gatewayWebHandler } from "../../web/console-handler.js";
+import { gatewayWebHandler } from "../../web/index.js";
 import type { Gateway } from "../../gateway/index.js";
 
 interface Options {

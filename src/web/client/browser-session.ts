@@ -15,18 +15,18 @@ import { type ClientAuthenticator, UserTokenAuthenticator } from "../../connecti
 import { Connection } from "../../connection/connection.js";
 import { QiError } from "../../connection/errors.js";
 import type { Dispatcher as NodeDispatcher } from "../../dispatch/index.js";
-import { MAIN_OBJECT_ID } from "../../object/ids.js";
-import { PeerObjects, type ServiceRegistry } from "../../object/peer.js";
-import type { QiObject } from "../../object/qi-object.js";
-import { RemoteObject } from "../../object/remote-object.js";
+import { MAIN_OBJECT_ID } from "../../object/index.js";
+import { PeerObjects, type ServiceRegistry } from "../../object/index.js";
+import type { QiObject } from "../../object/index.js";
+import { RemoteObject } from "../../object/index.js";
 import {
   type ServiceInfo,
   serviceInfoFromValue,
   serviceInfoToStruct,
   uidAsString,
 } from "../../session/service-info.js";
-import { encode } from "../../wire/codec.js";
-import { decodeMetaObject } from "../../wire/metaobject.js";
+import { encode } from "../../wire/index.js";
+import { decodeMetaObject } from "../../wire/index.js";
 import { type BrowserChannelOptions, BrowserWsChannel } from "./browser-ws-channel.js";
 import { Dispatcher } from "./shims/dispatch.js";
 

@@ -9,7 +9,7 @@
  *    and delivered on resume();
  *  - destroy() is close() (there is no way to drop the TCP connection without a close frame).
  */
-import type { Channel, CloseHandler, MessageHandler } from "../../transport/channel.js";
+import type { Channel, CloseHandler, MessageHandler } from "../../transport/index.js";
 import { TransportError } from "../../transport/errors.js";
 import {
   closeCodeFor,
@@ -18,7 +18,7 @@ import {
   parseFrame,
   WsCloseCode,
 } from "../../transport/ws-frame.js";
-import { DEFAULT_MAX_PAYLOAD, type Message } from "../../wire/message-types.js";
+import { DEFAULT_MAX_PAYLOAD, type Message } from "../../wire/index.js";
 
 export interface BrowserChannelOptions {
   /** Largest payload accepted from the server (default 50 000 000). */

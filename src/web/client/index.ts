@@ -13,13 +13,13 @@
 export { type AuthData, type ClientAuthenticator, UserTokenAuthenticator } from "../../connection/auth.js";
 export { Connection } from "../../connection/connection.js";
 export { isQiError, QiError } from "../../connection/errors.js";
-export { QiObject } from "../../object/qi-object.js";
-export { RemoteObject, RemoteProperty, RemoteSignal } from "../../object/remote-object.js";
-export type { ServiceInfo } from "../../session/service-info.js";
+export { QiObject } from "../../object/index.js";
+export { RemoteObject, RemoteProperty, RemoteSignal } from "../../object/index.js";
+export type { ServiceInfo } from "../../session/index.js";
 export { TransportError } from "../../transport/errors.js";
-export type { MetaMethod, MetaObject, MetaProperty, MetaSignal } from "../../wire/metaobject-types.js";
-export { parseSignature, printSignature } from "../../wire/signature.js";
-export { ByteString, Dynamic, ObjectRef, Optional, Raw, Struct } from "../../wire/values.js";
+export type { MetaMethod, MetaObject, MetaProperty, MetaSignal } from "../../wire/index.js";
+export { parseSignature, printSignature } from "../../wire/index.js";
+export { ByteString, Dynamic, ObjectRef, Optional, Raw, Struct } from "../../wire/index.js";
 export { type BrowserChannelOptions, BrowserWsChannel } from "./browser-ws-channel.js";
 export {
   type BrowserSessionOptions,
