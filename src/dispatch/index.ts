@@ -8,7 +8,12 @@ export {
 } from "./dispatcher.js";
 export { DispatchError, type DispatchErrorCode, isDispatchError } from "./errors.js";
 export { DISPATCH_MODES, type DispatchMode, dispatchModeFromEnv, parseDispatchMode } from "./mode.js";
-export { defaultPoolSize } from "./pool.js";
+export {
+  DEFAULT_POOL_IDLE_TIMEOUT_MS,
+  defaultPoolSize,
+  type ResolvedDispatcherOptions,
+  resolveDispatcherOptions,
+} from "./options.js";
 export { Strand } from "./strand.js";
 
 // Internal face: what other folders of src/ use (kept up to date by scripts/route-imports.ts).

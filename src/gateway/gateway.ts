@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import {
   type AuthProviderOption,
   AuthState,
@@ -17,7 +17,6 @@ import { Connection } from "../connection/index.js";
 import { isQiError, QiError } from "../connection/index.js";
 import { Dispatcher, type DispatchMode } from "../dispatch/index.js";
 import { PeerObjects } from "../object/index.js";
-import { machineId as defaultMachineId } from "../session/index.js";
 import { SERVICE_DIRECTORY_ID } from "../session/index.js";
 import {
   type Channel,
@@ -31,12 +30,12 @@ import {
 import { Admission, type AdmissionLimits } from "../transport/index.js";
 import { ClientLink } from "./client-link.js";
 import { ConnectionRefusalLog } from "./connection-refusals.js";
-import { GatewayError } from "./errors.js";
+import { type ResolvedGatewayOptions, resolveGatewayOptions } from "./gateway-options.js";
 import { GatewayMetrics, serveMetrics } from "./metrics.js";
 import { Permissions, type PermissionsConfig } from "./permissions.js";
 import { clippingLogger, RefusalLog } from "./refusal-log.js";
 import { ExternalServices } from "./external-services.js";
-import { DEFAULT_LIMITS, Router, type RouterLimits } from "./router.js";
+import { Router, type RouterLimits } from "./router.js";
 import { createSdView } from "./sd-view.js";
 import { Upstream } from "./upstream.js";
 
@@ -120,6 +119,8 @@ export class Gateway {
   readonly metrics = new GatewayMetrics();
   readonly logger: Logger;
   private readonly options: GatewayOptions;
+  /** The options with their defaults, resolved once (gateway-options.ts). */
+  private readonly settled: ResolvedGatewayOptions;
   private readonly upstream: Upstream;
   private readonly router: Router;
   private readonly external: ExternalServices | undefined;
@@ -135,21 +136,17 @@ export class Gateway {
   private readonly connectionRefusals: ConnectionRefusalLog;
 
   constructor(options: GatewayOptions) {
-    if (!options.authProvider && !options.allowAnonymous) {
-      throw new GatewayError(
-        "ERR_BAD_OPTIONS",
-        "the gateway requires authentication: give it an auth provider (credentials) or set allowAnonymous explicitly",
-      );
-    }
+    const settled = resolveGatewayOptions(options);
     this.options = options;
+    this.settled = settled;
     // Client-chosen strings are clipped in every line the gateway (and its parts) writes.
-    this.logger = clippingLogger(options.logger ?? pino({ level: "silent" }));
+    this.logger = clippingLogger(settled.logger);
     this.refusals = new RefusalLog(this.logger);
-    this.machineId = options.machineId ?? defaultMachineId();
+    this.machineId = settled.machineId;
     this.dispatcher = new Dispatcher({ mode: options.dispatch });
     this.permissions = new Permissions(options.permissions);
     this.connectionRefusals = new ConnectionRefusalLog(this.logger);
-    const l = options.limits ?? {};
+    const l = settled.limits;
     this.admission = new Admission(
       {
         maxConnections: l.maxConnections,
@@ -166,7 +163,7 @@ export class Gateway {
     );
     this.metrics.watchConnections(this.admission);
     this.upstream = new Upstream({
-      url: options.attach ?? "tcp://127.0.0.1:9559",
+      url: settled.attach,
       authenticator: options.upstreamAuthenticator,
       tls: options.upstreamTls,
       dispatcher: this.dispatcher,
@@ -177,7 +174,7 @@ export class Gateway {
       this.upstream,
       this.permissions,
       this.metrics,
-      { ...DEFAULT_LIMITS, ...options.limits },
+      settled.routerLimits,
       this.logger,
     );
     this.external = options.allowServiceRegistration
@@ -185,8 +182,8 @@ export class Gateway {
           upstream: this.upstream,
           permissions: this.permissions,
           logger: this.logger,
-          maxRegistrations: options.limits?.maxRegistrations,
-          maxNameLength: options.limits?.maxNameLength,
+          maxRegistrations: settled.routerLimits.maxRegistrations,
+          maxNameLength: settled.routerLimits.maxNameLength,
         })
       : undefined;
     this.upstream.on("serviceAdded", (info) => {
@@ -217,7 +214,7 @@ export class Gateway {
           ws: this.options.ws,
           maxPayload: this.options.maxPayload,
           admission: this.admission,
-          acceptTimeout: this.options.limits?.acceptTimeoutMs,
+          acceptTimeout: this.settled.limits.acceptTimeoutMs,
           onError: (e) => this.logger.debug({ err: e.message }, "listener error"),
         },
         (channel) => this.accept(channel),
@@ -301,12 +298,7 @@ export class Gateway {
 
   /** Checks credentials as an external listener would (for HTTP pages beside a ws listener). */
   authenticate(data: Map<string, unknown>, remoteAddress: string): Promise<string | undefined> {
-    return authenticateWith(
-      this.options.authProvider,
-      this.options.allowAnonymous ?? false,
-      data,
-      remoteAddress,
-    );
+    return authenticateWith(this.options.authProvider, this.settled.allowAnonymous, data, remoteAddress);
   }
 
   stats() {
@@ -350,7 +342,7 @@ export class Gateway {
       services: () => this.upstream.listServices(),
       lookup: (name) => this.upstream.lookupService(name),
       canSee: (name) => this.permissions.canSee(conn.identity, name),
-      maxNameLength: this.options.limits?.maxNameLength ?? DEFAULT_LIMITS.maxNameLength,
+      maxNameLength: this.settled.routerLimits.maxNameLength,
       registration: external && {
         register: (info) => external.register(link!, info),
         ready: (id) => external.ready(link!, id),
