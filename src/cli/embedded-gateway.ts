@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { type Gateway, GatewayAuthProvider, hashToken, startGateway } from "../gateway/index.js";
-import { gatewayWebHandler } from "../web/console-handler.js";
+import { gatewayWebHandler } from "../web/index.js";
 
 export interface EmbeddedGatewayConfig {
   sdUrl: string;

@@ -5,6 +5,7 @@
  *   connect (network, authentication, TLS).
  */
 import { isQiError } from "../connection/index.js";
+import { brandErrorClass, QiBaseError } from "../errors/index.js";
 import { isDispatchError } from "../dispatch/index.js";
 import { isTransportError } from "../transport/index.js";
 import { WireError } from "../wire/index.js";
@@ -23,18 +24,36 @@ export const EXIT_CODES_HELP = `Exit codes:
   2  usage error (unknown option, bad JSON argument, bad URL)
   3  cannot connect: network, authentication or TLS failure`;
 
+/** The code of a CliError follows its exit code. */
+export type CliErrorCode = "QI_ERR_CLI_FAILURE" | "QI_ERR_CLI_USAGE" | "QI_ERR_CLI_CONNECT";
+const CLI_CODES: Readonly<Record<ExitCode, CliErrorCode>> = {
+  [ExitCode.Ok]: "QI_ERR_CLI_FAILURE", // never thrown: an error is not a success
+  [ExitCode.Failure]: "QI_ERR_CLI_FAILURE",
+  [ExitCode.Usage]: "QI_ERR_CLI_USAGE",
+  [ExitCode.Connect]: "QI_ERR_CLI_CONNECT",
+};
+
 /** An error the CLI reports as is: message, exit code and an optional hint. */
-export class CliError extends Error {
+export class CliError extends QiBaseError {
+  static override readonly brand: symbol = Symbol.for("qimessaging.error.CliError");
+  static readonly codes: readonly CliErrorCode[] = [
+    "QI_ERR_CLI_FAILURE",
+    "QI_ERR_CLI_USAGE",
+    "QI_ERR_CLI_CONNECT",
+  ];
+  declare readonly code: CliErrorCode;
+
   constructor(
     message: string,
     readonly exitCode: ExitCode,
     readonly hint?: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(CLI_CODES[exitCode], message, options);
     this.name = "CliError";
   }
 }
+brandErrorClass(CliError);
 
 export function usageError(message: string, hint?: string): CliError {
   return new CliError(message, ExitCode.Usage, hint);
@@ -58,25 +77,25 @@ export function classify(e: unknown): Classified {
   if (e instanceof CliError) return { exitCode: e.exitCode, message, hint: e.hint };
   if (isTransportError(e)) {
     switch (e.code) {
-      case "ERR_BAD_URL":
-      case "ERR_UNSUPPORTED_SCHEME":
-      case "ERR_BAD_OPTIONS":
+      case "QI_ERR_TRANSPORT_BAD_URL":
+      case "QI_ERR_TRANSPORT_UNSUPPORTED_SCHEME":
+      case "QI_ERR_TRANSPORT_BAD_OPTIONS":
         return {
           exitCode: ExitCode.Usage,
           message,
           hint: "a URL like tcp://127.0.0.1:9559 or tcps://nao.local:9503",
         };
-      case "ERR_TLS":
+      case "QI_ERR_TRANSPORT_TLS":
         return {
           exitCode: ExitCode.Connect,
           message,
           hint: "--ca FILE or --pin SHA256 for a robot with its own certificate (--insecure accepts any)",
         };
-      case "ERR_CONNECT":
-      case "ERR_TIMEOUT":
-      case "ERR_ABORTED":
+      case "QI_ERR_TRANSPORT_CONNECT":
+      case "QI_ERR_TRANSPORT_TIMEOUT":
+      case "QI_ERR_TRANSPORT_ABORTED":
         return { exitCode: ExitCode.Connect, message, hint: CONNECT_HINT };
-      case "ERR_LISTEN":
+      case "QI_ERR_TRANSPORT_LISTEN":
         return { exitCode: ExitCode.Failure, message, hint: "another port, e.g. --listen tcp://127.0.0.1:0" };
       default:
         return { exitCode: ExitCode.Failure, message, hint: undefined };
@@ -84,28 +103,28 @@ export function classify(e: unknown): Classified {
   }
   if (isQiError(e)) {
     switch (e.code) {
-      case "ERR_AUTH":
+      case "QI_ERR_AUTH":
         return {
           exitCode: ExitCode.Connect,
           message,
           hint: "--user with QI_TOKEN or --token-file FILE, or --credentials FILE",
         };
-      case "ERR_HANDSHAKE":
+      case "QI_ERR_HANDSHAKE":
         return { exitCode: ExitCode.Connect, message, hint: "checking that the URL points to a qi endpoint" };
-      case "ERR_NO_SUCH_MEMBER":
-      case "ERR_BAD_ARGUMENTS":
+      case "QI_ERR_NO_SUCH_MEMBER":
+      case "QI_ERR_BAD_ARGUMENTS":
         return {
           exitCode: ExitCode.Failure,
           message,
           hint: "`qi info SERVICE` for the members and their signatures",
         };
-      case "ERR_NO_SUCH_SERVICE":
+      case "QI_ERR_NO_SUCH_SERVICE":
         return { exitCode: ExitCode.Failure, message, hint: "`qi services` for the registered services" };
       default:
         return { exitCode: ExitCode.Failure, message, hint: undefined };
     }
   }
-  if (isDispatchError(e) && e.code === "ERR_BAD_MODE")
+  if (isDispatchError(e, "QI_ERR_DISPATCH_BAD_MODE"))
     return { exitCode: ExitCode.Usage, message, hint: "--dispatch sync|async" };
   if (e instanceof WireError)
     return { exitCode: ExitCode.Failure, message, hint: "`qi info SERVICE` for the signatures" };

@@ -57,7 +57,7 @@ export async function openService(session: Session, name: string): Promise<Remot
     try {
       await session.waitForService(name, wait);
     } catch (waitError) {
-      if (isQiError(waitError, "ERR_TIMEOUT")) {
+      if (isQiError(waitError, "QI_ERR_TIMEOUT")) {
         throw new CliError(
           `service "${name}" did not appear within ${wait} ms`,
           ExitCode.Failure,
@@ -75,7 +75,8 @@ export async function openService(session: Session, name: string): Promise<Remot
 
 function isUnknownService(e: unknown): boolean {
   return (
-    isQiError(e) && (e.code === "ERR_NO_SUCH_SERVICE" || /Cannot find (service|ServiceInfo)/i.test(e.message))
+    isQiError(e) &&
+    (e.code === "QI_ERR_NO_SUCH_SERVICE" || /Cannot find (service|ServiceInfo)/i.test(e.message))
   );
 }
 

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { ConfigError } from "./errors.js";
 
 export const urlSchema = z
   .string()
@@ -17,17 +18,6 @@ export const tlsSchema = z
   .strictObject({ cert: z.string(), key: z.string(), ca: z.string().optional() })
   .describe("PEM files of the listeners' identity; `ca` checks client certificates on tcpsm");
 export const usersSchema = z.record(z.string(), z.strictObject({ token: hashedTokenSchema }));
-
-export class ConfigError extends Error {
-  readonly code = "ERR_CONFIG";
-  constructor(
-    message: string,
-    readonly file: string,
-  ) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
 
 export function readText(file: string): string {
   try {

@@ -1,3 +1,10 @@
-/** Configuration files of the Service Directory and the gateway. */
-export * from "./config-file.js";
-export * from "./sd-config.js";
+/** config/: configuration files (JSON/YAML) turned into the options of the Service Directory and the gateway. */
+export { ConfigError, isConfigError } from "./errors.js";
+export {
+  type GatewayConfig,
+  gatewayConfigSchema,
+  gatewayOptionsFromConfig,
+  loadGatewayConfig,
+  validateGatewayConfig,
+} from "./gateway-config.js";
+export { loadSdConfig, type SdConfig, type SdSetup, sdConfigSchema } from "./sd-config.js";

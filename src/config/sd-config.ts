@@ -9,8 +9,8 @@
  */
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
-import { GatewayAuthProvider } from "../gateway/credentials.js";
-import type { SessionOptions } from "../session/session.js";
+import { GatewayAuthProvider } from "../gateway/index.js";
+import type { SessionOptions } from "../session/index.js";
 import {
   loadUsers,
   readConfigFile,

@@ -14,7 +14,7 @@
  * What no step takes is answered "could not be handled" when it is a Call. A stage holds one
  * step: attaching a second one is an AttachConflict (a QiError), never a silent replacement.
  */
-import type { Message } from "../wire/message-types.js";
+import type { Message } from "../wire/index.js";
 import type { Connection } from "./connection.js";
 import { QiError } from "./errors.js";
 

@@ -2,7 +2,7 @@
  * Capabilities (spec §5.2): a `{sm}` map advertised once per connection by each side.
  * A feature is used only when the *shared* value is true (both sides true; absent = false).
  */
-import { Dynamic } from "../wire/values.js";
+import { Dynamic } from "../wire/index.js";
 
 export type CapabilityMap = Map<string, unknown>;
 

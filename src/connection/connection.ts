@@ -10,10 +10,10 @@
  * the peer's capabilities and what higher layers attached: every other part is made on first
  * use, and the handshake's state is dropped once it is done.
  */
-import type { Channel } from "../transport/channel.js";
-import { type Payload, withPayload } from "../wire/codec.js";
-import { nextMessageId } from "../wire/header.js";
-import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
+import type { Channel } from "../transport/index.js";
+import { type Payload, withPayload } from "../wire/index.js";
+import { nextMessageId } from "../wire/index.js";
+import { type Message, MessageFlags, MessageType } from "../wire/index.js";
 import { attachConflict, type ConnectionSlot, type RequestStage, type RequestStep } from "./attach.js";
 import { sharedCapability } from "./capabilities.js";
 import {

@@ -8,10 +8,10 @@
  * asynchronous auth decision are delivered); then the connection drops it, so an authenticated
  * connection keeps none of this state.
  */
-import type { Channel } from "../transport/channel.js";
-import { nextMessageId } from "../wire/header.js";
-import { HEADER_SIZE, type Message, MessageType } from "../wire/message-types.js";
-import { Dynamic } from "../wire/values.js";
+import type { Channel } from "../transport/index.js";
+import { nextMessageId } from "../wire/index.js";
+import { HEADER_SIZE, type Message, MessageType } from "../wire/index.js";
+import { Dynamic } from "../wire/index.js";
 import {
   AUTH_ERROR_REASON_KEY,
   AUTH_STATE_KEY,

@@ -4,10 +4,10 @@
  * would build whatever the dynamic values describe; here only scalar values are decoded, the
  * entry count and string sizes are bounded, and only known capability keys are ever kept.
  */
-import { decodeFrom } from "../wire/codec.js";
-import { WireError } from "../wire/errors.js";
-import { Reader } from "../wire/reader.js";
-import { parseSignature } from "../wire/signature.js";
+import { decodeFrom } from "../wire/index.js";
+import { WireError } from "../wire/index.js";
+import { Reader } from "../wire/index.js";
+import { parseSignature } from "../wire/index.js";
 import { Capability, type CapabilityMap, mergeCapabilities } from "./capabilities.js";
 
 /** Entries one handshake map may hold (libqi sends 6 capabilities + a few auth keys). */

@@ -5,8 +5,8 @@
  *
  * Everything here is made on first use: an idle connection holds this object and nothing more.
  */
-import { type Payload, withPayload } from "../wire/codec.js";
-import { type Message, MessageType } from "../wire/message-types.js";
+import { type Payload, withPayload } from "../wire/index.js";
+import { type Message, MessageType } from "../wire/index.js";
 import { attachConflict, type RequestStage, type RequestStep } from "./attach.js";
 import { Capability } from "./capabilities.js";
 import type { Connection } from "./connection.js";

@@ -1,4 +1,4 @@
-/** Connection layer: handshake, capabilities, message ids, pending calls, cancel, routing; how higher layers attach. */
+/** connection/: the handshake (authentication, capabilities), message ids, pending calls, cancel, incoming requests, and how higher layers attach. */
 export * from "./attach.js";
 export * from "./auth.js";
 export * from "./capabilities.js";

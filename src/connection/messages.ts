@@ -3,9 +3,9 @@
  * address of a message, the Server service of the handshake (spec §5.1), error payloads
  * (spec §1.3), Cancel payloads (spec §5.5) and the `{sm}` capability map (spec §5.2).
  */
-import { decode, encode } from "../wire/codec.js";
-import type { Message } from "../wire/message-types.js";
-import { Dynamic } from "../wire/values.js";
+import { decode, encode } from "../wire/index.js";
+import type { Message } from "../wire/index.js";
+import { Dynamic } from "../wire/index.js";
 import { toWireMap } from "./capabilities.js";
 import { QiError } from "./errors.js";
 

@@ -3,7 +3,7 @@
  * here, and the parts of a connection read the resolved values only (no `?? default` where a
  * value is used).
  */
-import { DEFAULT_MAX_PAYLOAD } from "../wire/message-types.js";
+import { DEFAULT_MAX_PAYLOAD } from "../wire/index.js";
 import {
   type AuthProviderOption,
   type ClientAuthenticator,

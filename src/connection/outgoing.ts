@@ -5,9 +5,9 @@
  *
  * Made on the first call: a connection that never calls holds none of it.
  */
-import { type Payload, withPayload } from "../wire/codec.js";
-import { nextMessageId } from "../wire/header.js";
-import { type Message, MessageType } from "../wire/message-types.js";
+import { type Payload, withPayload } from "../wire/index.js";
+import { nextMessageId } from "../wire/index.js";
+import { type Message, MessageType } from "../wire/index.js";
 import { Capability } from "./capabilities.js";
 import type { Connection } from "./connection.js";
 import { QiError } from "./errors.js";

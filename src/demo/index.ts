@@ -1,8 +1,4 @@
-/**
- * The simulated robot: NAOqi-like services (ALMemory, ALTextToSpeech, ALVideoDevice,
- * ALBattery, LogManager) hosted by any Session — the embedded default of `qi start`, or `qi demo`
- * attached to another Service Directory.
- */
+/** demo/: the simulated robot's NAOqi-like services (ALMemory, ALTextToSpeech, ALVideoDevice, ALBattery, LogManager), hosted by any Session. */
 import type { Session } from "../session/index.js";
 import { createBattery } from "./battery.js";
 import { createLogManager } from "./log-manager.js";
@@ -76,3 +72,6 @@ export async function startDemo(session: Session, options: DemoOptions): Promise
     },
   };
 }
+
+// Internal face: what other folders of src/ use (kept up to date by scripts/route-imports.ts).
+export { globMatches, levelOf, logLevel } from "./log-manager.js";

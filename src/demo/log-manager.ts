@@ -10,10 +10,10 @@
  * characters); when several match, the most specific wins: an exact name over a pattern, then
  * the pattern with the most literal characters (so `qi.*` beats `*`).
  */
-import { pattern } from "../gateway/permissions.js";
+import { pattern } from "../gateway/index.js";
 import { QiObject } from "../object/index.js";
-import { machineId } from "../session/machine-id.js";
-import { Struct } from "../wire/values.js";
+import { machineId } from "../session/index.js";
+import { Struct } from "../wire/index.js";
 import type { DemoService } from "./types.js";
 
 export const LOG_LEVEL_SIGNATURE = "(i)<LogLevel,level>";

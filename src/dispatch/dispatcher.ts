@@ -48,103 +48,21 @@
  * needed: always in sync mode, and in async mode only once a task uses a strand.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { DispatchError } from "./errors.js";
-import { type DispatchMode, dispatchModeFromEnv, parseDispatchMode } from "./mode.js";
+import { DispatchError, isDispatchError } from "./errors.js";
+import { heldInChain, type Job, NEVER_ABORTED, type Resumer, rootOf } from "./job.js";
+import type { DispatchMode } from "./mode.js";
+import {
+  type DeliverOptions,
+  type DispatcherOptions,
+  type DispatcherStats,
+  type RunOptions,
+  resolveDispatcherOptions,
+} from "./options.js";
 import { WorkerPool } from "./pool.js";
 import type { Strand } from "./strand.js";
 import { isThenable } from "./thenable.js";
 
-export interface RunOptions {
-  /** Serialize with every other task of this strand (per-object serialization). */
-  strand?: Strand;
-  /** The caller's cancellation (a qi Cancel message, spec §5.5). */
-  signal?: AbortSignal;
-  /** Overrides the dispatcher's callTimeoutMs for this task. */
-  timeoutMs?: number;
-  /** Shown in errors and passed to onError ("Service.method"). */
-  label?: string;
-}
-
-export interface DeliverOptions {
-  /** Deliver in this strand (a subscriber object's strand). */
-  strand?: Strand;
-  label?: string;
-}
-
-export interface DispatcherOptions {
-  /** Default: QI_DISPATCH from the environment, else "async". */
-  mode?: DispatchMode;
-  /** Worker threads for runOnPool. Default max(1, CPUs - 1). */
-  poolSize?: number;
-  /** Timeout applied to every run/runOnPool without its own timeoutMs. Default: none. */
-  callTimeoutMs?: number;
-  /** An idle pool worker exits after this long (one is kept). Default 30 s. */
-  poolIdleTimeoutMs?: number;
-  /** Receives errors of `deliver` callbacks, which have no caller. Default: process.emitWarning. */
-  onError?: (error: unknown, label: string | undefined) => void;
-}
-
-export interface DispatcherStats {
-  /** Tasks started and not settled (pool tasks: running on a worker). */
-  running: number;
-  /** Tasks waiting: for the sync gate, for a strand, or for a free pool worker. */
-  queued: number;
-  poolThreads: number;
-  completed: number;
-  failed: number;
-}
-
-type JobState = "queued" | "running" | "done";
-
-interface Job {
-  readonly body: (signal: AbortSignal) => unknown;
-  readonly label: string | undefined;
-  readonly strand: Strand | undefined;
-  /** Present only when the task can be aborted with a reason of ours (a timeout is set). */
-  controller: AbortController | undefined;
-  /** What the task receives. */
-  taskSignal: AbortSignal;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-  /** The task that ran this one inline (rule 1), if any. */
-  parent: Job | undefined;
-  state: JobState;
-  ownsStrand: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  /** Async mode: called by the strand when it is this job's turn. */
-  start(): void;
-}
-
-interface Resumer {
-  readonly job: Job;
-  readonly grant: () => void;
-}
-
-/** Given to tasks that cannot be aborted and take no parameter (see the header comment). */
-const NEVER_ABORTED = new AbortController().signal;
-
-function rootOf(job: Job): Job {
-  let j = job;
-  while (j.parent !== undefined) j = j.parent;
-  return j;
-}
-
-function heldInChain(job: Job, strand: Strand): boolean {
-  for (let j: Job | undefined = job; j !== undefined; j = j.parent) if (strand._holder === j) return true;
-  return false;
-}
-
-function defaultOnError(error: unknown, label: string | undefined): void {
-  const what = label === undefined ? "a delivered callback" : `delivered callback ${label}`;
-  process.emitWarning(
-    `${what} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-    {
-      code: "QI_DISPATCH_DELIVER",
-    },
-  );
-}
+export type { DeliverOptions, DispatcherOptions, DispatcherStats, RunOptions } from "./options.js";
 
 export class Dispatcher {
   readonly mode: DispatchMode;
@@ -170,15 +88,12 @@ export class Dispatcher {
   #failed = 0;
   #closed = false;
 
-  constructor(opts: DispatcherOptions = {}) {
-    this.mode =
-      opts.mode === undefined ? dispatchModeFromEnv() : parseDispatchMode(String(opts.mode), "mode");
-    if (opts.callTimeoutMs !== undefined && !(opts.callTimeoutMs > 0)) {
-      throw new RangeError(`callTimeoutMs must be > 0, got ${opts.callTimeoutMs}`);
-    }
+  constructor(options: DispatcherOptions = {}) {
+    const opts = resolveDispatcherOptions(options);
+    this.mode = opts.mode;
     this.#callTimeoutMs = opts.callTimeoutMs;
     this.#tracking = this.mode === "sync";
-    this.#onError = opts.onError ?? defaultOnError;
+    this.#onError = opts.onError;
     this.#pool = new WorkerPool({ size: opts.poolSize, idleTimeoutMs: opts.poolIdleTimeoutMs });
   }
 
@@ -199,7 +114,7 @@ export class Dispatcher {
    * and the task record that a method answering synchronously does not need.
    */
   runNow<T>(fn: (...args: never[]) => T, thisArg: unknown, args: unknown[]): T {
-    if (this.mode !== "async") throw new Error("runNow is for async mode");
+    if (this.mode !== "async") throw new DispatchError("ERR_BAD_MODE", "runNow is for async mode");
     if (this.#closed) throw new DispatchError("ERR_CLOSED", "dispatcher closed");
     let result: T;
     try {
@@ -260,7 +175,7 @@ export class Dispatcher {
       { strand: opts.strand, label: opts.label },
       () => {},
       (e) => {
-        if (!(e instanceof DispatchError && e.code === "ERR_CLOSED")) this.#onError(e, opts.label);
+        if (!isDispatchError(e, "QI_ERR_DISPATCH_CLOSED")) this.#onError(e, opts.label);
       },
       true,
     );

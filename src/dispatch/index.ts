@@ -1,8 +1,4 @@
-/**
- * dispatch/: when and where a service method runs — async (default), sync (one at a time, in
- * arrival order, for debugging), or on a worker-thread pool for CPU-heavy methods — and per-object
- * serialization with strands (spec §9, design.md). Knows nothing of networking.
- */
+/** dispatch/: when and where a service method runs (async, sync, worker pool) and per-object strands; knows nothing of networking. */
 export {
   type DeliverOptions,
   Dispatcher,
@@ -12,5 +8,13 @@ export {
 } from "./dispatcher.js";
 export { DispatchError, type DispatchErrorCode, isDispatchError } from "./errors.js";
 export { DISPATCH_MODES, type DispatchMode, dispatchModeFromEnv, parseDispatchMode } from "./mode.js";
-export { defaultPoolSize } from "./pool.js";
+export {
+  DEFAULT_POOL_IDLE_TIMEOUT_MS,
+  defaultPoolSize,
+  type ResolvedDispatcherOptions,
+  resolveDispatcherOptions,
+} from "./options.js";
 export { Strand } from "./strand.js";
+
+// Internal face: what other folders of src/ use (kept up to date by scripts/route-imports.ts).
+export { isThenable } from "./thenable.js";

@@ -7,22 +7,18 @@
  * function arrive as an Error with the same name, message, stack and cloneable own properties
  * (such as `code`), but not the same class.
  */
-import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
 import { DispatchError } from "./errors.js";
 import type { PoolOutcome, PoolTask, TransferredError } from "./pool-worker.js";
 
+/** Settled by resolveDispatcherOptions (options.ts): defaults and checks live there. */
 export interface WorkerPoolOptions {
-  /** Maximum worker threads. Default max(1, CPUs - 1), leaving one core to the event loop. */
-  size?: number;
-  /** A worker idle this long exits (one is kept). Default 30 s. */
-  idleTimeoutMs?: number;
-}
-
-export function defaultPoolSize(): number {
-  return Math.max(1, availableParallelism() - 1);
+  /** Maximum worker threads. */
+  size: number;
+  /** A worker idle this long exits (one is kept). */
+  idleTimeoutMs: number;
 }
 
 // From sources (vitest, tsx) this module is pool.ts and the worker entry must first register tsx;
@@ -62,12 +58,9 @@ export class WorkerPool {
   readonly #idleTimeoutMs: number;
   #piscina: Piscina | null = null;
 
-  constructor(opts: WorkerPoolOptions = {}) {
-    const size = opts.size ?? defaultPoolSize();
-    if (!Number.isInteger(size) || size < 1)
-      throw new RangeError(`poolSize must be an integer >= 1, got ${size}`);
-    this.size = size;
-    this.#idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;
+  constructor(opts: WorkerPoolOptions) {
+    this.size = opts.size;
+    this.#idleTimeoutMs = opts.idleTimeoutMs;
   }
 
   get threads(): number {

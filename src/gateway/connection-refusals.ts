@@ -4,7 +4,7 @@
  * log lines (the log is then the attack), but an operator must see that it happens and from where.
  */
 import type { Logger } from "pino";
-import type { AdmissionCap } from "../transport/admission.js";
+import type { AdmissionCap } from "../transport/index.js";
 
 /** Addresses listed per line, the busiest first; the others are only counted. */
 const ADDRESSES_SHOWN = 5;

@@ -9,7 +9,7 @@ import {
   type AuthProvider,
   type AuthResult,
   AuthState,
-} from "../connection/auth.js";
+} from "../connection/index.js";
 import { type LoginLimitOptions, LoginLimiter } from "./login-limiter.js";
 
 const SCRYPT_N = 16384;

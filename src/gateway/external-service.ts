@@ -13,26 +13,26 @@
  * on by PassedOnProxies of the connections' own object states (spec §5.7), as any process
  * passes on a proxy it got from one peer to another.
  */
-import type { Connection } from "../connection/connection.js";
-import { canceledCallId, errorText } from "../connection/connection.js";
-import { QiError } from "../connection/errors.js";
-import type { RequestForwarder } from "../object/forwarder.js";
-import { releaseWithLastPassedOnProxy } from "../object/passed-on-proxy.js";
-import { PeerObjects } from "../object/peer.js";
+import type { Connection } from "../connection/index.js";
+import { canceledCallId, errorText } from "../connection/index.js";
+import { QiError } from "../connection/index.js";
+import type { RequestForwarder } from "../object/index.js";
+import { releaseWithLastPassedOnProxy } from "../object/index.js";
+import { PeerObjects } from "../object/index.js";
 import {
   answerForwarded,
   eventSignatureOf,
   forwardedParams,
   forwardedReturns,
   passOn,
-} from "../object/relay.js";
-import { RemoteObject } from "../object/remote-object.js";
-import { Reserved, subscriptionArgs } from "../object/reserved.js";
-import type { CodecContext } from "../wire/codec.js";
-import { decode, encode } from "../wire/codec.js";
-import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
-import type { MetaObject } from "../wire/metaobject-types.js";
-import { mayContainObject } from "../wire/signature.js";
+} from "../object/index.js";
+import { RemoteObject } from "../object/index.js";
+import { Reserved, subscriptionArgs } from "../object/index.js";
+import type { CodecContext } from "../wire/index.js";
+import { decode, encode } from "../wire/index.js";
+import { type Message, MessageFlags, MessageType } from "../wire/index.js";
+import type { MetaObject } from "../wire/index.js";
+import { mayContainObject } from "../wire/index.js";
 import type { ClientLink } from "./client-link.js";
 import { ConnectionNumbers } from "./connection-numbers.js";
 

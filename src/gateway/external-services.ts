@@ -10,13 +10,13 @@
  * warning, and the client's registration calls for it answer as for an unknown service.
  */
 import type { Logger } from "pino";
-import { errorText } from "../connection/connection.js";
-import { QiError } from "../connection/errors.js";
-import { Reserved } from "../object/reserved.js";
-import type { ServiceInfo } from "../session/service-info.js";
-import { encode } from "../wire/codec.js";
-import { ByteString } from "../wire/values.js";
-import { decodeMetaObject } from "../wire/metaobject.js";
+import { errorText } from "../connection/index.js";
+import { QiError } from "../connection/index.js";
+import { Reserved } from "../object/index.js";
+import type { ServiceInfo } from "../session/index.js";
+import { encode } from "../wire/index.js";
+import { ByteString } from "../wire/index.js";
+import { decodeMetaObject } from "../wire/index.js";
 import type { ClientLink } from "./client-link.js";
 import { ExternalService } from "./external-service.js";
 import type { Permissions } from "./permissions.js";

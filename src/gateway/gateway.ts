@@ -6,18 +6,18 @@
  */
 import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import {
   type AuthProviderOption,
   AuthState,
   type ClientAuthenticator,
   providerFor,
-} from "../connection/auth.js";
-import { Connection } from "../connection/connection.js";
+} from "../connection/index.js";
+import { Connection } from "../connection/index.js";
+import { isQiError, QiError } from "../connection/index.js";
 import { Dispatcher, type DispatchMode } from "../dispatch/index.js";
-import { PeerObjects } from "../object/peer.js";
-import { machineId as defaultMachineId } from "../session/machine-id.js";
-import { SERVICE_DIRECTORY_ID } from "../session/service-directory.js";
+import { PeerObjects } from "../object/index.js";
+import { SERVICE_DIRECTORY_ID } from "../session/index.js";
 import {
   type Channel,
   type ClientTlsOptions,
@@ -28,14 +28,15 @@ import {
   sortEndpoints,
   type WsListenOptions,
 } from "../transport/index.js";
-import { Admission, type AdmissionLimits } from "../transport/admission.js";
+import { Admission, type AdmissionLimits } from "../transport/index.js";
 import { ClientLink } from "./client-link.js";
 import { ConnectionRefusalLog } from "./connection-refusals.js";
+import { type ResolvedGatewayOptions, resolveGatewayOptions } from "./gateway-options.js";
 import { GatewayMetrics, serveMetrics } from "./metrics.js";
 import { Permissions, type PermissionsConfig } from "./permissions.js";
 import { clippingLogger, RefusalLog } from "./refusal-log.js";
 import { ExternalServices } from "./external-services.js";
-import { DEFAULT_LIMITS, Router, type RouterLimits } from "./router/index.js";
+import { Router, type RouterLimits } from "./router/index.js";
 import { createSdView } from "./sd-view.js";
 import { Upstream } from "./upstream.js";
 
@@ -119,6 +120,8 @@ export class Gateway {
   readonly metrics = new GatewayMetrics();
   readonly logger: Logger;
   private readonly options: GatewayOptions;
+  /** The options with their defaults, resolved once (gateway-options.ts). */
+  private readonly settled: ResolvedGatewayOptions;
   private readonly upstream: Upstream;
   private readonly router: Router;
   private readonly external: ExternalServices | undefined;
@@ -134,20 +137,17 @@ export class Gateway {
   private readonly connectionRefusals: ConnectionRefusalLog;
 
   constructor(options: GatewayOptions) {
-    if (!options.authProvider && !options.allowAnonymous) {
-      throw new Error(
-        "the gateway requires authentication: give it an auth provider (credentials) or set allowAnonymous explicitly",
-      );
-    }
+    const settled = resolveGatewayOptions(options);
     this.options = options;
+    this.settled = settled;
     // Client-chosen strings are clipped in every line the gateway (and its parts) writes.
-    this.logger = clippingLogger(options.logger ?? pino({ level: "silent" }));
+    this.logger = clippingLogger(settled.logger);
     this.refusals = new RefusalLog(this.logger);
-    this.machineId = options.machineId ?? defaultMachineId();
+    this.machineId = settled.machineId;
     this.dispatcher = new Dispatcher({ mode: options.dispatch });
     this.permissions = new Permissions(options.permissions);
     this.connectionRefusals = new ConnectionRefusalLog(this.logger);
-    const l = options.limits ?? {};
+    const l = settled.limits;
     this.admission = new Admission(
       {
         maxConnections: l.maxConnections,
@@ -164,7 +164,7 @@ export class Gateway {
     );
     this.metrics.watchConnections(this.admission);
     this.upstream = new Upstream({
-      url: options.attach ?? "tcp://127.0.0.1:9559",
+      url: settled.attach,
       authenticator: options.upstreamAuthenticator,
       tls: options.upstreamTls,
       dispatcher: this.dispatcher,
@@ -175,7 +175,7 @@ export class Gateway {
       this.upstream,
       this.permissions,
       this.metrics,
-      { ...DEFAULT_LIMITS, ...options.limits },
+      settled.routerLimits,
       this.logger,
     );
     this.external = options.allowServiceRegistration
@@ -183,8 +183,8 @@ export class Gateway {
           upstream: this.upstream,
           permissions: this.permissions,
           logger: this.logger,
-          maxRegistrations: options.limits?.maxRegistrations,
-          maxNameLength: options.limits?.maxNameLength,
+          maxRegistrations: settled.routerLimits.maxRegistrations,
+          maxNameLength: settled.routerLimits.maxNameLength,
         })
       : undefined;
     this.upstream.on("serviceAdded", (info) => {
@@ -215,9 +215,9 @@ export class Gateway {
           ws: this.options.ws,
           maxPayload: this.options.maxPayload,
           // The router resumes a paused client on its channel's drain: a mark it can reach.
-          highWaterMark: Math.min(DEFAULT_HIGH_WATER_MARK, this.options.limits?.maxQueuedBytes ?? Infinity),
+          highWaterMark: Math.min(DEFAULT_HIGH_WATER_MARK, this.settled.routerLimits.maxQueuedBytes),
           admission: this.admission,
-          acceptTimeout: this.options.limits?.acceptTimeoutMs,
+          acceptTimeout: this.settled.limits.acceptTimeoutMs,
           onError: (e) => this.logger.debug({ err: e.message }, "listener error"),
         },
         (channel) => this.accept(channel),
@@ -247,7 +247,10 @@ export class Gateway {
   async waitAttached(timeoutMs = 10_000): Promise<void> {
     if (this.upstream.isAttached) return;
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error("gateway not attached in time")), timeoutMs);
+      const t = setTimeout(
+        () => reject(new QiError("ERR_TIMEOUT", `gateway not attached in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.upstream.once("attached", () => {
         clearTimeout(t);
         resolve();
@@ -298,12 +301,7 @@ export class Gateway {
 
   /** Checks credentials as an external listener would (for HTTP pages beside a ws listener). */
   authenticate(data: Map<string, unknown>, remoteAddress: string): Promise<string | undefined> {
-    return authenticateWith(
-      this.options.authProvider,
-      this.options.allowAnonymous ?? false,
-      data,
-      remoteAddress,
-    );
+    return authenticateWith(this.options.authProvider, this.settled.allowAnonymous, data, remoteAddress);
   }
 
   stats() {
@@ -347,7 +345,7 @@ export class Gateway {
       services: () => this.upstream.listServices(),
       lookup: (name) => this.upstream.lookupService(name),
       canSee: (name) => this.permissions.canSee(conn.identity, name),
-      maxNameLength: this.options.limits?.maxNameLength ?? DEFAULT_LIMITS.maxNameLength,
+      maxNameLength: this.settled.routerLimits.maxNameLength,
       registration: external && {
         register: (info) => external.register(link!, info),
         ready: (id) => external.ready(link!, id),
@@ -383,7 +381,7 @@ export class Gateway {
         this.logger.info({ client: client.number, peer, user: conn.identity }, "client connected");
       },
       (e: Error) => {
-        if ((e as { code?: string }).code === "ERR_AUTH") this.metrics.authFailed();
+        if (isQiError(e, "QI_ERR_AUTH")) this.metrics.authFailed();
         // Closed by a connection cap: counted and logged once per interval (ConnectionRefusalLog).
         if (channel.admission?.evicted) return;
         // The peer is logged on its own: with its port in the reason, no two would be alike.

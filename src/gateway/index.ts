@@ -1,7 +1,8 @@
-/** The Gateway: external clients in, internal services out. */
+/** gateway/: the Gateway: external clients in (auth, permissions, limits), internal services out (router, Service Directory view). */
 export { ClientLink } from "./client-link.js";
 export { GatewayAuthProvider, hashToken, verifyToken } from "./credentials.js";
 export { DEFAULT_LOGIN_LIMITS, type LoginLimitOptions, LoginLimiter } from "./login-limiter.js";
+export { GatewayError, type GatewayErrorCode, isGatewayError } from "./errors.js";
 export { Gateway, type GatewayClientInfo, type GatewayOptions } from "./gateway.js";
 export { GatewayMetrics } from "./metrics.js";
 export {
@@ -26,11 +27,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   return gw;
 }
-export {
-  ConfigError,
-  type GatewayConfig,
-  gatewayConfigSchema,
-  gatewayOptionsFromConfig,
-  loadGatewayConfig,
-  validateGatewayConfig,
-} from "./config.js";
+
+// Internal face: what other folders of src/ use (kept up to date by scripts/route-imports.ts).
+export { pattern } from "./permissions.js";

@@ -4,12 +4,13 @@
  * serveMetrics exposes them over HTTP: on loopback only unless protected by a bearer token or
  * explicitly allowed (they tell an outsider how busy the robot is and which services it runs).
  */
+import { GatewayError } from "./errors.js";
 import { createServer, type Server } from "node:http";
 import { isIP } from "node:net";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Metric, Registry } from "prom-client";
-import { safeEqual } from "../connection/auth.js";
-import type { Admission, AdmissionCap } from "../transport/admission.js";
+import { safeEqual } from "../connection/index.js";
+import type { Admission, AdmissionCap } from "../transport/index.js";
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -241,7 +242,7 @@ export function isLoopbackHost(host: string): boolean {
 /** `host:port` or `[v6]:port`; an empty host is loopback. */
 export function splitMetricsAddress(address: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d+)$/.exec(address);
-  if (!m) throw new Error(`metrics address must be host:port, got "${address}"`);
+  if (!m) throw new GatewayError("ERR_BAD_OPTIONS", `metrics address must be host:port, got "${address}"`);
   const host = m[1] ?? m[2] ?? "";
   return { host: host === "" ? "127.0.0.1" : host, port: Number(m[3]) };
 }
@@ -254,7 +255,8 @@ export async function serveMetrics(metrics: GatewayMetrics, options: MetricsHttp
   const { host, port } = splitMetricsAddress(options.address);
   if (!isLoopbackHost(host) && !options.token) {
     if (!options.allowRemote) {
-      throw new Error(
+      throw new GatewayError(
+        "ERR_BAD_OPTIONS",
         `metrics on ${options.address} would be readable by anyone who can reach it: ` +
           "give metrics a token (bearer), listen on 127.0.0.1, or set metrics.allowRemote",
       );

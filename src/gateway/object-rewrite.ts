@@ -3,10 +3,10 @@
  * those are decoded, every reference is swapped for the address the other side must use, and
  * the payload is re-encoded for the other connection (whose ObjectPtrUID may differ).
  */
-import type { CodecContext } from "../wire/codec.js";
-import { decode, encode } from "../wire/codec.js";
-import { mayContainObject } from "../wire/signature.js";
-import { ObjectRef } from "../wire/values.js";
+import type { CodecContext } from "../wire/index.js";
+import { decode, encode } from "../wire/index.js";
+import { mayContainObject } from "../wire/index.js";
+import { ObjectRef } from "../wire/index.js";
 
 /**
  * Decodes `payload` by `signature` with `from`'s settings, maps every object reference with

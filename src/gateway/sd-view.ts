@@ -4,17 +4,17 @@
  * clients come back through the gateway (spec §7.3). Member ids are the directory's
  * (100 service … 109 _socketOfService), so libqi clients use it unchanged.
  */
-import { Capability } from "../connection/capabilities.js";
-import type { Connection } from "../connection/connection.js";
-import { QiError } from "../connection/errors.js";
-import { QiObject } from "../object/qi-object.js";
-import { SERVICE_DIRECTORY_NAME } from "../session/service-directory.js";
+import { Capability } from "../connection/index.js";
+import type { Connection } from "../connection/index.js";
+import { QiError } from "../connection/index.js";
+import { QiObject } from "../object/index.js";
+import { SERVICE_DIRECTORY_NAME } from "../session/index.js";
 import {
   type ServiceInfo,
   SERVICE_INFO_SIGNATURE,
   serviceInfoFromValue,
   serviceInfoToStruct,
-} from "../session/service-info.js";
+} from "../session/index.js";
 import { sortEndpoints } from "../transport/index.js";
 
 export interface SdViewContext {

@@ -9,7 +9,7 @@
  * `reservePerUser` calls there, so a newcomer still gets through while others fill theirs.
  * Checking costs two map lookups; it is on the forward path.
  */
-import type { Connection } from "../connection/connection.js";
+import type { Connection } from "../connection/index.js";
 
 export interface ShareLimits {
   /** Calls all clients together may have in flight on one upstream connection. */

@@ -5,19 +5,19 @@
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import type { ClientAuthenticator } from "../connection/auth.js";
-import type { Connection } from "../connection/connection.js";
-import { errorText } from "../connection/connection.js";
-import { QiError } from "../connection/errors.js";
+import type { ClientAuthenticator } from "../connection/index.js";
+import type { Connection } from "../connection/index.js";
+import { errorText } from "../connection/index.js";
+import { QiError } from "../connection/index.js";
 import type { Dispatcher } from "../dispatch/index.js";
-import type { RequestForwarder } from "../object/forwarder.js";
-import { Session } from "../session/session.js";
-import { SERVICE_DIRECTORY_NAME } from "../session/service-directory.js";
-import type { ServiceInfo } from "../session/service-info.js";
+import type { RequestForwarder } from "../object/index.js";
+import { Session } from "../session/index.js";
+import { SERVICE_DIRECTORY_NAME } from "../session/index.js";
+import type { ServiceInfo } from "../session/index.js";
 import type { ClientTlsOptions } from "../transport/index.js";
-import { encode } from "../wire/codec.js";
-import { decodeMetaObject } from "../wire/metaobject.js";
-import type { MetaObject } from "../wire/metaobject-types.js";
+import { encode } from "../wire/index.js";
+import { decodeMetaObject } from "../wire/index.js";
+import type { MetaObject } from "../wire/index.js";
 
 export interface UpstreamOptions {
   url: string;

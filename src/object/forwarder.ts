@@ -3,8 +3,8 @@
  * gateway registers services of its external clients in the internal Service Directory with
  * one of these (libqi's gateway re-hosted such services; we forward the bytes, spec §7).
  */
-import type { Connection } from "../connection/connection.js";
-import type { Message } from "../wire/message-types.js";
+import type { Connection } from "../connection/index.js";
+import type { Message } from "../wire/index.js";
 
 export interface RequestForwarder {
   /** 20-byte identity published as ServiceInfo.objectUid. */

@@ -1,4 +1,4 @@
-/** Object layer: defining, serving and proxying objects; objects passed by reference. */
+/** object/: defining, serving and proxying objects (QiObject, RemoteObject), reserved members, objects passed by reference. */
 export { allocateClientObjectId, allocateHostedObjectId, MAIN_OBJECT_ID } from "./ids.js";
 export { PeerObjects, type PeerObjectsOptions, type ServiceRegistry } from "./peer.js";
 export {
@@ -17,4 +17,14 @@ export {
 } from "./remote-object.js";
 export * from "./reserved.js";
 export { isRequestForwarder, type RequestForwarder } from "./forwarder.js";
-export { requestSignature } from "./relay.js";
+
+// Internal face: what other folders of src/ use (kept up to date by scripts/route-imports.ts).
+export { releaseWithLastPassedOnProxy } from "./passed-on-proxy.js";
+export {
+  answerForwarded,
+  eventSignatureOf,
+  forwardedParams,
+  forwardedReturns,
+  passOn,
+  requestSignature,
+} from "./relay.js";

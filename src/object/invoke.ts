@@ -6,20 +6,20 @@
  */
 import { Capability } from "../connection/capabilities.js";
 import { errorText } from "../connection/connection.js";
-import { QiError } from "../connection/errors.js";
+import { isQiError, QiError } from "../connection/errors.js";
 import { isDispatchError } from "../dispatch/index.js";
-import { encode, encodePayload, type Payload } from "../wire/codec.js";
-import { convertValue } from "../wire/convert.js";
-import { inferSignature } from "../wire/infer.js";
-import { type Message, MessageFlags, MessageType } from "../wire/message-types.js";
-import { Dynamic } from "../wire/values.js";
+import { encode, encodePayload, type Payload } from "../wire/index.js";
+import { convertValue } from "../wire/index.js";
+import { inferSignature } from "../wire/index.js";
+import { type Message, MessageFlags, MessageType } from "../wire/index.js";
+import { Dynamic } from "../wire/index.js";
 import { type DecodedArgs, decodeArgs } from "./call-args.js";
 import type { PeerObjects } from "./peer.js";
 import type { CallContext, MethodEntry, QiObject } from "./qi-object.js";
-import type { Connection } from "../connection/connection.js";
+import type { Connection } from "../connection/index.js";
 import { TraceKind } from "./reserved.js";
 import { serveManageable, serveNetworkMember } from "./reserved-members.js";
-import { isThenable } from "../dispatch/thenable.js";
+import { isThenable } from "../dispatch/index.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -236,9 +236,7 @@ export class ServedCall {
 }
 
 function isCanceled(e: unknown): boolean {
-  return (
-    (isDispatchError(e) && e.code === "ERR_CANCELED") || (e instanceof QiError && e.code === "ERR_CANCELED")
-  );
+  return isDispatchError(e, "QI_ERR_DISPATCH_CANCELED") || isQiError(e, "QI_ERR_CANCELED");
 }
 
 function record(

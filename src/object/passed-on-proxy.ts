@@ -7,12 +7,12 @@
  * of the proxy, and `terminate` from B forgets the forwarder (A's object lives on with the
  * proxy).
  */
-import type { Connection } from "../connection/connection.js";
+import type { Connection } from "../connection/index.js";
 import { canceledCallId, errorText } from "../connection/connection.js";
 import { QiError } from "../connection/errors.js";
-import { encode } from "../wire/codec.js";
-import { type Message, MessageType } from "../wire/message-types.js";
-import { META_OBJECT_SIGNATURE } from "../wire/metaobject.js";
+import { encode } from "../wire/index.js";
+import { type Message, MessageType } from "../wire/index.js";
+import { META_OBJECT_SIGNATURE } from "../wire/index.js";
 import type { RequestForwarder } from "./forwarder.js";
 import type { PeerObjects } from "./peer.js";
 import { answerForwarded, eventSignatureOf, forwardedParams, forwardedReturns, passOn } from "./relay.js";

@@ -6,11 +6,11 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Strand } from "../dispatch/index.js";
-import { inferSignature } from "../wire/infer.js";
-import { META_OBJECT_SIGNATURE } from "../wire/metaobject.js";
-import type { MetaMethod, MetaObject, MetaProperty, MetaSignal } from "../wire/metaobject-types.js";
-import { parseSignature } from "../wire/signature.js";
-import type { Connection } from "../connection/connection.js";
+import { inferSignature } from "../wire/index.js";
+import { META_OBJECT_SIGNATURE } from "../wire/index.js";
+import type { MetaMethod, MetaObject, MetaProperty, MetaSignal } from "../wire/index.js";
+import { parseSignature } from "../wire/index.js";
+import type { Connection } from "../connection/index.js";
 import { QiError } from "../connection/errors.js";
 import {
   FIRST_USER_MEMBER,
@@ -20,7 +20,7 @@ import {
   Reserved,
   TraceKind,
 } from "./reserved.js";
-import { Dynamic, Struct } from "../wire/values.js";
+import { Dynamic, Struct } from "../wire/index.js";
 
 /** What a method implementation sees as `this`. */
 export interface CallContext {

@@ -4,13 +4,13 @@
  * from one connection's object state to the other's (spec §5.7), and answering the caller
  * with the forwarded call's outcome.
  */
-import type { Connection } from "../connection/connection.js";
+import type { Connection } from "../connection/index.js";
 import { errorText } from "../connection/connection.js";
 import { isQiError, QiError } from "../connection/errors.js";
-import { type CodecContext, decode, encode } from "../wire/codec.js";
-import { type Message, MessageFlags } from "../wire/message-types.js";
-import type { MetaObject } from "../wire/metaobject-types.js";
-import { mayContainObject } from "../wire/signature.js";
+import { type CodecContext, decode, encode } from "../wire/index.js";
+import { type Message, MessageFlags } from "../wire/index.js";
+import type { MetaObject } from "../wire/index.js";
+import { mayContainObject } from "../wire/index.js";
 import { NETWORK_MEMBER_PARAMS, Reserved } from "./reserved.js";
 
 /**

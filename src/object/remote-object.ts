@@ -5,12 +5,12 @@
  */
 import { Capability } from "../connection/capabilities.js";
 import { QiError } from "../connection/errors.js";
-import { decode, encode, encodePayload, type Payload } from "../wire/codec.js";
-import { inferSignature } from "../wire/infer.js";
-import { type Message, MessageFlags } from "../wire/message-types.js";
-import type { MetaMethod, MetaObject } from "../wire/metaobject-types.js";
-import { parseSignature } from "../wire/signature.js";
-import { Dynamic } from "../wire/values.js";
+import { decode, encode, encodePayload, type Payload } from "../wire/index.js";
+import { inferSignature } from "../wire/index.js";
+import { type Message, MessageFlags } from "../wire/index.js";
+import type { MetaMethod, MetaObject } from "../wire/index.js";
+import { parseSignature } from "../wire/index.js";
+import { Dynamic } from "../wire/index.js";
 import { Reserved } from "./reserved.js";
 import type { PeerObjects } from "./peer.js";
 

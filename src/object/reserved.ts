@@ -2,11 +2,11 @@
  * The members every exported object has (spec §3.2): 0–8 handled per connection by the
  * host, 80–86 (stats and trace) by the object itself. User members start at 100.
  */
-import type { Connection } from "../connection/connection.js";
-import { decode } from "../wire/codec.js";
-import { type Message, MessageFlags } from "../wire/message-types.js";
-import type { MetaMethod, MetaSignal } from "../wire/metaobject-types.js";
-import type { Dynamic } from "../wire/values.js";
+import type { Connection } from "../connection/index.js";
+import { decode } from "../wire/index.js";
+import { type Message, MessageFlags } from "../wire/index.js";
+import type { MetaMethod, MetaSignal } from "../wire/index.js";
+import type { Dynamic } from "../wire/index.js";
 
 export const Reserved = {
   registerEvent: 0,

@@ -19,8 +19,8 @@ import { Connection } from "../connection/connection.js";
 import { QiError } from "../connection/errors.js";
 import { MAIN_OBJECT_ID, PeerObjects, RemoteObject, type ServiceRegistry } from "../object/index.js";
 import { type Channel, isLoopbackUrl, parseUrl } from "../transport/index.js";
-import { encode } from "../wire/codec.js";
-import { decodeMetaObject } from "../wire/metaobject.js";
+import { encode } from "../wire/index.js";
+import { decodeMetaObject } from "../wire/index.js";
 import type { ResolvedSessionOptions } from "./options.js";
 import type { ServiceInfo } from "./service-info.js";
 

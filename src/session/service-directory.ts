@@ -3,11 +3,11 @@
  * ids never reused, and every service of a vanished connection unregistered. Member ids come
  * out as libqi's (100 service … 109 _socketOfService) because they are declared in that order.
  */
-import type { Connection } from "../connection/connection.js";
-import { QiError } from "../connection/errors.js";
-import { Capability } from "../connection/capabilities.js";
-import { QiObject } from "../object/qi-object.js";
-import { sortEndpoints } from "../transport/url.js";
+import type { Connection } from "../connection/index.js";
+import { QiError } from "../connection/index.js";
+import { Capability } from "../connection/index.js";
+import { QiObject } from "../object/index.js";
+import { sortEndpoints } from "../transport/index.js";
 import {
   type ServiceInfo,
   SERVICE_INFO_SIGNATURE,

@@ -2,7 +2,7 @@
  * ServiceInfo (spec §4.1): 7 fields since libqi 2.9, 6 in 2.5. We always speak the 7-field
  * form and convert by field name when a peer uses the other (convertValue handles structs).
  */
-import { ByteString, Struct } from "../wire/values.js";
+import { ByteString, Struct } from "../wire/index.js";
 
 export const SERVICE_INFO_SIGNATURE =
   "(sIsI[s]ss)<ServiceInfo,name,serviceId,machineId,processId,endpoints,sessionId,objectUid>";

@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from "node:events";
 import { QiError } from "../connection/errors.js";
-import type { Connection } from "../connection/connection.js";
+import type { Connection } from "../connection/index.js";
 import type { QiObject, RemoteObject, RequestForwarder } from "../object/index.js";
 import {
   formatUrl,

@@ -1,4 +1,4 @@
-/** The synchronous client: blocking calls for scripts, REPLs and debugging sessions. */
+/** sync/: the synchronous client (blocking calls on a worker) for scripts, REPLs and debugging sessions. */
 export {
   connectSync,
   DEFAULT_SYNC_TIMEOUT_MS,

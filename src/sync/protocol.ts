@@ -5,12 +5,12 @@
  * classes the async API gives. Errors travel as {name, code, message, remote} and are rebuilt
  * as their class (QiError, TransportError, WireError) on the main thread.
  */
-import { QiError, type QiErrorCode } from "../connection/errors.js";
-import { TransportError, type TransportErrorCode } from "../transport/errors.js";
-import { decode, encode } from "../wire/codec.js";
-import { WireError, type WireErrorCode } from "../wire/errors.js";
-import { inferSignature } from "../wire/infer.js";
-import { Dynamic } from "../wire/values.js";
+import { QiError, type QiErrorCode } from "../connection/index.js";
+import { TransportError, type TransportErrorCode } from "../transport/index.js";
+import { decode, encode } from "../wire/index.js";
+import { WireError, type WireErrorCode } from "../wire/index.js";
+import { inferSignature } from "../wire/index.js";
+import { Dynamic } from "../wire/index.js";
 
 export interface ConnectRequest {
   op: "connect";
@@ -51,21 +51,7 @@ export type SyncReply =
   | { ok: false; error: SerializedError };
 
 /** Codes a QiError may carry; anything else is rethrown as a plain Error with that `code`. */
-const QI_CODES: ReadonlySet<string> = new Set<QiErrorCode>([
-  "ERR_REMOTE",
-  "ERR_CANCELED",
-  "ERR_DISCONNECTED",
-  "ERR_TIMEOUT",
-  "ERR_AUTH",
-  "ERR_HANDSHAKE",
-  "ERR_NO_SUCH_SERVICE",
-  "ERR_NO_SUCH_OBJECT",
-  "ERR_NO_SUCH_MEMBER",
-  "ERR_BAD_ARGUMENTS",
-  "ERR_LIMIT",
-  "ERR_CLOSED",
-  "ERR_PROTOCOL",
-]);
+const QI_CODES: ReadonlySet<string> = new Set<string>(QiError.codes);
 
 export function serializeError(e: unknown): SerializedError {
   if (e instanceof Error) {
@@ -84,9 +70,13 @@ export function serializeError(e: unknown): SerializedError {
 export function reviveError(s: SerializedError): Error {
   if (s.name === "QiError" && s.code !== undefined && QI_CODES.has(s.code))
     return new QiError(s.code as QiErrorCode, s.message, { remote: s.remote });
-  if (s.name === "TransportError" && s.code !== undefined)
+  if (
+    s.name === "TransportError" &&
+    s.code !== undefined &&
+    TransportError.codes.includes(s.code as TransportErrorCode)
+  )
     return new TransportError(s.code as TransportErrorCode, s.message);
-  if (s.name === "WireError" && s.code !== undefined)
+  if (s.name === "WireError" && s.code !== undefined && WireError.codes.includes(s.code as WireErrorCode))
     return new WireError(s.code as WireErrorCode, s.message);
   const e = new Error(s.message) as Error & { code?: string };
   e.name = s.name;

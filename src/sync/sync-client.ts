@@ -15,12 +15,12 @@
  */
 import { fileURLToPath } from "node:url";
 import { startWorkerThread } from "synckit";
-import { QiError } from "../connection/errors.js";
-import { FIRST_USER_MEMBER } from "../object/reserved.js";
-import { DEFAULT_CONNECT_URL } from "../session/session.js";
-import { type ServiceInfo, serviceInfoFromValue } from "../session/service-info.js";
-import { decodeMetaObject } from "../wire/metaobject.js";
-import type { MetaObject } from "../wire/metaobject-types.js";
+import { QiError } from "../connection/index.js";
+import { FIRST_USER_MEMBER } from "../object/index.js";
+import { DEFAULT_CONNECT_URL } from "../session/index.js";
+import { type ServiceInfo, serviceInfoFromValue } from "../session/index.js";
+import { decodeMetaObject } from "../wire/index.js";
+import type { MetaObject } from "../wire/index.js";
 import {
   packArgs,
   packValue,

@@ -4,13 +4,13 @@
  * so errors cross as data (never as a synckit failure) and keep their QiError code.
  */
 import { runAsWorker } from "synckit";
-import { UserTokenAuthenticator } from "../connection/auth.js";
-import { QiError } from "../connection/errors.js";
-import { MAIN_OBJECT_ID } from "../object/ids.js";
-import { RemoteObject } from "../object/remote-object.js";
-import { type ServiceInfo, serviceInfoToStruct } from "../session/service-info.js";
-import { Session } from "../session/session.js";
-import { encodeMetaObject, methodsByName } from "../wire/metaobject.js";
+import { UserTokenAuthenticator } from "../connection/index.js";
+import { QiError } from "../connection/index.js";
+import { MAIN_OBJECT_ID } from "../object/index.js";
+import { RemoteObject } from "../object/index.js";
+import { type ServiceInfo, serviceInfoToStruct } from "../session/index.js";
+import { Session } from "../session/index.js";
+import { encodeMetaObject, methodsByName } from "../wire/index.js";
 import {
   type ConnectRequest,
   packValue,

@@ -10,7 +10,7 @@
  *    and delivered on resume();
  *  - destroy() is close() (there is no way to drop the TCP connection without a close frame).
  */
-import { DEFAULT_MAX_PAYLOAD, type Message } from "../wire/message-types.js";
+import { DEFAULT_MAX_PAYLOAD, type Message } from "../wire/index.js";
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HIGH_WATER_MARK } from "./channel.js";
 import { ChannelBase } from "./channel-base.js";
 import { asError, TransportError } from "./errors.js";

@@ -5,7 +5,7 @@
  * when the outgoing buffer drains, and pause/resume on top of automatic pausing while early
  * messages pile up. Runtime-neutral: no Socket here (node-channel-base.ts adds that).
  */
-import { HEADER_SIZE, type Message } from "../wire/message-types.js";
+import { HEADER_SIZE, type Message } from "../wire/index.js";
 import type { AdmissionTicket } from "./admission.js";
 import type { Channel, CloseHandler, MessageHandler } from "./channel.js";
 import { asError, TransportError } from "./errors.js";

@@ -6,10 +6,10 @@
  */
 import type { Socket } from "node:net";
 import type { PeerCertificate } from "node:tls";
-import { isWireError } from "../wire/errors.js";
-import { Framer } from "../wire/framer.js";
-import { encodeHeader } from "../wire/header.js";
-import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/message-types.js";
+import { isWireError } from "../wire/index.js";
+import { Framer } from "../wire/index.js";
+import { encodeHeader } from "../wire/index.js";
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/index.js";
 import type { AdmissionTicket } from "./admission.js";
 import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
 import { NodeChannelBase } from "./node-channel-base.js";

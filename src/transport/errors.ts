@@ -1,31 +1,51 @@
 /**
- * Errors raised by the transport layer. Every error carries a stable `code` to switch on; the
- * underlying Node error (ECONNREFUSED, a TLS verification failure, ...) is kept as `cause`.
+ * Errors raised by the transport layer. Every error carries a stable, package-unique `code`
+ * (`QI_ERR_TRANSPORT_...`) to switch on; the underlying Node error (ECONNREFUSED, a TLS
+ * verification failure, ...) is kept as `cause`.
  */
-export type TransportErrorCode =
-  | "ERR_BAD_URL" // a URL that does not parse (message says why)
-  | "ERR_UNSUPPORTED_SCHEME" // a scheme with no registered driver (qi:, ws:, ...) or not usable here
-  | "ERR_BAD_OPTIONS" // inconsistent or missing options (e.g. tcpsm without a client certificate)
-  | "ERR_CONNECT" // the TCP connection could not be established (refused, unreachable, DNS)
-  | "ERR_TLS" // TLS handshake or certificate verification failed, or a TLS alert closed the link
-  | "ERR_TIMEOUT" // connect (TCP + TLS handshake) did not finish in time
-  | "ERR_ABORTED" // connect aborted through its AbortSignal
-  | "ERR_LISTEN" // a listener could not bind (address in use, not available, ...)
-  | "ERR_CLOSED" // the channel is closed (locally, by the peer, or reset)
-  | "ERR_SOCKET"; // any other I/O error on an established connection
+import { brandErrorClass, prefixedCode, QiBaseError } from "../errors/index.js";
 
-export class TransportError extends Error {
-  readonly code: TransportErrorCode;
+export const TRANSPORT_ERROR_REASONS = [
+  "BAD_URL", // a URL that does not parse (message says why)
+  "UNSUPPORTED_SCHEME", // a scheme with no registered driver (qi:, ws:, ...) or not usable here
+  "BAD_OPTIONS", // inconsistent or missing options (e.g. tcpsm without a client certificate)
+  "CONNECT", // the TCP connection could not be established (refused, unreachable, DNS)
+  "TLS", // TLS handshake or certificate verification failed, or a TLS alert closed the link
+  "TIMEOUT", // connect (TCP + TLS handshake) did not finish in time
+  "ABORTED", // connect aborted through its AbortSignal
+  "LISTEN", // a listener could not bind (address in use, not available, ...)
+  "CLOSED", // the channel is closed (locally, by the peer, or reset)
+  "SOCKET", // any other I/O error on an established connection
+] as const;
+type TransportErrorReason = (typeof TRANSPORT_ERROR_REASONS)[number];
+/** The code a TransportError carries. */
+export type TransportErrorCode = `QI_ERR_TRANSPORT_${TransportErrorReason}`;
+/** The short spelling accepted by the constructor and `isTransportError` (`ERR_CLOSED`). */
+export type TransportErrorLocalCode = `ERR_${TransportErrorReason}`;
 
-  constructor(code: TransportErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+export class TransportError extends QiBaseError {
+  static override readonly brand: symbol = Symbol.for("qimessaging.error.TransportError");
+  static readonly codes: readonly TransportErrorCode[] = TRANSPORT_ERROR_REASONS.map(
+    (r) => `QI_ERR_TRANSPORT_${r}` as const,
+  );
+  declare readonly code: TransportErrorCode;
+
+  constructor(
+    code: TransportErrorCode | TransportErrorLocalCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(prefixedCode<TransportErrorCode>("TRANSPORT_", code), message, options);
     this.name = "TransportError";
-    this.code = code;
   }
 }
+brandErrorClass(TransportError);
 
-export function isTransportError(e: unknown): e is TransportError {
-  return e instanceof TransportError;
+export function isTransportError(
+  e: unknown,
+  code?: TransportErrorCode | TransportErrorLocalCode,
+): e is TransportError {
+  return TransportError.is(e, code === undefined ? undefined : prefixedCode("TRANSPORT_", code));
 }
 
 /** Normalises anything thrown into an Error. */

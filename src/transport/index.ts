@@ -1,5 +1,5 @@
-/**
- * Transport layer: URLs, channels of qi messages, connect and listen per registered scheme.
+/** transport/: URLs, channels of qi messages with backpressure, connect and listen per registered scheme. */
+/*
  * This is the Node face (sockets, TLS, the `ws` package); the browser bundle uses
  * index.browser.ts, which shares neutral.ts with it.
  */
@@ -14,3 +14,7 @@ export {
 export { DEFAULT_CONNECT_TIMEOUT_MS } from "./socket-driver.js";
 export { normalizeFingerprint } from "./tls-verify.js";
 export { WsChannel, type WsScheme, wsDriver, wssDriver } from "./ws.js";
+
+// Internal face: what other folders of src/ use (kept up to date by scripts/route-imports.ts).
+export { Admission, type AdmissionCap, type AdmissionLimits } from "./admission.js";
+export { plainAddress } from "./channel-base.js";

@@ -9,9 +9,9 @@
  * order), a paused reader stops delivery and the writer's buffer grows until send() returns
  * false, and drain handlers run once the reader has taken the buffer back under the mark.
  */
-import { Framer } from "../wire/framer.js";
-import { encodeHeader } from "../wire/header.js";
-import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/message-types.js";
+import { Framer } from "../wire/index.js";
+import { encodeHeader } from "../wire/index.js";
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/index.js";
 import type { AdmissionTicket } from "./admission.js";
 import type { Channel, CloseHandler, MessageHandler } from "./channel.js";
 import { asError, TransportError } from "./errors.js";

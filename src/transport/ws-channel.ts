@@ -6,7 +6,7 @@
  */
 import type { Socket } from "node:net";
 import WebSocket, { type RawData } from "ws";
-import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/message-types.js";
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/index.js";
 import {
   type ChannelOptions,
   DEFAULT_CLOSE_TIMEOUT_MS,

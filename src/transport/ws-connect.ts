@@ -3,7 +3,7 @@ import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import WebSocket, { type ClientOptions } from "ws";
-import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE } from "../wire/message-types.js";
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE } from "../wire/index.js";
 import type { Channel } from "./channel.js";
 import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
 import type { ConnectOptions } from "./options.js";

@@ -5,9 +5,9 @@
  *
  * No Node APIs (only Uint8Array): bundled unchanged into the browser client.
  */
-import { WireError } from "../wire/errors.js";
-import { encodeHeader, messageAt, validateHeaderAt } from "../wire/header.js";
-import { HEADER_SIZE, type Message } from "../wire/message-types.js";
+import { WireError } from "../wire/index.js";
+import { encodeHeader, messageAt, validateHeaderAt } from "../wire/index.js";
+import { HEADER_SIZE, type Message } from "../wire/index.js";
 
 /** WebSocket close codes used by qi-over-WebSocket (RFC 6455 §7.4.1). */
 export const WsCloseCode = {
@@ -71,7 +71,7 @@ export function encodeFrame(
 
 /** The close code that goes with an error from parseFrame. */
 export function closeCodeFor(err: unknown): number {
-  return err instanceof WireError && err.code === "ERR_PAYLOAD_TOO_LARGE"
+  return err instanceof WireError && err.code === "QI_ERR_WIRE_PAYLOAD_TOO_LARGE"
     ? WsCloseCode.TooBig
     : WsCloseCode.InvalidMessage;
 }

@@ -12,7 +12,7 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import { isIP, type Socket } from "node:net";
 import { WebSocketServer } from "ws";
-import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE } from "../wire/message-types.js";
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE } from "../wire/index.js";
 import type { Channel } from "./channel.js";
 import { asError, TransportError, tlsError } from "./errors.js";
 import type { Listener, ListenOptions, OnChannel, WsListenOptions } from "./options.js";

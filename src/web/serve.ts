@@ -16,7 +16,7 @@
 import { readFile, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { extname, resolve, sep } from "node:path";
-import { plainAddress } from "../transport/channel-base.js";
+import { plainAddress } from "../transport/index.js";
 
 export interface WebHandlerOptions {
   /** Directory with the built files (dist/web, see src/web/build.ts); without it, only /stats.json. */

@@ -5,7 +5,7 @@
  */
 import { type CodecContext, DEFAULT_MAX_DEPTH, NO_CONTEXT, UID_SIZE } from "./codec-context.js";
 import { defaultValue } from "./convert.js";
-import { WireError, type WireErrorCode } from "./errors.js";
+import { WireError, type WireErrorCode, type WireErrorLocalCode } from "./errors.js";
 import { describe, inferSignature } from "./infer.js";
 import { encodeMetaObject } from "./metaobject.js";
 import {
@@ -26,7 +26,7 @@ const ZERO_UID = new Uint8Array(UID_SIZE);
 class PathError extends WireError {
   readonly segments: string[] = [];
   constructor(
-    code: WireErrorCode,
+    code: WireErrorCode | WireErrorLocalCode,
     readonly detail: string,
   ) {
     super(code, detail);

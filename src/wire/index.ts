@@ -1,4 +1,4 @@
-/** Public face of the wire layer: signatures, values, binary codec, MetaObject, framing. */
+/** wire/: signatures, values, the binary codec, message header, framer and MetaObject (the `qimessaging/wire` face). */
 export * from "./codec.js";
 export * from "./convert.js";
 export * from "./errors.js";

@@ -171,7 +171,7 @@ describe("one auth provider per connection (AuthProviderFactory)", () => {
       authenticator: new ChallengeAuthenticator("nao", SECRETS.nao),
     });
     const err = await second.ready().catch((e: unknown) => e);
-    expect(isQiError(err, "ERR_AUTH")).toBe(true);
+    expect(isQiError(err, "QI_ERR_AUTH")).toBe(true);
     expect((err as Error).message).toMatch(/this challenge was already used/);
   });
 
@@ -215,7 +215,7 @@ describe("the HMAC challenge over the Continue path", () => {
     const { url, accepted } = await authServer({ authProvider: ChallengeAuthProvider.factory(SECRETS) });
     const conn = await clientConnection(url, { authenticator: new ChallengeAuthenticator("nao", "guess") });
     const err = await conn.ready().catch((e: unknown) => e);
-    expect(isQiError(err, "ERR_AUTH")).toBe(true);
+    expect(isQiError(err, "QI_ERR_AUTH")).toBe(true);
     expect((err as QiError).message).toMatch(/Authentication failed: invalid user or challenge response/);
     expect(conn.isClosed).toBe(true);
     await expect.poll(() => accepted[0]?.isClosed).toBe(true);
@@ -255,7 +255,7 @@ describe("the HMAC challenge over the Continue path", () => {
     };
     const conn = await clientConnection(url, { authenticator: oneShot });
     const err = await conn.ready().catch((e: unknown) => e);
-    expect(isQiError(err, "ERR_AUTH")).toBe(true);
+    expect(isQiError(err, "QI_ERR_AUTH")).toBe(true);
     expect((err as Error).message).toMatch(/asked for another round .*Continue.* has no processAuth/);
     expect(conn.isClosed).toBe(true);
   });
@@ -270,7 +270,7 @@ describe("the HMAC challenge over the Continue path", () => {
       authenticator: new ChallengeAuthenticator("nao", SECRETS.nao),
     });
     const err = await conn.ready().catch((e: unknown) => e);
-    expect(isQiError(err, "ERR_AUTH")).toBe(true);
+    expect(isQiError(err, "QI_ERR_AUTH")).toBe(true);
     expect((err as Error).message).toMatch(/no valid nonce/);
   });
 });
@@ -286,7 +286,7 @@ describe("round limits", () => {
     });
     const conn = await clientConnection(url, { authenticator });
     const err = await conn.ready().catch((e: unknown) => e);
-    expect(isQiError(err, "ERR_AUTH")).toBe(true);
+    expect(isQiError(err, "QI_ERR_AUTH")).toBe(true);
     expect((err as Error).message).toMatch(
       new RegExp(`still answered Continue after ${DEFAULT_MAX_AUTH_ROUNDS} rounds`),
     );
@@ -436,7 +436,7 @@ describe("through the gateway", () => {
     const err = await gatewayClient(gwUrl, {
       authenticator: new ChallengeAuthenticator("alice", "looking-glass"),
     }).catch((e: unknown) => e);
-    expect(isQiError(err, "ERR_AUTH")).toBe(true);
+    expect(isQiError(err, "QI_ERR_AUTH")).toBe(true);
     expect((err as Error).message).toMatch(/invalid user or challenge response/);
     expect(gw.clients()).toHaveLength(2);
   });

@@ -209,7 +209,7 @@ describe("what a TS client writes and accepts", () => {
         });
       }
       const err = await conn.ready().catch((e: unknown) => e);
-      expect(isQiError(err, "ERR_AUTH")).toBe(true);
+      expect(isQiError(err, "QI_ERR_AUTH")).toBe(true);
       if (answer === "error") expect((err as Error).message).toContain("Authentication failed: nope");
       expect(conn.isClosed).toBe(true);
     }
@@ -233,12 +233,12 @@ describe("user/token authentication on the server (UserTokenAuthProvider, enforc
     const bad = new Session({ authenticator: new UserTokenAuthenticator("nao", "wrong") });
     cleanups.push(() => bad.close());
     const err = await bad.connect(url).catch((e: unknown) => e);
-    expect(isQiError(err, "ERR_AUTH")).toBe(true);
+    expect(isQiError(err, "QI_ERR_AUTH")).toBe(true);
     expect((err as QiError).message).toMatch(/Authentication failed: invalid user or token/);
 
     const anonymous = new Session();
     cleanups.push(() => anonymous.close());
-    expect(isQiError(await anonymous.connect(url).catch((e: unknown) => e), "ERR_AUTH")).toBe(true);
+    expect(isQiError(await anonymous.connect(url).catch((e: unknown) => e), "QI_ERR_AUTH")).toBe(true);
 
     // On the wire: an Error at the authenticate address, then the server closes.
     const p = await raw(url);
@@ -454,7 +454,7 @@ describe("misbehaving peers", () => {
     const over = await conn
       .call({ service: 2, object: 1, action: CalcIds.add }, encode("(ii)", [1, 2]))
       .catch((e: unknown) => e);
-    expect(isQiError(over, "ERR_LIMIT")).toBe(true);
+    expect(isQiError(over, "QI_ERR_LIMIT")).toBe(true);
     await Promise.all(slow);
     const ok = await conn.call({ service: 2, object: 1, action: CalcIds.add }, encode("(ii)", [1, 2]));
     expect(decode("i", ok.payload)).toBe(3);

@@ -72,7 +72,7 @@ describe("async mode", () => {
     const err = await p.catch((e: unknown) => e);
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(err).toBeInstanceOf(DispatchError);
-    expect((err as DispatchError).code).toBe("ERR_CANCELED");
+    expect((err as DispatchError).code).toBe("QI_ERR_DISPATCH_CANCELED");
     expect((err as DispatchError).label).toBe("Svc.slow");
     expect(((err as DispatchError).cause as Error).message).toBe("peer sent Cancel");
     await sleep(0);
@@ -91,7 +91,7 @@ describe("async mode", () => {
         { signal: AbortSignal.abort() },
       )
       .catch((e: unknown) => e);
-    expect((err as DispatchError).code).toBe("ERR_CANCELED");
+    expect((err as DispatchError).code).toBe("QI_ERR_DISPATCH_CANCELED");
     expect(ran).toBe(false);
   });
 
@@ -106,12 +106,14 @@ describe("async mode", () => {
         await sleep(2000);
       })
       .catch((e: unknown) => e);
-    expect((err as DispatchError).code).toBe("ERR_TIMEOUT");
+    expect((err as DispatchError).code).toBe("QI_ERR_DISPATCH_TIMEOUT");
     expect((err as DispatchError).message).toMatch(/timed out after 50 ms/);
     expect(aborted).toBe(true);
     // Per-call override beats the default, both ways.
     await expect(d.run(() => sleep(100), { timeoutMs: 1000 })).resolves.toBeUndefined();
-    await expect(d.run(() => sleep(1000), { timeoutMs: 10 })).rejects.toMatchObject({ code: "ERR_TIMEOUT" });
+    await expect(d.run(() => sleep(1000), { timeoutMs: 10 })).rejects.toMatchObject({
+      code: "QI_ERR_DISPATCH_TIMEOUT",
+    });
   });
 
   it("a strand queued behind a busy task: cancel drops it without running it", async () => {
@@ -128,7 +130,7 @@ describe("async mode", () => {
     );
     expect(d.stats()).toMatchObject({ running: 1, queued: 1 });
     ac.abort();
-    await expect(second).rejects.toMatchObject({ code: "ERR_CANCELED" });
+    await expect(second).rejects.toMatchObject({ code: "QI_ERR_DISPATCH_CANCELED" });
     expect(d.stats().queued).toBe(0);
     await first;
     expect(ran).toBe(false);
@@ -193,11 +195,11 @@ describe("async mode", () => {
     );
     const queued = d.run(() => "never", { strand: s });
     const closing = d.close();
-    await expect(queued).rejects.toMatchObject({ code: "ERR_CLOSED" });
+    await expect(queued).rejects.toMatchObject({ code: "QI_ERR_DISPATCH_CLOSED" });
     await closing;
     expect(finished).toBe(true);
     await expect(running).resolves.toBe("ok");
-    await expect(d.run(() => 1)).rejects.toMatchObject({ code: "ERR_CLOSED" });
+    await expect(d.run(() => 1)).rejects.toMatchObject({ code: "QI_ERR_DISPATCH_CLOSED" });
   });
 
   it("runNow: returns values and promises as they are, counts them, and close waits for its promises", async () => {
@@ -237,7 +239,9 @@ describe("async mode", () => {
     expect(finished).toBe(true);
     await expect(slow).resolves.toBe("later");
     expect(d.stats()).toMatchObject({ running: 0, completed: 2, failed: 1 });
-    expect(() => d.runNow(() => 1, undefined, [])).toThrow(expect.objectContaining({ code: "ERR_CLOSED" }));
+    expect(() => d.runNow(() => 1, undefined, [])).toThrow(
+      expect.objectContaining({ code: "QI_ERR_DISPATCH_CLOSED" }),
+    );
     expect(() => new Dispatcher({ mode: "sync" }).runNow(() => 1, undefined, [])).toThrow(/async mode/);
   });
 });

@@ -39,7 +39,7 @@ describe("failing and endless served methods", () => {
   it("a rejected promise is an Error reply with its message", async () => {
     const { proxy } = await world();
     await expect(proxy.call("reject", "no battery")).rejects.toMatchObject({
-      code: "ERR_REMOTE",
+      code: "QI_ERR_REMOTE",
       message: "no battery",
     });
     expect(await proxy.call("ping")).toBe("pong");
@@ -49,7 +49,7 @@ describe("failing and endless served methods", () => {
     const { proxy, aborted } = await world({ callTimeoutMs: 200 });
     const t0 = performance.now();
     await expect(proxy.call("never")).rejects.toMatchObject({
-      code: "ERR_REMOTE",
+      code: "QI_ERR_REMOTE",
       message: expect.stringMatching(/timed out after 200 ms/),
     });
     expect(performance.now() - t0).toBeGreaterThanOrEqual(150);

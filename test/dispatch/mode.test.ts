@@ -27,7 +27,7 @@ describe("dispatch mode", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(DispatchError);
-    expect((err as DispatchError).code).toBe("ERR_BAD_MODE");
+    expect((err as DispatchError).code).toBe("QI_ERR_DISPATCH_BAD_MODE");
     expect((err as DispatchError).message).toBe('QI_DISPATCH must be "async" or "sync", got "serial"');
   });
 

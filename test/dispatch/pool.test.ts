@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -61,7 +61,7 @@ describe("worker pool", () => {
   });
 
   it("a missing export is ERR_NO_EXPORT; a missing module passes its load error on", async () => {
-    await expect(d.runOnPool(CPU, "nope", [])).rejects.toMatchObject({ code: "ERR_NO_EXPORT" });
+    await expect(d.runOnPool(CPU, "nope", [])).rejects.toMatchObject({ code: "QI_ERR_DISPATCH_NO_EXPORT" });
     await expect(d.runOnPool(CPU, "notAFunction", [])).rejects.toBeInstanceOf(DispatchError);
     await expect(
       d.runOnPool(new URL("./fixtures/missing.js", import.meta.url), "f", []),
@@ -78,7 +78,7 @@ describe("worker pool", () => {
     const neighbour = d.run(async () => "main thread unaffected");
     const err = await d.runOnPool(CPU, fn, args).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DispatchError);
-    expect((err as DispatchError).code).toBe("ERR_WORKER_CRASHED");
+    expect((err as DispatchError).code).toBe("QI_ERR_DISPATCH_WORKER_CRASHED");
     await expect(neighbour).resolves.toBe("main thread unaffected");
     const after = await d.runOnPool<number>(CPU, "whoAmI", []);
     expect(after).not.toBe(before); // a fresh thread
@@ -90,9 +90,9 @@ describe("worker pool", () => {
     const p = d.runOnPool(CPU, "busy", [10_000], { signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     const t0 = performance.now();
-    await expect(p).rejects.toMatchObject({ code: "ERR_CANCELED" });
+    await expect(p).rejects.toMatchObject({ code: "QI_ERR_DISPATCH_CANCELED" });
     await expect(d.runOnPool(CPU, "busy", [10_000], { timeoutMs: 50 })).rejects.toMatchObject({
-      code: "ERR_TIMEOUT",
+      code: "QI_ERR_DISPATCH_TIMEOUT",
     });
     expect(performance.now() - t0).toBeLessThan(3000);
     // The single worker was busy for 10 s; this answers quickly only because it was replaced.
@@ -102,21 +102,25 @@ describe("worker pool", () => {
   it("works from compiled JS (dist layout) with a plain .mjs worker module", async () => {
     const dir = await mkdtemp(join(tmpdir(), "qi-dispatch-"));
     try {
-      const src = fileURLToPath(new URL("../../src/dispatch/", import.meta.url));
-      for (const f of await readdir(src)) {
-        if (!f.endsWith(".ts")) continue;
-        const out = ts.transpileModule(await readFile(join(src, f), "utf8"), {
-          compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
-          fileName: f,
-        });
-        await writeFile(join(dir, f.replace(/\.ts$/, ".js")), out.outputText);
+      // dispatch/ and the folders below it (the error base), in the dist layout.
+      for (const folder of ["dispatch", "errors"]) {
+        const src = fileURLToPath(new URL(`../../src/${folder}/`, import.meta.url));
+        await mkdir(join(dir, folder));
+        for (const f of await readdir(src)) {
+          if (!f.endsWith(".ts")) continue;
+          const out = ts.transpileModule(await readFile(join(src, f), "utf8"), {
+            compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+            fileName: f,
+          });
+          await writeFile(join(dir, folder, f.replace(/\.ts$/, ".js")), out.outputText);
+        }
       }
       await writeFile(join(dir, "package.json"), '{"type":"module"}');
       await symlink(fileURLToPath(new URL("../../node_modules", import.meta.url)), join(dir, "node_modules"));
       await writeFile(join(dir, "work.mjs"), "export function mul(a, b) { return a * b; }\n");
       await writeFile(
         join(dir, "main.mjs"),
-        `import { Dispatcher } from "./index.js";
+        `import { Dispatcher } from "./dispatch/index.js";
 const d = new Dispatcher({ mode: "async", poolSize: 1 });
 const out = [await d.runOnPool(new URL("./work.mjs", import.meta.url), "mul", [6, 7])];
 out.push(await d.runOnPool(new URL(${JSON.stringify(CPU.href)}), "add", [1, 2]).catch((e) => e.code ?? e.message));

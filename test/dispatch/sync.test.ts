@@ -192,7 +192,7 @@ describe("sync mode", () => {
       );
       const err = await a.catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DispatchError);
-      expect((err as DispatchError).code).toBe("ERR_TIMEOUT");
+      expect((err as DispatchError).code).toBe("QI_ERR_DISPATCH_TIMEOUT");
       await reply.promise; // the timed-out A lost the gate, so B could run
       await sleep(0);
       expect(log).toEqual(["B", "A end"]);
@@ -237,8 +237,8 @@ describe("sync mode", () => {
     const canceled = d.run(() => void log.push("canceled ran"), { signal: ac.signal });
     const next = d.run(() => void log.push("next"));
     ac.abort();
-    await expect(canceled).rejects.toMatchObject({ code: "ERR_CANCELED" });
-    await expect(stuck).rejects.toMatchObject({ code: "ERR_TIMEOUT", label: "stuck" });
+    await expect(canceled).rejects.toMatchObject({ code: "QI_ERR_DISPATCH_CANCELED" });
+    await expect(stuck).rejects.toMatchObject({ code: "QI_ERR_DISPATCH_TIMEOUT", label: "stuck" });
     await next;
     expect(log).toEqual(["next"]);
   });

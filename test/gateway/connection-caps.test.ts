@@ -6,7 +6,8 @@ import { connect as netConnect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { UserTokenAuthenticator } from "../../src/connection/index.js";
-import { GatewayAuthProvider, hashToken, validateGatewayConfig } from "../../src/gateway/index.js";
+import { validateGatewayConfig } from "../../src/config/index.js";
+import { GatewayAuthProvider, hashToken } from "../../src/gateway/index.js";
 import type { Raw } from "../../src/wire/values.js";
 import { capturingLogger, cleanup, client, raw, runCleanup, sleep, until, world } from "./world.js";
 

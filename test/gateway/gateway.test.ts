@@ -165,7 +165,7 @@ describe("Gateway", () => {
     await expect(
       conn.call({ service: ctr.serviceId, object: ctr.objectId, action: 100 }, new Uint8Array(0)),
     ).rejects.toMatchObject({
-      code: "ERR_REMOTE",
+      code: "QI_ERR_REMOTE",
       message: "The call request could not be handled.",
     });
   });
@@ -176,7 +176,7 @@ describe("Gateway", () => {
     const ac = new AbortController();
     const call = p.invoke("slow", [5000], { signal: ac.signal });
     setTimeout(() => ac.abort(), 30);
-    await expect(call).rejects.toSatisfy((e: unknown) => isQiError(e, "ERR_CANCELED"));
+    await expect(call).rejects.toSatisfy((e: unknown) => isQiError(e, "QI_ERR_CANCELED"));
   });
 
   it("answers calls in flight with an error when the service vanishes", async () => {
@@ -207,9 +207,9 @@ describe("Gateway", () => {
         },
       },
     });
-    await expect(client(gwUrl)).rejects.toSatisfy((e: unknown) => isQiError(e, "ERR_AUTH"));
+    await expect(client(gwUrl)).rejects.toSatisfy((e: unknown) => isQiError(e, "QI_ERR_AUTH"));
     await expect(client(gwUrl, new UserTokenAuthenticator("alice", "wrong"))).rejects.toSatisfy(
-      (e: unknown) => isQiError(e, "ERR_AUTH"),
+      (e: unknown) => isQiError(e, "QI_ERR_AUTH"),
     );
     const alice = await client(gwUrl, new UserTokenAuthenticator("alice", "secret"));
     expect((await alice.services()).map((s) => s.name)).toEqual(["Calc"]);
@@ -257,7 +257,7 @@ describe("Gateway", () => {
     const p = await (await client(gwUrl)).service("Calc");
     await p.call("add", 1, 2);
     // Arguments that do not convert: sent as a dynamic, refused by the service with an Error.
-    await expect(p.call("add", "one", "two")).rejects.toMatchObject({ code: "ERR_REMOTE" });
+    await expect(p.call("add", "one", "two")).rejects.toMatchObject({ code: "QI_ERR_REMOTE" });
     const text = await (await fetch(gw.metricsUrl()!)).text();
     expect(text).toMatch(/qi_gateway_errors_total 1\n/);
     expect(text).toMatch(/qi_gateway_calls_total\{service="Calc"\} [1-9]/);

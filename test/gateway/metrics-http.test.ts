@@ -1,6 +1,7 @@
 /** The metrics endpoint: loopback by default, a bearer token when asked, no public metrics by accident. */
 import { afterEach, describe, expect, it } from "vitest";
-import { GatewayMetrics, validateGatewayConfig } from "../../src/gateway/index.js";
+import { validateGatewayConfig } from "../../src/config/index.js";
+import { GatewayMetrics } from "../../src/gateway/index.js";
 import { isLoopbackHost, serveMetrics, splitMetricsAddress } from "../../src/gateway/metrics.js";
 import { cleanup, runCleanup } from "./world.js";
 

@@ -5,13 +5,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { AuthResult } from "../../src/connection/auth.js";
 import { isQiError, UserTokenAuthenticator } from "../../src/connection/index.js";
-import {
-  GatewayAuthProvider,
-  gatewayOptionsFromConfig,
-  hashToken,
-  LoginLimiter,
-  validateGatewayConfig,
-} from "../../src/gateway/index.js";
+import { gatewayOptionsFromConfig, validateGatewayConfig } from "../../src/config/index.js";
+import { GatewayAuthProvider, hashToken, LoginLimiter } from "../../src/gateway/index.js";
 import { client, runCleanup, world } from "./world.js";
 
 afterEach(runCleanup);
@@ -54,7 +49,7 @@ describe("authentication rate limit", () => {
     }
     await expect(login("right")).rejects.toSatisfy(
       (e: unknown) =>
-        isQiError(e, "ERR_AUTH") && /too many failed attempts; retry in [12] s/.test((e as Error).message),
+        isQiError(e, "QI_ERR_AUTH") && /too many failed attempts; retry in [12] s/.test((e as Error).message),
     );
     await new Promise((r) => setTimeout(r, 2_100));
     const ok = await login("right");

@@ -63,7 +63,7 @@ describe("services registered by external clients", () => {
     const ac = new AbortController();
     const waiting = proxy.invoke("wait", [10_000], { signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
-    await expect(waiting).rejects.toMatchObject({ code: "ERR_CANCELED" });
+    await expect(waiting).rejects.toMatchObject({ code: "QI_ERR_CANCELED" });
 
     // Two internal subscribers share one subscription at the external host.
     const other = await session(sdUrl);

@@ -45,7 +45,9 @@ describe("Gateway over TLS", () => {
     const calc = await c.service("Calc");
     expect(await calc.call("add", 2, 3)).toBe(5);
     // A client that trusts another CA does not accept the gateway.
-    expect(await refused(url, { clientTls: { ca: pki.otherCaCert } })).toMatchObject({ code: "ERR_TLS" });
+    expect(await refused(url, { clientTls: { ca: pki.otherCaCert } })).toMatchObject({
+      code: "QI_ERR_TRANSPORT_TLS",
+    });
   });
 
   describe("tcpsm:// (mutual TLS)", () => {
@@ -88,7 +90,7 @@ describe("Gateway over TLS", () => {
       const { url, gw } = await mtlsWorld([CLIENT_CN]);
       const e = await refused(url, { clientTls: { ca: pki.caCert } });
       expect(e).toBeInstanceOf(Error);
-      expect(isQiError(e) || (e as { code?: string }).code?.startsWith("ERR_")).toBeTruthy();
+      expect(isQiError(e) || /^(QI_)?ERR_/.test((e as { code?: string }).code ?? "")).toBeTruthy();
       expect(gw.stats().clients).toBe(0);
     });
 
@@ -103,7 +105,7 @@ describe("Gateway over TLS", () => {
     it("wants a token from a valid certificate whose CN is not a certificate user", async () => {
       const { url } = await mtlsWorld([]);
       const tls = { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey };
-      expect(await refused(url, { clientTls: tls })).toSatisfy((e: unknown) => isQiError(e, "ERR_AUTH"));
+      expect(await refused(url, { clientTls: tls })).toSatisfy((e: unknown) => isQiError(e, "QI_ERR_AUTH"));
       const alice = await client(url, {
         clientTls: tls,
         authenticator: new UserTokenAuthenticator("alice", "secret"),

@@ -59,7 +59,7 @@ describe("gateway over ws://", () => {
     const ac = new AbortController();
     const slow = proxies[0].invoke("slow", [10_000], { signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
-    await expect(slow).rejects.toMatchObject({ code: "ERR_CANCELED" });
+    await expect(slow).rejects.toMatchObject({ code: "QI_ERR_CANCELED" });
 
     const counter = await proxies[1].call<RemoteObject>("makeCounter", 41);
     expect(await counter.call("next")).toBe(42);
@@ -68,7 +68,7 @@ describe("gateway over ws://", () => {
   it("refuses wrong credentials and enforces permissions for ws clients", async () => {
     const { wsUrl } = await wsWorld();
     await expect(client(wsUrl, as("alice", "wrong"))).rejects.toSatisfy((e: unknown) =>
-      isQiError(e, "ERR_AUTH"),
+      isQiError(e, "QI_ERR_AUTH"),
     );
     const bob = await client(wsUrl, as("bob", "b"));
     expect((await bob.services()).map((s) => s.name)).toEqual(["Calc"]);

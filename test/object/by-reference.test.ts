@@ -123,7 +123,7 @@ describe("objects returned by a service", () => {
     w.made[0].emit("ping", 6);
     await new Promise((r) => setTimeout(r, 30));
     expect(pings).toEqual([5]);
-    await expect(obj.call("hello")).rejects.toMatchObject({ code: "ERR_CLOSED" });
+    await expect(obj.call("hello")).rejects.toMatchObject({ code: "QI_ERR_CLOSED" });
     expect(await second.call("hello")).toBe("hello from b");
     second.release();
     await until(() => hostPeer.exportedCount === 0, "the host to forget the second object");
@@ -251,7 +251,7 @@ describe("objects passed by a client (callbacks)", () => {
       throw new Error("no thanks");
     });
     const err = await w.f.call("callMeBack", cb, 1).catch((e: unknown) => e);
-    expect(isQiError(err, "ERR_REMOTE")).toBe(true);
+    expect(isQiError(err, "QI_ERR_REMOTE")).toBe(true);
     expect((err as Error).message).toBe("no thanks");
   });
 });

@@ -79,7 +79,7 @@ describe("disconnection in the middle of calls", () => {
     child.kill("SIGKILL");
     const errors = await Promise.all(calls);
     for (const e of errors) {
-      expect(isQiError(e, "ERR_DISCONNECTED")).toBe(true);
+      expect(isQiError(e, "QI_ERR_DISCONNECTED")).toBe(true);
       expect((e as QiError).service).toBe(id);
     }
     expect(Math.max(...settled) - Math.min(...settled)).toBeLessThan(50);
@@ -101,8 +101,10 @@ describe("disconnection in the middle of calls", () => {
     expect((await client.services()).map((s) => s.name)).toEqual(["ServiceDirectory"]);
     expect(sd.serviceDirectory!.idOf("Calc")).toBeUndefined();
     // The proxy is dead; a new lookup fails cleanly.
-    await expect(calc.call("add", 1, 2)).rejects.toSatisfy((x: unknown) => isQiError(x, "ERR_DISCONNECTED"));
-    await expect(client.service("Calc")).rejects.toSatisfy((x: unknown) => isQiError(x, "ERR_REMOTE"));
+    await expect(calc.call("add", 1, 2)).rejects.toSatisfy((x: unknown) =>
+      isQiError(x, "QI_ERR_DISCONNECTED"),
+    );
+    await expect(client.service("Calc")).rejects.toSatisfy((x: unknown) => isQiError(x, "QI_ERR_REMOTE"));
   }, 30_000);
 
   it("the client side going away: calls of the SD connection fail at once, services() after that reports it", async () => {
@@ -116,10 +118,10 @@ describe("disconnection in the middle of calls", () => {
     const pending = Array.from({ length: 20 }, () => calc.call("slow", 60_000).catch((e: unknown) => e));
     await new Promise((r) => setTimeout(r, 30));
     await sd.close();
-    for (const e of await Promise.all(pending)) expect(isQiError(e, "ERR_DISCONNECTED")).toBe(true);
+    for (const e of await Promise.all(pending)) expect(isQiError(e, "QI_ERR_DISCONNECTED")).toBe(true);
     expect(await disconnected).toMatch(/lost|closed/);
     expect(client.isConnected).toBe(false);
-    await expect(client.services()).rejects.toSatisfy((x: unknown) => isQiError(x, "ERR_DISCONNECTED"));
+    await expect(client.services()).rejects.toSatisfy((x: unknown) => isQiError(x, "QI_ERR_DISCONNECTED"));
   });
 
   it("a raw host that registered over its SD connection and vanishes: its pending and ready services both go", async () => {

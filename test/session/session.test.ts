@@ -58,7 +58,7 @@ describe("Session against a TS Service Directory", () => {
   it("turns a thrown error into an Error reply", async () => {
     const { client } = await world();
     const c = await client.service("Calc");
-    await expect(c.call("fail", "boom")).rejects.toMatchObject({ code: "ERR_REMOTE", message: "boom" });
+    await expect(c.call("fail", "boom")).rejects.toMatchObject({ code: "QI_ERR_REMOTE", message: "boom" });
   });
 
   it("delivers signals and property changes", async () => {
@@ -83,7 +83,7 @@ describe("Session against a TS Service Directory", () => {
     const ac = new AbortController();
     const p = c.invoke("slow", [5000], { signal: ac.signal });
     setTimeout(() => ac.abort(), 20);
-    await expect(p).rejects.toSatisfy((e: unknown) => isQiError(e, "ERR_CANCELED"));
+    await expect(p).rejects.toSatisfy((e: unknown) => isQiError(e, "QI_ERR_CANCELED"));
     expect(await c.call("add", 1, 1)).toBe(2);
   });
 
@@ -92,11 +92,11 @@ describe("Session against a TS Service Directory", () => {
     const c = await client.service("Calc");
     const removed = new Promise<string>((r) => client.once("serviceUnregistered", (_id, name) => r(name)));
     const p = c.call("slow", 5000);
-    const failed = expect(p).rejects.toSatisfy((e: unknown) => isQiError(e, "ERR_DISCONNECTED"));
+    const failed = expect(p).rejects.toSatisfy((e: unknown) => isQiError(e, "QI_ERR_DISCONNECTED"));
     await new Promise((r) => setTimeout(r, 20));
     await host.close();
     await failed;
-    await expect(p).rejects.toSatisfy((e: unknown) => isQiError(e, "ERR_DISCONNECTED"));
+    await expect(p).rejects.toSatisfy((e: unknown) => isQiError(e, "QI_ERR_DISCONNECTED"));
     expect(await removed).toBe("Calc");
     expect((await client.services()).map((s) => s.name)).toEqual(["ServiceDirectory"]);
   });

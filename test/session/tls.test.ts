@@ -63,14 +63,14 @@ describe("tcps://", () => {
     });
     const [url] = await sd.listenStandalone("tcps://127.0.0.1:0");
     const noCa = await refusal(url, {});
-    expect(noCa).toMatchObject({ code: "ERR_TLS" });
+    expect(noCa).toMatchObject({ code: "QI_ERR_TRANSPORT_TLS" });
     expect(noCa.message).toMatch(/certificate/i);
     expect(noCa.message).toMatch(/trusted|self-signed|CA/);
     const otherCa = await refusal(url, { clientTls: { ca: pki.otherCaCert } });
-    expect(otherCa).toMatchObject({ code: "ERR_TLS" });
+    expect(otherCa).toMatchObject({ code: "QI_ERR_TRANSPORT_TLS" });
     // Wrong host name: the certificate names localhost/127.0.0.1 only.
     const wrongName = await refusal(url, { clientTls: { ca: pki.caCert, servername: "robot.example" } });
-    expect(wrongName).toMatchObject({ code: "ERR_TLS" });
+    expect(wrongName).toMatchObject({ code: "QI_ERR_TRANSPORT_TLS" });
     // libqi's tcps (no verification) is an explicit opt-in.
     const insecure = session({ clientTls: { insecureAcceptAnyCertificate: true } });
     await insecure.connect(url);
@@ -109,17 +109,17 @@ describe("tcpsm:// (mutual TLS)", () => {
     const [url] = await sd.listenStandalone("tcpsm://127.0.0.1:0");
     // tcpsm without a client certificate is refused locally, before connecting.
     const none = await refusal(url, { clientTls: { ca: pki.caCert } });
-    expect(none).toMatchObject({ code: "ERR_BAD_OPTIONS" });
+    expect(none).toMatchObject({ code: "QI_ERR_TRANSPORT_BAD_OPTIONS" });
     // The same client over tcps:// reaches the server, which refuses it.
     const plain = await refusal(url.replace("tcpsm://", "tcps://"), { clientTls: { ca: pki.caCert } });
     // TLS 1.3: the client finishes its side of the handshake first, so the refusal arrives as
     // the loss of the connection, with the TLS alert as its cause.
-    expect(plain).toMatchObject({ code: "ERR_DISCONNECTED", cause: { code: "ERR_TLS" } });
+    expect(plain).toMatchObject({ code: "QI_ERR_DISCONNECTED", cause: { code: "QI_ERR_TRANSPORT_TLS" } });
     expect(plain.message).toMatch(/requires a client certificate/);
     const other = await refusal(url, {
       clientTls: { ca: pki.caCert, cert: pki.otherClientCert, key: pki.otherClientKey },
     });
     // Same with a certificate of another CA (the client only sees the server close).
-    expect(other).toMatchObject({ code: "ERR_DISCONNECTED" });
+    expect(other).toMatchObject({ code: "QI_ERR_DISCONNECTED" });
   });
 });

@@ -115,7 +115,7 @@ describe("a Session over a TransportFactory", () => {
     await sd.listenStandalone("tcp://127.0.0.1:9559");
     const client = track(new Session({ transport }));
     await client.connect("tcp://127.0.0.1:9559");
-    await expect(client.waitForService("Late", 50)).rejects.toMatchObject({ code: "ERR_TIMEOUT" });
+    await expect(client.waitForService("Late", 50)).rejects.toMatchObject({ code: "QI_ERR_TIMEOUT" });
     const waiting = client.waitForService("Late", 5_000);
     const host = track(new Session({ transport }));
     await host.connect("tcp://127.0.0.1:9559");

@@ -131,7 +131,7 @@ describe("connectSync", () => {
     expect(child.methods()).toEqual(["hello"]);
     expect(child.call("hello")).toBe("hello from Ann");
     child.release();
-    expect((thrown(() => child.call("hello")) as QiError).code).toBe("ERR_CLOSED");
+    expect((thrown(() => child.call("hello")) as QiError).code).toBe("QI_ERR_CLOSED");
   });
 
   it("reads and writes properties", () => {
@@ -140,7 +140,7 @@ describe("connectSync", () => {
     volume.set(33);
     expect(volume.get()).toBe(33);
     expect((thrown(() => sd.service("SyncTest").property("nope")) as QiError).code).toBe(
-      "ERR_NO_SUCH_MEMBER",
+      "QI_ERR_NO_SUCH_MEMBER",
     );
   });
 
@@ -148,7 +148,7 @@ describe("connectSync", () => {
     const svc = sd.service("SyncTest");
     const remote = thrown(() => svc.call("fail", "boom")) as QiError;
     sameError(remote, await caught(refService.call("fail", "boom")));
-    expect(remote.code).toBe("ERR_REMOTE");
+    expect(remote.code).toBe("QI_ERR_REMOTE");
     expect(remote.remote).toBe(true);
     expect(remote.message).toContain("boom");
 
@@ -175,7 +175,7 @@ describe("connectSync", () => {
       const t0 = Date.now();
       const e = thrown(() => svc.call("slow", 5_000)) as QiError;
       expect(e).toBeInstanceOf(QiError);
-      expect(e.code).toBe("ERR_TIMEOUT");
+      expect(e.code).toBe("QI_ERR_TIMEOUT");
       expect(Date.now() - t0).toBeLessThan(2_500);
       expect(svc.call("slow", 10)).toBe(10);
     } finally {
@@ -210,7 +210,7 @@ describe("connectSync", () => {
     other.close();
     other.close();
     expect(other.isClosed).toBe(true);
-    expect((thrown(() => svc.call("add", 1, 1)) as QiError).code).toBe("ERR_CLOSED");
-    expect((thrown(() => other.services()) as QiError).code).toBe("ERR_CLOSED");
+    expect((thrown(() => svc.call("add", 1, 1)) as QiError).code).toBe("QI_ERR_CLOSED");
+    expect((thrown(() => other.services()) as QiError).code).toBe("QI_ERR_CLOSED");
   });
 });

@@ -132,6 +132,6 @@ describe("backpressure", () => {
     const rejected = results.filter((r) => r.status === "rejected");
     expect(rejected.length).toBeGreaterThan(0);
     for (const r of rejected)
-      expect((r as PromiseRejectedResult).reason).toHaveProperty("code", "ERR_CLOSED");
+      expect((r as PromiseRejectedResult).reason).toHaveProperty("code", "QI_ERR_TRANSPORT_CLOSED");
   });
 });

@@ -66,7 +66,7 @@ describe("memoryChannelPair", () => {
     a.send(call(1, 9));
     await turn();
     expect(b.closed && a.closed).toBe(true);
-    expect((reasons[0] as { code?: string }).code).toBe("ERR_PAYLOAD_TOO_LARGE");
+    expect((reasons[0] as { code?: string }).code).toBe("QI_ERR_WIRE_PAYLOAD_TOO_LARGE");
   });
 
   it("close() delivers what was sent before closing both ends; destroy() drops it", async () => {

@@ -251,10 +251,10 @@ describe("tcp connect / listen", () => {
     registerScheme("ws", {
       connect: async (url) => {
         seen.push(formatUrl(url));
-        throw new TransportError("ERR_CONNECT", "fake");
+        throw new TransportError("QI_ERR_TRANSPORT_CONNECT", "fake");
       },
       listen: async () => {
-        throw new TransportError("ERR_LISTEN", "fake");
+        throw new TransportError("QI_ERR_TRANSPORT_LISTEN", "fake");
       },
     });
     try {
@@ -263,14 +263,16 @@ describe("tcp connect / listen", () => {
     } finally {
       unregisterScheme("ws");
     }
-    expect((await rejection(connect("ws://127.0.0.1:1/qi"))).code).toBe("ERR_UNSUPPORTED_SCHEME");
+    expect((await rejection(connect("ws://127.0.0.1:1/qi"))).code).toBe(
+      "QI_ERR_TRANSPORT_UNSUPPORTED_SCHEME",
+    );
   });
 
   it("listening on a taken port fails with ERR_LISTEN", async () => {
     const first = await listen("tcp://127.0.0.1:0", {}, () => {});
     cleanups.push(() => first.close());
     const err = await rejection(listen(first.url, {}, () => {}));
-    expect(err.code).toBe("ERR_LISTEN");
+    expect(err.code).toBe("QI_ERR_TRANSPORT_LISTEN");
     expect(err.message).toMatch(/address already in use/);
   });
 });
@@ -280,18 +282,22 @@ describe("tcp errors", () => {
     const port = await freePort();
     const t0 = Date.now();
     const err = await rejection(connect(`tcp://127.0.0.1:${port}`));
-    expect(err.code).toBe("ERR_CONNECT");
+    expect(err.code).toBe("QI_ERR_TRANSPORT_CONNECT");
     expect(err.message).toContain(`tcp://127.0.0.1:${port}`);
     expect((err.cause as { code?: string }).code).toBe("ECONNREFUSED");
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
   it("rejects URLs it cannot connect to", async () => {
-    expect((await rejection(connect("qi:ServiceDirectory"))).code).toBe("ERR_UNSUPPORTED_SCHEME");
-    expect((await rejection(connect("ws://127.0.0.1:1/"))).code).toBe("ERR_UNSUPPORTED_SCHEME");
-    expect((await rejection(connect("tcp://127.0.0.1:0"))).code).toBe("ERR_BAD_URL");
-    expect((await rejection(connect("tcp://127.0.0.1:x"))).code).toBe("ERR_BAD_URL");
-    expect((await rejection(listen("qi:Foo", {}, () => {}))).code).toBe("ERR_UNSUPPORTED_SCHEME");
+    expect((await rejection(connect("qi:ServiceDirectory"))).code).toBe(
+      "QI_ERR_TRANSPORT_UNSUPPORTED_SCHEME",
+    );
+    expect((await rejection(connect("ws://127.0.0.1:1/"))).code).toBe("QI_ERR_TRANSPORT_UNSUPPORTED_SCHEME");
+    expect((await rejection(connect("tcp://127.0.0.1:0"))).code).toBe("QI_ERR_TRANSPORT_BAD_URL");
+    expect((await rejection(connect("tcp://127.0.0.1:x"))).code).toBe("QI_ERR_TRANSPORT_BAD_URL");
+    expect((await rejection(listen("qi:Foo", {}, () => {}))).code).toBe(
+      "QI_ERR_TRANSPORT_UNSUPPORTED_SCHEME",
+    );
   });
 
   it("a connect timeout (peer never completes the TLS handshake) gives ERR_TIMEOUT", async () => {
@@ -306,14 +312,14 @@ describe("tcp errors", () => {
     const port = (silent.address() as { port: number }).port;
     const t0 = Date.now();
     const err = await rejection(connect(`tcps://127.0.0.1:${port}`, { timeout: 200 }));
-    expect(err.code).toBe("ERR_TIMEOUT");
+    expect(err.code).toBe("QI_ERR_TRANSPORT_TIMEOUT");
     expect(err.message).toMatch(/timed out after 200 ms/);
     expect(Date.now() - t0).toBeLessThan(2000);
 
     const ac = new AbortController();
     const p = connect(`tcps://127.0.0.1:${port}`, { signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
-    expect((await rejection(p)).code).toBe("ERR_ABORTED");
+    expect((await rejection(p)).code).toBe("QI_ERR_TRANSPORT_ABORTED");
   });
 
   it("an oversized payload from the peer closes the channel with ERR_PAYLOAD_TOO_LARGE", async () => {
@@ -326,13 +332,13 @@ describe("tcp errors", () => {
     client.send(makeMessage(2, bytes(1025)));
     const reason = await serverClosed;
     expect(reason).toBeInstanceOf(WireError);
-    expect((reason as WireError).code).toBe("ERR_PAYLOAD_TOO_LARGE");
+    expect((reason as WireError).code).toBe("QI_ERR_WIRE_PAYLOAD_TOO_LARGE");
     expect(seen).toEqual([1]);
     expect(server.closed).toBe(true);
     expect(server.closeReason).toBe(reason);
     const clientReason = await clientClosed;
     expect(clientReason).toBeInstanceOf(TransportError);
-    expect((clientReason as TransportError).code).toBe("ERR_CLOSED");
+    expect((clientReason as TransportError).code).toBe("QI_ERR_TRANSPORT_CLOSED");
   });
 
   it("garbage bytes close the channel with ERR_BAD_MAGIC", async () => {
@@ -349,7 +355,7 @@ describe("tcp errors", () => {
     });
     raw.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     const reason = await closed;
-    expect((reason as WireError).code).toBe("ERR_BAD_MAGIC");
+    expect((reason as WireError).code).toBe("QI_ERR_WIRE_BAD_MAGIC");
     await rawClosed;
   });
 
@@ -381,10 +387,10 @@ describe("closing", () => {
       // flushed before FIN
       expect(Buffer.from((await lastMessage)[0].payload).equals(bytes(100_000))).toBe(true);
       expect(ra).toBeInstanceOf(TransportError);
-      expect((ra as TransportError).code).toBe("ERR_CLOSED");
+      expect((ra as TransportError).code).toBe("QI_ERR_TRANSPORT_CLOSED");
       expect(ra?.message).toMatch(/closed locally/);
       expect(rb).toBeInstanceOf(TransportError);
-      expect((rb as TransportError).code).toBe("ERR_CLOSED");
+      expect((rb as TransportError).code).toBe("QI_ERR_TRANSPORT_CLOSED");
       expect(rb?.message).toMatch(/closed by peer/);
       await delay(50);
       expect(a.calls()).toBe(1);
@@ -400,14 +406,14 @@ describe("closing", () => {
     const b = closedWith(p.server);
     p.client.close(mine);
     expect(await a).toBe(mine);
-    expect((await b) as TransportError).toHaveProperty("code", "ERR_CLOSED");
+    expect((await b) as TransportError).toHaveProperty("code", "QI_ERR_TRANSPORT_CLOSED");
 
     const q = await pair();
     const c = closedWith(q.server);
     const d = closedWith(q.client);
     q.server.destroy();
-    expect(await c).toHaveProperty("code", "ERR_CLOSED");
-    expect(await d).toHaveProperty("code", "ERR_CLOSED");
+    expect(await c).toHaveProperty("code", "QI_ERR_TRANSPORT_CLOSED");
+    expect(await d).toHaveProperty("code", "QI_ERR_TRANSPORT_CLOSED");
   });
 
   it("onClose added after the close still fires once; send after close throws ERR_CLOSED", async () => {
@@ -419,7 +425,10 @@ describe("closing", () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]).toBe(client.closeReason);
     expect(() => client.send(makeMessage(1, bytes(1)))).toThrow(TransportError);
-    await expect(client.sendAsync(makeMessage(1, bytes(1)))).rejects.toHaveProperty("code", "ERR_CLOSED");
+    await expect(client.sendAsync(makeMessage(1, bytes(1)))).rejects.toHaveProperty(
+      "code",
+      "QI_ERR_TRANSPORT_CLOSED",
+    );
   });
 
   it("listener.close() closes the channels it accepted and stops accepting", async () => {
@@ -428,8 +437,8 @@ describe("closing", () => {
     const b = closedWith(p.server);
     await p.listener.close();
     expect(await b).toHaveProperty("message", expect.stringMatching(/listener .* closed/));
-    expect(await a).toHaveProperty("code", "ERR_CLOSED");
-    expect((await rejection(connect(p.listener.url))).code).toBe("ERR_CONNECT");
+    expect(await a).toHaveProperty("code", "QI_ERR_TRANSPORT_CLOSED");
+    expect((await rejection(connect(p.listener.url))).code).toBe("QI_ERR_TRANSPORT_CONNECT");
     await p.listener.close(); // idempotent
   });
 });

@@ -96,13 +96,13 @@ describe("tcps", () => {
     const { listener, accepted } = await tlsListener("tcps");
     // Node's root CAs (no ca option) do not know the test CA.
     const e1 = await rejection(connect(listener.url));
-    expect(e1.code).toBe("ERR_TLS");
+    expect(e1.code).toBe("QI_ERR_TRANSPORT_TLS");
     expect(e1.message).toMatch(/not signed by a trusted CA|issuer|self-signed/);
     expect(e1.message).toMatch(/insecureAcceptAnyCertificate/);
     expect(e1.message).toContain(listener.url);
     // Another CA.
     const e2 = await rejection(connect(listener.url, { tls: { ca: pki.otherCaCert } }));
-    expect(e2.code).toBe("ERR_TLS");
+    expect(e2.code).toBe("QI_ERR_TRANSPORT_TLS");
     await delay(50);
     expect(accepted).toHaveLength(0);
   });
@@ -112,7 +112,7 @@ describe("tcps", () => {
     const err = await rejection(
       connect(listener.url, { tls: { ca: pki.caCert, servername: "robot.example" } }),
     );
-    expect(err.code).toBe("ERR_TLS");
+    expect(err.code).toBe("QI_ERR_TRANSPORT_TLS");
     expect(err.message).toMatch(/does not name this host/);
   });
 
@@ -140,19 +140,19 @@ describe("tcps", () => {
     const { listener, accepted } = await tlsListener("tcps");
     const wrong = new X509Certificate(pki.clientCert).fingerprint256;
     const err = await rejection(connect(listener.url, { tls: { pinnedSha256: wrong, ca: pki.caCert } }));
-    expect(err.code).toBe("ERR_TLS");
+    expect(err.code).toBe("QI_ERR_TRANSPORT_TLS");
     expect(err.message).toMatch(/does not match the pinned fingerprint/);
     expect(err.message).toContain(new X509Certificate(pki.serverCert).fingerprint256);
     await delay(50);
     expect(accepted.every((c) => c.closed)).toBe(true);
     expect((await rejection(connect(listener.url, { tls: { pinnedSha256: "abc" } }))).code).toBe(
-      "ERR_BAD_OPTIONS",
+      "QI_ERR_TRANSPORT_BAD_OPTIONS",
     );
   });
 
   it("a tcps listener needs a key and a certificate", async () => {
     const err = await rejection(listen("tcps://127.0.0.1:0", {}, () => {}));
-    expect(err.code).toBe("ERR_BAD_OPTIONS");
+    expect(err.code).toBe("QI_ERR_TRANSPORT_BAD_OPTIONS");
   });
 
   it("a plain tcp client on a tcps listener is reported through onError, not as a channel", async () => {
@@ -163,7 +163,7 @@ describe("tcps", () => {
     await closed;
     expect(accepted).toHaveLength(0);
     expect(errors.length).toBeGreaterThan(0);
-    expect(errors[0]).toHaveProperty("code", "ERR_TLS");
+    expect(errors[0]).toHaveProperty("code", "QI_ERR_TRANSPORT_TLS");
   });
 });
 
@@ -183,13 +183,13 @@ describe("tcpsm (mutual TLS)", () => {
   it("a tcpsm client must present a certificate", async () => {
     const { listener } = await tlsListener("tcpsm");
     const err = await rejection(connect(listener.url, { tls: { ca: pki.caCert } }));
-    expect(err.code).toBe("ERR_BAD_OPTIONS");
+    expect(err.code).toBe("QI_ERR_TRANSPORT_BAD_OPTIONS");
     expect(err.message).toMatch(/client certificate/);
   });
 
   it("a tcpsm listener needs a CA", async () => {
     const err = await rejection(listen("tcpsm://127.0.0.1:0", { tls: serverTls() }, () => {}));
-    expect(err.code).toBe("ERR_BAD_OPTIONS");
+    expect(err.code).toBe("QI_ERR_TRANSPORT_BAD_OPTIONS");
   });
 
   /**
@@ -207,7 +207,7 @@ describe("tcpsm (mutual TLS)", () => {
       reason = e as Error;
     }
     expect(reason).toBeInstanceOf(TransportError);
-    expect(["ERR_TLS", "ERR_CLOSED"]).toContain((reason as TransportError).code);
+    expect(["QI_ERR_TRANSPORT_TLS", "QI_ERR_TRANSPORT_CLOSED"]).toContain((reason as TransportError).code);
   }
 
   it("the server refuses a client without a certificate", async () => {
@@ -215,7 +215,7 @@ describe("tcpsm (mutual TLS)", () => {
     await expectRefused({ tls: { ca: pki.caCert } }, `tcps://127.0.0.1:${listener.port}`);
     await delay(50);
     expect(accepted).toHaveLength(0);
-    expect(errors[0]).toHaveProperty("code", "ERR_TLS");
+    expect(errors[0]).toHaveProperty("code", "QI_ERR_TRANSPORT_TLS");
   });
 
   it("the server refuses a client certificate from another CA", async () => {
@@ -226,6 +226,6 @@ describe("tcpsm (mutual TLS)", () => {
     );
     await delay(50);
     expect(accepted).toHaveLength(0);
-    expect(errors[0]).toHaveProperty("code", "ERR_TLS");
+    expect(errors[0]).toHaveProperty("code", "QI_ERR_TRANSPORT_TLS");
   });
 });

@@ -105,7 +105,7 @@ describe("parseUrl", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(TransportError);
-    expect((err as TransportError).code).toBe("ERR_BAD_URL");
+    expect((err as TransportError).code).toBe("QI_ERR_TRANSPORT_BAD_URL");
     expect((err as TransportError).message).toMatch(why);
     expect((err as TransportError).message).toContain(JSON.stringify(text));
   });

@@ -233,7 +233,7 @@ describe("ws errors", () => {
     const l = await listen("ws://127.0.0.1:0", {}, () => {});
     const port = l.port;
     await l.close();
-    expect((await rejection(connect(`ws://127.0.0.1:${port}`))).code).toBe("ERR_CONNECT");
+    expect((await rejection(connect(`ws://127.0.0.1:${port}`))).code).toBe("QI_ERR_TRANSPORT_CONNECT");
 
     const http = createHttpServer((_req, res) => {
       res.writeHead(200);
@@ -242,7 +242,7 @@ describe("ws errors", () => {
     await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
     cleanups.push(() => new Promise((r) => http.close(r)));
     const e = await rejection(connect(`ws://127.0.0.1:${(http.address() as { port: number }).port}`));
-    expect(e.code).toBe("ERR_CONNECT");
+    expect(e.code).toBe("QI_ERR_TRANSPORT_CONNECT");
     expect(e.message).toMatch(/refused the WebSocket upgrade|socket hang up|Unexpected server response/);
   });
 
@@ -383,9 +383,9 @@ describe("closing", () => {
       const ra = await a;
       const rb = await b;
       expect(Buffer.from((await last)[0].payload).equals(bytes(100_000))).toBe(true);
-      expect(ra).toHaveProperty("code", "ERR_CLOSED");
+      expect(ra).toHaveProperty("code", "QI_ERR_TRANSPORT_CLOSED");
       expect(ra?.message).toMatch(/closed locally/);
-      expect(rb).toHaveProperty("code", "ERR_CLOSED");
+      expect(rb).toHaveProperty("code", "QI_ERR_TRANSPORT_CLOSED");
       expect(rb?.message).toMatch(/closed by peer \(1000\)/);
       await delay(50);
       expect(a.calls()).toBe(1);
@@ -400,9 +400,12 @@ describe("closing", () => {
     const b = closedWith(p.server);
     p.client.close(mine);
     expect(await a).toBe(mine);
-    expect(await b).toHaveProperty("code", "ERR_CLOSED");
+    expect(await b).toHaveProperty("code", "QI_ERR_TRANSPORT_CLOSED");
     expect(() => p.client.send(makeMessage(1, bytes(1)))).toThrow(TransportError);
-    await expect(p.client.sendAsync(makeMessage(1, bytes(1)))).rejects.toHaveProperty("code", "ERR_CLOSED");
+    await expect(p.client.sendAsync(makeMessage(1, bytes(1)))).rejects.toHaveProperty(
+      "code",
+      "QI_ERR_TRANSPORT_CLOSED",
+    );
     const late: unknown[] = [];
     p.client.onClose((r) => late.push(r));
     await delay(5);
@@ -420,8 +423,8 @@ describe("closing", () => {
     const b = closedWith(p.server);
     await p.listener.close();
     expect(await b).toHaveProperty("message", expect.stringMatching(/listener .* closed/));
-    expect(await a).toHaveProperty("code", "ERR_CLOSED");
-    expect((await rejection(connect(p.listener.url))).code).toBe("ERR_CONNECT");
+    expect(await a).toHaveProperty("code", "QI_ERR_TRANSPORT_CLOSED");
+    expect((await rejection(connect(p.listener.url))).code).toBe("QI_ERR_TRANSPORT_CONNECT");
   });
 });
 
@@ -469,7 +472,7 @@ describe("backpressure", () => {
     const rejected = results.filter((r) => r.status === "rejected");
     expect(rejected.length).toBeGreaterThan(0);
     for (const r of rejected)
-      expect((r as PromiseRejectedResult).reason).toHaveProperty("code", "ERR_CLOSED");
+      expect((r as PromiseRejectedResult).reason).toHaveProperty("code", "QI_ERR_TRANSPORT_CLOSED");
   });
 });
 
@@ -500,19 +503,21 @@ describe("wss", () => {
     );
     cleanups.push(() => l.close());
     const e = await rejection(connect(l.url, { tls: { ca: pki.otherCaCert } }));
-    expect(e.code).toBe("ERR_TLS");
+    expect(e.code).toBe("QI_ERR_TRANSPORT_TLS");
     const { X509Certificate } = await import("node:crypto");
     const fp = new X509Certificate(pki.serverCert).fingerprint256;
     const ch = await connect(l.url, { tls: { pinnedSha256: fp } });
     expect(ch.isSecure).toBe(true);
     ch.destroy();
     const bad = await rejection(connect(l.url, { tls: { pinnedSha256: "00".repeat(32) } }));
-    expect(bad.code).toBe("ERR_TLS");
+    expect(bad.code).toBe("QI_ERR_TRANSPORT_TLS");
     expect(bad.message).toMatch(/pinned fingerprint/);
   });
 
   it("a wss listener needs a key and a certificate", async () => {
-    expect((await rejection(listen("wss://127.0.0.1:0", {}, () => {}))).code).toBe("ERR_BAD_OPTIONS");
+    expect((await rejection(listen("wss://127.0.0.1:0", {}, () => {}))).code).toBe(
+      "QI_ERR_TRANSPORT_BAD_OPTIONS",
+    );
   });
 
   it("same-origin for wss means https://host:port", async () => {

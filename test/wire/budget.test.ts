@@ -94,7 +94,7 @@ describe("hostile payloads a few bytes long fail with ERR_BUDGET", () => {
   for (const [what, sig, bytes] of cases) {
     it(what, () => {
       const e = wireError(() => decode(sig, Uint8Array.from(bytes)));
-      expect(e.code).toBe("ERR_BUDGET");
+      expect(e.code).toBe("QI_ERR_WIRE_BUDGET");
       expect(e.message).toMatch(/allocation budget/);
     });
   }
@@ -109,23 +109,25 @@ describe("hostile payloads a few bytes long fail with ERR_BUDGET", () => {
     for (const [open, close] of pairs) {
       const sig = `${open.repeat(100_000)}i${close.repeat(100_000)}`;
       const e = wireError(() => decode("m", Uint8Array.from(str(sig))));
-      expect(e.code).toBe("ERR_DEPTH_EXCEEDED");
+      expect(e.code).toBe("QI_ERR_WIRE_DEPTH_EXCEEDED");
     }
   });
 
   it("dynamics within dynamics stop at the depth bound", () => {
     const parts: number[] = [];
     for (let i = 0; i < 10_000; i++) parts.push(...str("m"));
-    expect(wireError(() => decode("m", Uint8Array.from(parts))).code).toBe("ERR_DEPTH_EXCEEDED");
+    expect(wireError(() => decode("m", Uint8Array.from(parts))).code).toBe("QI_ERR_WIRE_DEPTH_EXCEEDED");
   });
 
   it("a MetaObject announcing a million methods in a few bytes is refused", () => {
     const e = wireError(() => decodeMetaObject(Uint8Array.from([...u32(1_000_000), 0, 0, 0, 0])));
-    expect(e.code).toBe("ERR_COUNT_TOO_LARGE");
+    expect(e.code).toBe("QI_ERR_WIRE_COUNT_TOO_LARGE");
   });
 
   it("counts still have to fit the remaining bytes (empty strings cost their 4 bytes)", () => {
-    expect(wireError(() => decode("[s]", Uint8Array.from(u32(1_000_000)))).code).toBe("ERR_COUNT_TOO_LARGE");
+    expect(wireError(() => decode("[s]", Uint8Array.from(u32(1_000_000)))).code).toBe(
+      "QI_ERR_WIRE_COUNT_TOO_LARGE",
+    );
   });
 });
 
@@ -162,7 +164,7 @@ describe("honest payloads decode as before", () => {
     // Exactly at the bound: a list (array + a slot per element) of n empty tuples (an array each).
     const n = Math.floor((decodeBudget(4) - BudgetCost.array) / (BudgetCost.slot + BudgetCost.array));
     expect(decode("[()]", Uint8Array.from(u32(n)))).toHaveLength(n);
-    expect(wireError(() => decode("[()]", Uint8Array.from(u32(n + 1)))).code).toBe("ERR_BUDGET");
+    expect(wireError(() => decode("[()]", Uint8Array.from(u32(n + 1)))).code).toBe("QI_ERR_WIRE_BUDGET");
   });
 
   it("honest structures up to 8 heap words per byte: pairs of bools, nested pairs, structs", () => {
@@ -249,10 +251,10 @@ function payloadFor(node: SigNode, next: () => number, out: number[], limit: num
 }
 
 const CUT_SHORT_OR_BUDGET = new Set([
-  "ERR_BUDGET",
-  "ERR_TRUNCATED",
-  "ERR_COUNT_TOO_LARGE",
-  "ERR_TRAILING_BYTES",
+  "QI_ERR_WIRE_BUDGET",
+  "QI_ERR_WIRE_TRUNCATED",
+  "QI_ERR_WIRE_COUNT_TOO_LARGE",
+  "QI_ERR_WIRE_TRAILING_BYTES",
 ]);
 
 describe("property: what a decode holds ≤ UNITS_PER_BYTE × bytes + UNIT_ALLOWANCE heap words", () => {
@@ -275,7 +277,7 @@ describe("property: what a decode holds ≤ UNITS_PER_BYTE × bytes + UNIT_ALLOW
         } catch (e) {
           // A payload cut short by the generator's size limit is truncated; the rest must be the budget.
           if (e instanceof WireError && CUT_SHORT_OR_BUDGET.has(e.code)) {
-            if (e.code === "ERR_BUDGET") refused++;
+            if (e.code === "QI_ERR_WIRE_BUDGET") refused++;
             return;
           }
           throw e;

@@ -195,7 +195,7 @@ describe("decode fuzz", () => {
         ok++;
         if (t.reencode) encode(t.sig, v, t.ctx);
       } catch (e) {
-        if (e instanceof WireError && typeof e.code === "string" && e.code.startsWith("ERR_")) {
+        if (e instanceof WireError && typeof e.code === "string" && e.code.startsWith("QI_ERR_WIRE_")) {
           codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
         } else if (unexpected.length < 10) {
           unexpected.push(
@@ -218,10 +218,10 @@ describe("decode fuzz", () => {
     // The fuzzer exercised both paths and the main error kinds.
     expect(ok).toBeGreaterThan(1000);
     for (const code of [
-      "ERR_TRUNCATED",
-      "ERR_COUNT_TOO_LARGE",
-      "ERR_TRAILING_BYTES",
-      "ERR_SIGNATURE_INVALID",
+      "QI_ERR_WIRE_TRUNCATED",
+      "QI_ERR_WIRE_COUNT_TOO_LARGE",
+      "QI_ERR_WIRE_TRAILING_BYTES",
+      "QI_ERR_WIRE_SIGNATURE_INVALID",
     ]) {
       expect(codes.get(code) ?? 0).toBeGreaterThan(0);
     }

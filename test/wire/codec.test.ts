@@ -89,7 +89,7 @@ describe("strings that are not UTF-8", () => {
 
   it("throw ERR_BAD_UTF8 with strictUtf8", () => {
     const e = wireError(() => decode("(is)", bytes(1, 0, 0, 0, ...bad), { strictUtf8: true }));
-    expect(e.code).toBe("ERR_BAD_UTF8");
+    expect(e.code).toBe("QI_ERR_WIRE_BAD_UTF8");
     expect(e.offset).toBe(8);
   });
 
@@ -168,8 +168,8 @@ describe("containers", () => {
     expect(decode("[_]", bytes(0, 0, 0, 0))).toEqual([]);
     expect(decode("{__}", bytes(0, 0, 0, 0))).toEqual(new Map());
     expect(hex(encode("m", new Dynamic("[_]", [])))).toBe("03 00 00 00 5b 5f 5d 00 00 00 00");
-    expect(wireError(() => decode("[_]", bytes(1, 0, 0, 0))).code).toBe("ERR_UNSERIALIZABLE");
-    expect(wireError(() => encode("[_]", [1])).code).toBe("ERR_UNSERIALIZABLE");
+    expect(wireError(() => decode("[_]", bytes(1, 0, 0, 0))).code).toBe("QI_ERR_WIRE_UNSERIALIZABLE");
+    expect(wireError(() => encode("[_]", [1])).code).toBe("QI_ERR_WIRE_UNSERIALIZABLE");
   });
 });
 
@@ -192,35 +192,37 @@ describe("dynamics", () => {
     // [i] count 1, then dynamic "[i" → breaks at char 2 of the signature at offset 8.
     const input = bytes(1, 0, 0, 0, 2, 0, 0, 0, 0x5b, 0x69);
     const e = wireError(() => decode("[m]", input));
-    expect(e.code).toBe("ERR_SIGNATURE_INVALID");
+    expect(e.code).toBe("QI_ERR_WIRE_SIGNATURE_INVALID");
     expect(e.offset).toBe(10);
     expect(e.message).toMatch(/in dynamic/);
   });
 
   it("rejects X inside a dynamic", () => {
-    expect(wireError(() => decode("m", bytes(1, 0, 0, 0, 0x58))).code).toBe("ERR_UNSERIALIZABLE");
-    expect(wireError(() => decode("m", bytes(2, 0, 0, 0, 0x7e, 0x69))).code).toBe("ERR_UNSERIALIZABLE");
+    expect(wireError(() => decode("m", bytes(1, 0, 0, 0, 0x58))).code).toBe("QI_ERR_WIRE_UNSERIALIZABLE");
+    expect(wireError(() => decode("m", bytes(2, 0, 0, 0, 0x7e, 0x69))).code).toBe(
+      "QI_ERR_WIRE_UNSERIALIZABLE",
+    );
   });
 });
 
 describe("decode errors", () => {
   const cases: [string, number[], string, number][] = [
-    ["i", [1, 2, 3], "ERR_TRUNCATED", 0],
-    ["(ii)", [1, 0, 0, 0, 2, 0], "ERR_TRUNCATED", 4],
-    ["s", [5, 0, 0, 0, 0x61], "ERR_COUNT_TOO_LARGE", 0],
-    ["[i]", [...u32(0xffffffff), ...new Array(16).fill(0)], "ERR_COUNT_TOO_LARGE", 0],
-    ["[i]", [2, 0, 0, 0, 1, 0, 0, 0], "ERR_COUNT_TOO_LARGE", 0],
-    ["(b[s])", [1, 3, 0, 0, 0, 0, 0, 0, 0], "ERR_COUNT_TOO_LARGE", 1],
-    ["{si}", [...u32(0x10000000), 0, 0, 0, 0], "ERR_COUNT_TOO_LARGE", 0],
-    ["[v]", u32(0xffffffff), "ERR_BUDGET", 0],
-    ["[()]", u32(2_000_000), "ERR_BUDGET", 0],
-    ["[()]", u32(1_000_000), "ERR_BUDGET", 0],
-    ["i", [1, 0, 0, 0, 9], "ERR_TRAILING_BYTES", 4],
-    ["m", [1, 0, 0, 0, 0x51], "ERR_SIGNATURE_INVALID", 4],
-    ["m", [...u32(100), 0x69], "ERR_COUNT_TOO_LARGE", 0],
-    ["r", [...u32(0xffffffff)], "ERR_COUNT_TOO_LARGE", 0],
-    ["X", [], "ERR_UNSERIALIZABLE", 0],
-    ["~i", [], "ERR_UNSERIALIZABLE", 0],
+    ["i", [1, 2, 3], "QI_ERR_WIRE_TRUNCATED", 0],
+    ["(ii)", [1, 0, 0, 0, 2, 0], "QI_ERR_WIRE_TRUNCATED", 4],
+    ["s", [5, 0, 0, 0, 0x61], "QI_ERR_WIRE_COUNT_TOO_LARGE", 0],
+    ["[i]", [...u32(0xffffffff), ...new Array(16).fill(0)], "QI_ERR_WIRE_COUNT_TOO_LARGE", 0],
+    ["[i]", [2, 0, 0, 0, 1, 0, 0, 0], "QI_ERR_WIRE_COUNT_TOO_LARGE", 0],
+    ["(b[s])", [1, 3, 0, 0, 0, 0, 0, 0, 0], "QI_ERR_WIRE_COUNT_TOO_LARGE", 1],
+    ["{si}", [...u32(0x10000000), 0, 0, 0, 0], "QI_ERR_WIRE_COUNT_TOO_LARGE", 0],
+    ["[v]", u32(0xffffffff), "QI_ERR_WIRE_BUDGET", 0],
+    ["[()]", u32(2_000_000), "QI_ERR_WIRE_BUDGET", 0],
+    ["[()]", u32(1_000_000), "QI_ERR_WIRE_BUDGET", 0],
+    ["i", [1, 0, 0, 0, 9], "QI_ERR_WIRE_TRAILING_BYTES", 4],
+    ["m", [1, 0, 0, 0, 0x51], "QI_ERR_WIRE_SIGNATURE_INVALID", 4],
+    ["m", [...u32(100), 0x69], "QI_ERR_WIRE_COUNT_TOO_LARGE", 0],
+    ["r", [...u32(0xffffffff)], "QI_ERR_WIRE_COUNT_TOO_LARGE", 0],
+    ["X", [], "QI_ERR_WIRE_UNSERIALIZABLE", 0],
+    ["~i", [], "QI_ERR_WIRE_UNSERIALIZABLE", 0],
   ];
   for (const [sig, input, code, offset] of cases) {
     it(`${sig} ${hex(Uint8Array.from(input)).slice(0, 30)} → ${code} at ${offset}`, () => {
@@ -236,17 +238,17 @@ describe("decode errors", () => {
     for (let i = 0; i < 100; i++) parts.push(1, 0, 0, 0, 0x6d);
     parts.push(1, 0, 0, 0, 0x76);
     const e = wireError(() => decode("m", Uint8Array.from(parts)));
-    expect(e.code).toBe("ERR_DEPTH_EXCEEDED");
+    expect(e.code).toBe("QI_ERR_WIRE_DEPTH_EXCEEDED");
     expect(e.offset).toBe(64 * 5);
     expect(decode("m", Uint8Array.from(parts), { maxDepth: 200 })).toBeInstanceOf(Dynamic);
     expect(wireError(() => decode("[[i]]", bytes(1, 0, 0, 0, 0, 0, 0, 0), { maxDepth: 1 })).code).toBe(
-      "ERR_DEPTH_EXCEEDED",
+      "QI_ERR_WIRE_DEPTH_EXCEEDED",
     );
   });
 
   it("shares one allocation budget across a message", () => {
     const input = Uint8Array.from([2, 0, 0, 0, ...u32(3000), ...u32(3000)]);
-    expect(wireError(() => decode("[[v]]", input)).code).toBe("ERR_BUDGET");
+    expect(wireError(() => decode("[[v]]", input)).code).toBe("QI_ERR_WIRE_BUDGET");
     const ok = Uint8Array.from([2, 0, 0, 0, ...u32(3), ...u32(4)]);
     expect((decode("[[v]]", ok) as unknown[][]).map((l) => l.length)).toEqual([3, 4]);
   });
@@ -266,7 +268,7 @@ describe("encode errors", () => {
       objectUid: "",
     };
     const e = wireError(() => encode(`(i${SI})`, [1, si]));
-    expect(e.code).toBe("ERR_VALUE_MISMATCH");
+    expect(e.code).toBe("QI_ERR_WIRE_VALUE_MISMATCH");
     expect(e.message).toMatch(/^arg\[1\]\.endpoints\[1\]: expected a string, got number/);
   });
 
@@ -276,27 +278,27 @@ describe("encode errors", () => {
   });
 
   const cases: [string, unknown, string][] = [
-    ["b", 1, "ERR_VALUE_MISMATCH"],
-    ["c", 128, "ERR_VALUE_MISMATCH"],
-    ["C", -1, "ERR_VALUE_MISMATCH"],
-    ["i", 1.5, "ERR_VALUE_MISMATCH"],
-    ["I", 2 ** 32, "ERR_VALUE_MISMATCH"],
-    ["l", 2 ** 60, "ERR_VALUE_MISMATCH"],
-    ["L", -1n, "ERR_VALUE_MISMATCH"],
-    ["l", 2n ** 63n, "ERR_VALUE_MISMATCH"],
-    ["f", "1", "ERR_VALUE_MISMATCH"],
-    ["s", 1, "ERR_VALUE_MISMATCH"],
-    ["r", "x", "ERR_VALUE_MISMATCH"],
-    ["[i]", { length: 1 }, "ERR_VALUE_MISMATCH"],
-    ["{is}", { 1: "a" }, "ERR_VALUE_MISMATCH"],
-    ["(ii)", [1], "ERR_VALUE_MISMATCH"],
-    ["(ii)", "ab", "ERR_VALUE_MISMATCH"],
-    ["o", {}, "ERR_VALUE_MISMATCH"],
-    ["v", 0, "ERR_VALUE_MISMATCH"],
-    ["X", 0, "ERR_UNSERIALIZABLE"],
-    ["~i", [], "ERR_UNSERIALIZABLE"],
-    ["m", () => 1, "ERR_VALUE_MISMATCH"],
-    ["m", new Dynamic("Q", 1), "ERR_SIGNATURE_INVALID"],
+    ["b", 1, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["c", 128, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["C", -1, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["i", 1.5, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["I", 2 ** 32, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["l", 2 ** 60, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["L", -1n, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["l", 2n ** 63n, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["f", "1", "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["s", 1, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["r", "x", "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["[i]", { length: 1 }, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["{is}", { 1: "a" }, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["(ii)", [1], "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["(ii)", "ab", "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["o", {}, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["v", 0, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["X", 0, "QI_ERR_WIRE_UNSERIALIZABLE"],
+    ["~i", [], "QI_ERR_WIRE_UNSERIALIZABLE"],
+    ["m", () => 1, "QI_ERR_WIRE_VALUE_MISMATCH"],
+    ["m", new Dynamic("Q", 1), "QI_ERR_WIRE_SIGNATURE_INVALID"],
   ];
   for (const [sig, value, code] of cases) {
     it(`${sig} ← ${typeof value} → ${code}`, () => {
@@ -307,7 +309,7 @@ describe("encode errors", () => {
   it("depth-limits cyclic values", () => {
     const a: unknown[] = [];
     a.push(a);
-    expect(wireError(() => encode("m", a)).code).toBe("ERR_DEPTH_EXCEEDED");
+    expect(wireError(() => encode("m", a)).code).toBe("QI_ERR_WIRE_DEPTH_EXCEEDED");
   });
 
   it("encodeInto leaves the writer unchanged on error", () => {
@@ -364,7 +366,7 @@ describe("objects", () => {
     // missing uid → 20 zero bytes
     const z = encode("o", new ObjectRef(mo, 1, 1, undefined), ctx);
     expect(hex(z.subarray(z.length - 20))).toBe(hex(new Uint8Array(20)));
-    expect(wireError(() => decode("o", z.subarray(0, z.length - 1), ctx)).code).toBe("ERR_TRUNCATED");
+    expect(wireError(() => decode("o", z.subarray(0, z.length - 1), ctx)).code).toBe("QI_ERR_WIRE_TRUNCATED");
   });
 
   it("MetaObject cache: full MetaObject the first time, then the id only", () => {
@@ -387,11 +389,11 @@ describe("objects", () => {
     expect(decode("o", second, rx)).toEqual(new ObjectRef(mo, 12, 4, undefined));
     const unknown = bytes(0, 9, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0);
     const e = wireError(() => decode("o", unknown, rx));
-    expect(e.code).toBe("ERR_BAD_REFERENCE");
+    expect(e.code).toBe("QI_ERR_WIRE_BAD_REFERENCE");
     expect(e.offset).toBe(1);
     expect(
       wireError(() => encode("o", new ObjectRef(mo, 1, 1, undefined), { metaObjectCache: {} })).code,
-    ).toBe("ERR_UNSERIALIZABLE");
+    ).toBe("QI_ERR_WIRE_UNSERIALIZABLE");
   });
 
   it("export/import hooks", () => {
@@ -409,7 +411,7 @@ describe("objects", () => {
     class Svc {}
     const ctx2: CodecContext = { exportObject: () => new ObjectRef(mo, 7, 9, undefined) };
     expect((decode("m", encode("m", new Svc(), ctx2)) as Dynamic).signature).toBe("o");
-    expect(wireError(() => encode("m", new Svc())).code).toBe("ERR_VALUE_MISMATCH");
+    expect(wireError(() => encode("m", new Svc())).code).toBe("QI_ERR_WIRE_VALUE_MISMATCH");
   });
 });
 
@@ -487,9 +489,9 @@ describe("convertValue", () => {
     expect(convertValue(1.1, "d", "f")).toBe(Math.fround(1.1));
     expect(convertValue(true, "b", "i")).toBe(1);
     expect(convertValue(3, "i", "b")).toBe(true);
-    expect(wireError(() => convertValue(300, "i", "C")).code).toBe("ERR_CONVERSION");
-    expect(wireError(() => convertValue(-1, "i", "L")).code).toBe("ERR_CONVERSION");
-    expect(wireError(() => convertValue(Number.NaN, "d", "i")).code).toBe("ERR_CONVERSION");
+    expect(wireError(() => convertValue(300, "i", "C")).code).toBe("QI_ERR_WIRE_CONVERSION");
+    expect(wireError(() => convertValue(-1, "i", "L")).code).toBe("QI_ERR_WIRE_CONVERSION");
+    expect(wireError(() => convertValue(Number.NaN, "d", "i")).code).toBe("QI_ERR_WIRE_CONVERSION");
   });
 
   it("containers elementwise, dynamics wrapped and unwrapped", () => {
@@ -503,10 +505,10 @@ describe("convertValue", () => {
     expect(convertValue(new Dynamic("i", 4), "m", "m")).toEqual(new Dynamic("i", 4));
     expect(convertValue(4, "i", "+l")).toEqual(Optional.of(4n));
     expect(convertValue(Optional.of(4), "+i", "l")).toBe(4n);
-    expect(wireError(() => convertValue(Optional.NONE, "+i", "l")).code).toBe("ERR_CONVERSION");
-    expect(wireError(() => convertValue([1], "(i)", "(ii)")).code).toBe("ERR_CONVERSION");
-    expect(wireError(() => convertValue("a", "s", "i")).code).toBe("ERR_CONVERSION");
-    expect(wireError(() => convertValue(Dynamic.EMPTY, "m", "i")).code).toBe("ERR_CONVERSION");
+    expect(wireError(() => convertValue(Optional.NONE, "+i", "l")).code).toBe("QI_ERR_WIRE_CONVERSION");
+    expect(wireError(() => convertValue([1], "(i)", "(ii)")).code).toBe("QI_ERR_WIRE_CONVERSION");
+    expect(wireError(() => convertValue("a", "s", "i")).code).toBe("QI_ERR_WIRE_CONVERSION");
+    expect(wireError(() => convertValue(Dynamic.EMPTY, "m", "i")).code).toBe("QI_ERR_WIRE_CONVERSION");
   });
 
   it("defaultValue", () => {

@@ -21,11 +21,11 @@ import {
 } from "../../src/wire/message-types.js";
 
 const HEADER_CODES = new Set([
-  "ERR_BAD_MAGIC",
-  "ERR_BAD_VERSION",
-  "ERR_BAD_TYPE",
-  "ERR_BAD_FLAGS",
-  "ERR_PAYLOAD_TOO_LARGE",
+  "QI_ERR_WIRE_BAD_MAGIC",
+  "QI_ERR_WIRE_BAD_VERSION",
+  "QI_ERR_WIRE_BAD_TYPE",
+  "QI_ERR_WIRE_BAD_FLAGS",
+  "QI_ERR_WIRE_PAYLOAD_TOO_LARGE",
 ]);
 
 /** mulberry32 */

@@ -208,7 +208,7 @@ describe("Framer: limits and errors", () => {
     framer.push(ok);
     expect(out).toHaveLength(1);
     const e = wireError(() => framer.push(tooBig));
-    expect(e.code).toBe("ERR_PAYLOAD_TOO_LARGE");
+    expect(e.code).toBe("QI_ERR_WIRE_PAYLOAD_TOO_LARGE");
     expect(e.offset).toBe(ok.length + 8);
     expect(out).toHaveLength(1);
   });
@@ -221,7 +221,7 @@ describe("Framer: limits and errors", () => {
     h[11] = 0xff;
     const { framer } = collect(); // default limit 50 MB
     const e = wireError(() => framer.push(h));
-    expect(e.code).toBe("ERR_PAYLOAD_TOO_LARGE");
+    expect(e.code).toBe("QI_ERR_WIRE_PAYLOAD_TOO_LARGE");
     expect(e.offset).toBe(8);
   });
 
@@ -241,7 +241,7 @@ describe("Framer: limits and errors", () => {
         }
       }
       expect(err).toBeInstanceOf(WireError);
-      expect(err!.code).toBe("ERR_BAD_MAGIC");
+      expect(err!.code).toBe("QI_ERR_WIRE_BAD_MAGIC");
       expect(err!.offset).toBe(D.length + H.length);
       expect(out.map((m) => m.id)).toEqual([3, 3]);
       expect(framer.isDead).toBe(true);
@@ -258,7 +258,7 @@ describe("Framer: limits and errors", () => {
     badVersion[13] = 1;
     let r = collect();
     expect(() => r.framer.push(concat([D, badVersion]))).toThrow(WireError);
-    expect((r.framer.failure as WireError).code).toBe("ERR_BAD_VERSION");
+    expect((r.framer.failure as WireError).code).toBe("QI_ERR_WIRE_BAD_VERSION");
     expect((r.framer.failure as WireError).offset).toBe(D.length + 12);
 
     const badType = C.slice();
@@ -266,7 +266,7 @@ describe("Framer: limits and errors", () => {
     r = collect();
     r.framer.push(D);
     const e = wireError(() => r.framer.push(badType));
-    expect(e.code).toBe("ERR_BAD_TYPE");
+    expect(e.code).toBe("QI_ERR_WIRE_BAD_TYPE");
     expect(e.offset).toBe(D.length + 14);
   });
 
@@ -277,7 +277,7 @@ describe("Framer: limits and errors", () => {
     expect(r.out[0].flags).toBe(0x84);
     r = collect({ strictFlags: true });
     const e = wireError(() => r.framer.push(m));
-    expect(e.code).toBe("ERR_BAD_FLAGS");
+    expect(e.code).toBe("QI_ERR_WIRE_BAD_FLAGS");
     expect(e.offset).toBe(15);
   });
 
@@ -404,7 +404,7 @@ describe("Framer: pull mode (readBuffer / commitRead)", () => {
     const bad = encodeMessage(msg(1, new Uint8Array(11)));
     t.set(bad.subarray(0, 28));
     const e = wireError(() => f.commitRead(28));
-    expect(e.code).toBe("ERR_PAYLOAD_TOO_LARGE");
+    expect(e.code).toBe("QI_ERR_WIRE_PAYLOAD_TOO_LARGE");
     expect(() => f.readBuffer()).toThrow(e);
     expect(() => f.commitRead(1)).toThrow(e);
   });

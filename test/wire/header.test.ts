@@ -234,7 +234,9 @@ describe("encodeHeader", () => {
       { action: 0.1 },
       { version: 0x10000 },
     ]) {
-      expect(catchWire(() => headerBytes({ ...base, ...bad } as Message)).code).toBe("ERR_VALUE_MISMATCH");
+      expect(catchWire(() => headerBytes({ ...base, ...bad } as Message)).code).toBe(
+        "QI_ERR_WIRE_VALUE_MISMATCH",
+      );
     }
   });
 
@@ -254,37 +256,37 @@ describe("encodeHeader", () => {
 });
 
 describe("decodeHeader errors", () => {
-  it("ERR_BAD_MAGIC at the header offset, for each of the 4 magic bytes", () => {
+  it("QI_ERR_WIRE_BAD_MAGIC at the header offset, for each of the 4 magic bytes", () => {
     for (let i = 0; i < 4; i++) {
       const e = catchWire(() => decodeHeader(corrupt(i, VALID[i] ^ 0x01)));
-      expect(e.code).toBe("ERR_BAD_MAGIC");
+      expect(e.code).toBe("QI_ERR_WIRE_BAD_MAGIC");
       expect(e.offset).toBe(0);
     }
     // The byte-swapped integer form (42 AD DE 42) is not the magic.
     const swapped = concat([hex("42 ad de 42"), VALID.subarray(4)]);
-    expect(catchWire(() => decodeHeader(swapped)).code).toBe("ERR_BAD_MAGIC");
+    expect(catchWire(() => decodeHeader(swapped)).code).toBe("QI_ERR_WIRE_BAD_MAGIC");
     const e = catchWire(() => decodeHeader(concat([hex("00 00 00 00 00"), swapped]), 5));
     expect(e.offset).toBe(5);
   });
 
-  it("ERR_BAD_VERSION at offset +12 (either version byte)", () => {
+  it("QI_ERR_WIRE_BAD_VERSION at offset +12 (either version byte)", () => {
     for (const [at, v] of [
       [12, 1],
       [13, 1],
       [12, 0xff],
     ] as const) {
       const e = catchWire(() => decodeHeader(corrupt(at, v)));
-      expect(e.code).toBe("ERR_BAD_VERSION");
+      expect(e.code).toBe("QI_ERR_WIRE_BAD_VERSION");
       expect(e.offset).toBe(12);
     }
     const e = catchWire(() => decodeHeader(concat([new Uint8Array(10), corrupt(12, 2)]), 10));
     expect(e.offset).toBe(22);
   });
 
-  it("ERR_BAD_TYPE at offset +14 for 0 and 9..255; 1..8 accepted", () => {
+  it("QI_ERR_WIRE_BAD_TYPE at offset +14 for 0 and 9..255; 1..8 accepted", () => {
     for (const t of [0, 9, 10, 0x80, 0xff]) {
       const e = catchWire(() => decodeHeader(corrupt(14, t)));
-      expect(e.code).toBe("ERR_BAD_TYPE");
+      expect(e.code).toBe("QI_ERR_WIRE_BAD_TYPE");
       expect(e.offset).toBe(14);
     }
     for (let t = 1; t <= 8; t++) expect(decodeHeader(corrupt(14, t)).type).toBe(t);
@@ -295,15 +297,15 @@ describe("decodeHeader errors", () => {
       const b = corrupt(15, f);
       expect(decodeHeader(b).flags).toBe(f);
       const e = catchWire(() => decodeHeader(b, 0, { strictFlags: true }));
-      expect(e.code).toBe("ERR_BAD_FLAGS");
+      expect(e.code).toBe("QI_ERR_WIRE_BAD_FLAGS");
       expect(e.offset).toBe(15);
-      expect(catchWire(() => decodeHeader(b, 0, { strict: true })).code).toBe("ERR_BAD_FLAGS");
+      expect(catchWire(() => decodeHeader(b, 0, { strict: true })).code).toBe("QI_ERR_WIRE_BAD_FLAGS");
     }
     for (const f of [0, 1, 2, 3])
       expect(decodeHeader(corrupt(15, f), 0, { strictFlags: true }).flags).toBe(f);
   });
 
-  it("ERR_PAYLOAD_TOO_LARGE at offset +8; default limit is DEFAULT_MAX_PAYLOAD", () => {
+  it("QI_ERR_WIRE_PAYLOAD_TOO_LARGE at offset +8; default limit is DEFAULT_MAX_PAYLOAD", () => {
     const withSize = (n: number) => {
       const b = VALID.slice();
       new DataView(b.buffer).setUint32(8, n, true);
@@ -311,26 +313,26 @@ describe("decodeHeader errors", () => {
     };
     expect(decodeHeader(withSize(DEFAULT_MAX_PAYLOAD)).size).toBe(DEFAULT_MAX_PAYLOAD);
     let e = catchWire(() => decodeHeader(withSize(DEFAULT_MAX_PAYLOAD + 1)));
-    expect(e.code).toBe("ERR_PAYLOAD_TOO_LARGE");
+    expect(e.code).toBe("QI_ERR_WIRE_PAYLOAD_TOO_LARGE");
     expect(e.offset).toBe(8);
     e = catchWire(() => decodeHeader(withSize(0xffffffff)));
-    expect(e.code).toBe("ERR_PAYLOAD_TOO_LARGE");
+    expect(e.code).toBe("QI_ERR_WIRE_PAYLOAD_TOO_LARGE");
     expect(decodeHeader(withSize(100), 0, { maxPayload: 100 }).size).toBe(100);
     e = catchWire(() => decodeHeader(concat([new Uint8Array(7), withSize(101)]), 7, { maxPayload: 100 }));
-    expect(e.code).toBe("ERR_PAYLOAD_TOO_LARGE");
+    expect(e.code).toBe("QI_ERR_WIRE_PAYLOAD_TOO_LARGE");
     expect(e.offset).toBe(15);
     // No limit at all (4.x default): the whole u32 range.
     expect(decodeHeader(withSize(0xffffffff), 0, { maxPayload: 0xffffffff }).size).toBe(0xffffffff);
   });
 
-  it("ERR_TRUNCATED with the offset where the input ends", () => {
+  it("QI_ERR_WIRE_TRUNCATED with the offset where the input ends", () => {
     for (let n = 0; n < HEADER_SIZE; n++) {
       const e = catchWire(() => decodeHeader(VALID.subarray(0, n)));
-      expect(e.code).toBe("ERR_TRUNCATED");
+      expect(e.code).toBe("QI_ERR_WIRE_TRUNCATED");
       expect(e.offset).toBe(n);
     }
     const e = catchWire(() => decodeHeader(concat([new Uint8Array(4), VALID]), 5));
-    expect(e.code).toBe("ERR_TRUNCATED");
+    expect(e.code).toBe("QI_ERR_WIRE_TRUNCATED");
     expect(e.offset).toBe(32);
   });
 
@@ -341,15 +343,17 @@ describe("decodeHeader errors", () => {
     all[14] = 0;
     all[15] = 0xff;
     all[11] = 0xff;
-    expect(catchWire(() => decodeHeader(all, 0, { strictFlags: true })).code).toBe("ERR_BAD_MAGIC");
+    expect(catchWire(() => decodeHeader(all, 0, { strictFlags: true })).code).toBe("QI_ERR_WIRE_BAD_MAGIC");
     all[0] = 0x42;
-    expect(catchWire(() => decodeHeader(all, 0, { strictFlags: true })).code).toBe("ERR_BAD_VERSION");
+    expect(catchWire(() => decodeHeader(all, 0, { strictFlags: true })).code).toBe("QI_ERR_WIRE_BAD_VERSION");
     all[12] = 0;
-    expect(catchWire(() => decodeHeader(all, 0, { strictFlags: true })).code).toBe("ERR_BAD_TYPE");
+    expect(catchWire(() => decodeHeader(all, 0, { strictFlags: true })).code).toBe("QI_ERR_WIRE_BAD_TYPE");
     all[14] = 1;
-    expect(catchWire(() => decodeHeader(all, 0, { strictFlags: true })).code).toBe("ERR_BAD_FLAGS");
+    expect(catchWire(() => decodeHeader(all, 0, { strictFlags: true })).code).toBe("QI_ERR_WIRE_BAD_FLAGS");
     all[15] = 0;
-    expect(catchWire(() => decodeHeader(all, 0, { strictFlags: true })).code).toBe("ERR_PAYLOAD_TOO_LARGE");
+    expect(catchWire(() => decodeHeader(all, 0, { strictFlags: true })).code).toBe(
+      "QI_ERR_WIRE_PAYLOAD_TOO_LARGE",
+    );
   });
 });
 

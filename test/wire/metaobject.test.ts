@@ -79,11 +79,13 @@ describe("MetaObject codec", () => {
       }
       return "ok";
     };
-    expect(code(Uint8Array.from([...bytes, 0]))).toBe("ERR_TRAILING_BYTES");
-    expect(code(bytes.subarray(0, bytes.length - 1))).toBe("ERR_COUNT_TOO_LARGE");
-    expect(code(bytes.subarray(0, 10))).toBe("ERR_COUNT_TOO_LARGE");
-    expect(code(Uint8Array.of(0xff, 0xff, 0xff, 0xff, ...new Array(40).fill(0)))).toBe("ERR_COUNT_TOO_LARGE");
-    expect(code(Uint8Array.of(0, 0, 0))).toBe("ERR_TRUNCATED");
+    expect(code(Uint8Array.from([...bytes, 0]))).toBe("QI_ERR_WIRE_TRAILING_BYTES");
+    expect(code(bytes.subarray(0, bytes.length - 1))).toBe("QI_ERR_WIRE_COUNT_TOO_LARGE");
+    expect(code(bytes.subarray(0, 10))).toBe("QI_ERR_WIRE_COUNT_TOO_LARGE");
+    expect(code(Uint8Array.of(0xff, 0xff, 0xff, 0xff, ...new Array(40).fill(0)))).toBe(
+      "QI_ERR_WIRE_COUNT_TOO_LARGE",
+    );
+    expect(code(Uint8Array.of(0, 0, 0))).toBe("QI_ERR_WIRE_TRUNCATED");
   });
 });
 

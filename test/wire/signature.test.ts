@@ -132,7 +132,7 @@ describe("parseSignature errors", () => {
   for (const [text, offset, message] of cases) {
     it(`rejects ${JSON.stringify(text)} at offset ${offset}`, () => {
       const e = parseError(text);
-      expect(e.code).toBe("ERR_SIGNATURE_INVALID");
+      expect(e.code).toBe("QI_ERR_WIRE_SIGNATURE_INVALID");
       expect(e.offset).toBe(offset);
       expect(e.message).toMatch(message);
     });
@@ -141,7 +141,7 @@ describe("parseSignature errors", () => {
   it("bounds the nesting depth", () => {
     const deep = `${"[".repeat(100)}i${"]".repeat(100)}`;
     const e = parseError(deep);
-    expect(e.code).toBe("ERR_DEPTH_EXCEEDED");
+    expect(e.code).toBe("QI_ERR_WIRE_DEPTH_EXCEEDED");
     expect(e.offset).toBe(64);
     const ok = `${"[".repeat(64)}i${"]".repeat(64)}`;
     expect(printSignature(parseSignature(ok))).toBe(ok);

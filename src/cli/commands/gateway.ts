@@ -5,15 +5,8 @@
  */
 import type { Command } from "commander";
 import { UserTokenAuthenticator } from "../../connection/index.js";
-import {
-  ConfigError,
-  type GatewayOptions,
-  GatewayAuthProvider,
-  gatewayOptionsFromConfig,
-  hashToken,
-  loadGatewayConfig,
-  startGateway,
-} from "../../gateway/index.js";
+import { ConfigError, gatewayOptionsFromConfig, loadGatewayConfig } from "../../config/index.js";
+import { type GatewayOptions, GatewayAuthProvider, hashToken, startGateway } from "../../gateway/index.js";
 import { withDispatch } from "../connect.js";
 import { clientTlsFromFlags, type TlsFlags, tlsFlagOptions } from "../tls-flags.js";
 import { canPrompt, promptHidden, tokenFromFlags, warnOnStderr } from "../token-sources.js";
@@ -23,7 +16,7 @@ import { onCleanup, waitForShutdown } from "../lifecycle.js";
 import { createLogger } from "../logger.js";
 import { Output } from "../output.js";
 import { action } from "../program.js";
-import { gatewayWebHandler } from "../../web/console-handler.js";
+import { gatewayWebHandler } from "../../web/index.js";
 import type { Gateway } from "../../gateway/index.js";
 
 interface Options {

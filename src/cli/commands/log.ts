@@ -4,7 +4,7 @@
  * filters set, printing each `onLogMessage`.
  */
 import type { Command } from "commander";
-import { globMatches, LOG_LEVELS, levelOf, logLevel } from "../../demo/log-manager.js";
+import { globMatches, LOG_LEVELS, levelOf, logLevel } from "../../demo/index.js";
 import type { RemoteObject } from "../../object/index.js";
 import { Struct } from "../../wire/index.js";
 import { type ConnectionOptions, connectSession, withConnectionOptions } from "../connect.js";

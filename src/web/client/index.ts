@@ -18,9 +18,9 @@ import { Session, type SessionEvents, type SessionOptions } from "../../session/
 export { type AuthData, type ClientAuthenticator, UserTokenAuthenticator } from "../../connection/auth.js";
 export { Connection } from "../../connection/connection.js";
 export { isQiError, QiError } from "../../connection/errors.js";
-export { QiObject } from "../../object/qi-object.js";
-export { RemoteObject, RemoteProperty, RemoteSignal } from "../../object/remote-object.js";
-export type { ServiceInfo } from "../../session/service-info.js";
+export { QiObject } from "../../object/index.js";
+export { RemoteObject, RemoteProperty, RemoteSignal } from "../../object/index.js";
+export type { ServiceInfo } from "../../session/index.js";
 export { Session, type SessionEvents, type SessionOptions } from "../../session/session.js";
 export { type BrowserChannelOptions, BrowserWsChannel, TransportError } from "../../transport/index.js";
 export {
@@ -30,10 +30,10 @@ export {
   jsonToDynamic,
   parseJson,
   toJson,
-} from "../../wire/json.js";
-export type { MetaMethod, MetaObject, MetaProperty, MetaSignal } from "../../wire/metaobject-types.js";
-export { parseSignature, printSignature } from "../../wire/signature.js";
-export { ByteString, Dynamic, ObjectRef, Optional, Raw, Struct } from "../../wire/values.js";
+} from "../../wire/index.js";
+export type { MetaMethod, MetaObject, MetaProperty, MetaSignal } from "../../wire/index.js";
+export { parseSignature, printSignature } from "../../wire/index.js";
+export { ByteString, Dynamic, ObjectRef, Optional, Raw, Struct } from "../../wire/index.js";
 
 /** The options of connect() (the Session's: `user` and `token`, `timeoutMs`, …). */
 export type BrowserSessionOptions = SessionOptions;

@@ -31,7 +31,7 @@ export function setStatus(text: string, ok: boolean): void {
 }
 
 export function describeError(e: unknown): string {
-  if (isQiError(e) && e.code === "ERR_AUTH") {
+  if (isQiError(e, "QI_ERR_AUTH")) {
     return `Wrong user or token: the server refused the login (${e.message}).`;
   }
   if (e instanceof TransportError) return `Cannot connect: ${e.message}`;

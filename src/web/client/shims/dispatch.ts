@@ -6,6 +6,7 @@
 export { DispatchError, type DispatchErrorCode, isDispatchError } from "../../../dispatch/errors.js";
 import type { Dispatcher as NodeDispatcher } from "../../../dispatch/dispatcher.js";
 import { DispatchError } from "../../../dispatch/errors.js";
+export { isThenable } from "../../../dispatch/thenable.js";
 
 /**
  * What the shared code (src/object, src/connection) calls on a dispatcher. The shim implements

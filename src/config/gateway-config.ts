@@ -4,8 +4,9 @@
  */
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
+import { UserTokenAuthenticator } from "../connection/index.js";
+import { GatewayAuthProvider, type GatewayOptions } from "../gateway/index.js";
 import {
-  ConfigError,
   loadUsers,
   readConfigFile,
   readText,
@@ -13,12 +14,8 @@ import {
   urlSchema,
   usersSchema,
   validate,
-} from "../config/config-file.js";
-import { UserTokenAuthenticator } from "../connection/auth.js";
-import { GatewayAuthProvider } from "./credentials.js";
-import type { GatewayOptions } from "./gateway.js";
-
-export { ConfigError };
+} from "./config-file.js";
+import { ConfigError } from "./errors.js";
 
 const ruleSet = z.strictObject({
   allow: z.array(z.string()).optional(),

@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   gatewayOptionsFromConfig,
-  hashToken,
   loadGatewayConfig,
   validateGatewayConfig,
-} from "../../src/gateway/index.js";
+} from "../../src/config/index.js";
+import { hashToken } from "../../src/gateway/index.js";
 
 describe("gateway config", () => {
   it("reports a wrong key and a wrong value with their paths", () => {
