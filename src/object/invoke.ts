@@ -6,7 +6,7 @@
  */
 import { Capability } from "../connection/capabilities.js";
 import { errorText } from "../connection/connection.js";
-import { isQiError, QiError } from "../connection/errors.js";
+import { isQiError } from "../connection/errors.js";
 import { isDispatchError } from "../dispatch/index.js";
 import { encode, encodePayload, type Payload } from "../wire/index.js";
 import { convertValue } from "../wire/index.js";

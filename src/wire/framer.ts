@@ -350,7 +350,8 @@ export class Framer {
 
       // Slow path: gather a header that straddles chunks.
       const take = Math.min(HEADER_SIZE - this.headerFill, len - pos);
-      const scratch = (this.scratch ??= new Uint8Array(HEADER_SIZE));
+      if (this.scratch === undefined) this.scratch = new Uint8Array(HEADER_SIZE);
+      const scratch = this.scratch;
       for (let i = 0; i < take; i++) scratch[this.headerFill + i] = chunk[pos + i];
       this.headerFill += take;
       pos += take;
