@@ -12,8 +12,7 @@
 import { Framer } from "../wire/index.js";
 import { encodeHeader } from "../wire/index.js";
 import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/index.js";
-import type { AdmissionTicket } from "./admission.js";
-import type { Channel, CloseHandler, MessageHandler } from "./channel.js";
+import { ChannelBase } from "./channel-base.js";
 import { asError, TransportError } from "./errors.js";
 
 export interface MemoryChannelOptions {
@@ -40,10 +39,7 @@ export function memoryChannelPair(opts: MemoryChannelOptions = {}): [MemoryChann
   return [a, b];
 }
 
-export class MemoryChannel implements Channel {
-  readonly remoteAddress = "memory";
-  readonly isSecure = false;
-  admission: AdmissionTicket | undefined = undefined;
+export class MemoryChannel extends ChannelBase {
   /** The other end; set once by memoryChannelPair. */
   peer!: MemoryChannel;
 
@@ -53,31 +49,16 @@ export class MemoryChannel implements Channel {
   private outgoingBytes = 0;
   private overMark = false;
   private deliveryScheduled = false;
-  private paused = false;
-  private isClosed = false;
-  private reason: Error | undefined = undefined;
-  private messageHandlers: MessageHandler[] = [];
-  private closeHandlers: CloseHandler[] = [];
-  private drainHandlers: Array<() => void> = [];
-  private waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
-  /** Messages framed before the first message handler was added. */
-  private early: Message[] | null = [];
+  private sourcePaused = false;
+  /** Set by close() while output is still queued: the reason to close with once it is taken. */
+  private closingWith: Error | undefined = undefined;
 
-  constructor(
-    readonly localUrl: string,
-    readonly remoteUrl: string,
-    private readonly hwm: number,
-    maxPayload: number,
-  ) {
-    this.framer = new Framer((m) => this.receive(m), { maxPayload });
-  }
-
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
-  get closeReason(): Error | undefined {
-    return this.reason;
+  constructor(localUrl: string, remoteUrl: string, hwm: number, maxPayload: number) {
+    super(
+      { remoteAddress: "memory", localUrl, remoteUrl, isSecure: false },
+      { highWaterMark: hwm, closeTimeout: 0 },
+    );
+    this.framer = new Framer((m) => this.deliver(m), { maxPayload });
   }
 
   get bufferedBytes(): number {
@@ -102,55 +83,12 @@ export class MemoryChannel implements Channel {
     return false;
   }
 
-  sendAsync(msg: Message): Promise<void> {
-    let ok: boolean;
-    try {
-      ok = this.send(msg);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (ok) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-  }
-
-  onMessage(cb: MessageHandler): () => void {
-    this.messageHandlers.push(cb);
-    const early = this.early;
-    if (early !== null) {
-      this.early = null;
-      if (early.length > 0) queueMicrotask(() => this.dispatchAll(early));
-    }
-    return () => {
-      this.messageHandlers = this.messageHandlers.filter((h) => h !== cb);
-    };
-  }
-
-  onClose(cb: CloseHandler): () => void {
-    if (this.isClosed) {
-      const reason = this.reason;
-      queueMicrotask(() => cb(reason));
-      return () => {};
-    }
-    this.closeHandlers.push(cb);
-    return () => {
-      this.closeHandlers = this.closeHandlers.filter((h) => h !== cb);
-    };
-  }
-
-  onDrain(cb: () => void): () => void {
-    this.drainHandlers.push(cb);
-    return () => {
-      this.drainHandlers = this.drainHandlers.filter((h) => h !== cb);
-    };
-  }
-
   /** Like a socket's end(): what was sent still reaches the peer, then both ends close. */
   close(reason?: Error): void {
     if (this.isClosed) return;
     const why = reason ?? new TransportError("ERR_CLOSED", `channel ${this.remoteUrl} closed`);
     if (this.outgoingBytes === 0) {
-      this.finish(why);
-      this.peer.finish(new TransportError("ERR_CLOSED", `connection ${this.localUrl} closed by peer`));
+      this.closeBoth(why);
       return;
     }
     this.closingWith = why;
@@ -166,34 +104,35 @@ export class MemoryChannel implements Channel {
     this.peer.finish(new TransportError("ERR_CLOSED", `connection ${this.localUrl} reset by peer`));
   }
 
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    this.scheduleDelivery();
-  }
-
   setMaxPayload(limit: number): void {
     this.framer.setMaxPayload(limit);
   }
 
-  /** Set by close() while output is still queued: the reason to close with once it is taken. */
-  private closingWith: Error | undefined = undefined;
+  protected pauseSource(): void {
+    this.sourcePaused = true;
+  }
+
+  protected resumeSource(): void {
+    this.sourcePaused = false;
+    this.scheduleDelivery();
+  }
+
+  private closeBoth(why: Error): void {
+    this.finish(why);
+    this.peer.finish(new TransportError("ERR_CLOSED", `connection ${this.localUrl} closed by peer`));
+  }
 
   private scheduleDelivery(): void {
     if (this.deliveryScheduled || this.isClosed) return;
     this.deliveryScheduled = true;
-    setImmediate(this.deliver);
+    setImmediate(this.takeFromPeer);
   }
 
   /** Takes what the peer queued for this end (unless paused) and frames it. */
-  private readonly deliver = (): void => {
+  private readonly takeFromPeer = (): void => {
     this.deliveryScheduled = false;
     const from = this.peer;
-    while (!this.paused && !this.isClosed && from.outgoing.length > 0) {
+    while (!this.sourcePaused && !this.isClosed && from.outgoing.length > 0) {
       const bytes = from.outgoing.shift() as Uint8Array;
       from.outgoingBytes -= bytes.byteLength;
       try {
@@ -211,66 +150,8 @@ export class MemoryChannel implements Channel {
     if (this.isClosed) return;
     if (this.overMark && this.outgoingBytes <= this.hwm) {
       this.overMark = false;
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const w of waiters) w.resolve();
-      for (const h of this.drainHandlers) h();
+      this.onFlushed();
     }
-    if (this.closingWith !== undefined && this.outgoingBytes === 0) {
-      const why = this.closingWith;
-      this.finish(why);
-      this.peer.finish(new TransportError("ERR_CLOSED", `connection ${this.localUrl} closed by peer`));
-    }
-  }
-
-  private receive(m: Message): void {
-    if (this.isClosed) return;
-    if (this.early !== null) {
-      this.early.push(m);
-      return;
-    }
-    this.dispatchAll([m]);
-  }
-
-  private dispatchAll(messages: Message[]): void {
-    try {
-      for (const m of messages) {
-        for (const h of this.messageHandlers) {
-          if (this.isClosed) return;
-          h(m);
-        }
-      }
-    } catch (e) {
-      this.destroy(asError(e));
-    }
-  }
-
-  private finish(reason: Error): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.reason = reason;
-    this.early = null;
-    this.messageHandlers = [];
-    this.drainHandlers = [];
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) {
-      w.reject(
-        new TransportError("ERR_CLOSED", `channel ${this.remoteUrl} closed: ${reason.message}`, {
-          cause: reason,
-        }),
-      );
-    }
-    const handlers = this.closeHandlers;
-    this.closeHandlers = [];
-    for (const h of handlers) {
-      try {
-        h(reason);
-      } catch (e) {
-        queueMicrotask(() => {
-          throw e;
-        });
-      }
-    }
+    if (this.closingWith !== undefined && this.outgoingBytes === 0) this.closeBoth(this.closingWith);
   }
 }
