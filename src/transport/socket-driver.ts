@@ -160,9 +160,8 @@ export function serve(spec: ServeSpec): Promise<Listener> {
       // an onError that throws has nowhere to go
     }
   };
-  const channels = new Set<Channel>();
   const raw = new Set<Socket>();
-  const accepted: Accepted = { channels, raw, closing: false, arriving: new Map() };
+  const accepted: Accepted = { channels: new Set<Channel>(), raw, closing: false, arriving: new Map() };
   const setup = spec.readyEvent === "secureConnection" ? "TLS handshake" : undefined;
 
   server.on("connection", (s: Socket) => acceptTcp(s, scheme, opts, accepted, report, setup));
@@ -179,16 +178,7 @@ export function serve(spec: ServeSpec): Promise<Listener> {
       report(e);
       return;
     }
-    becameChannel(accepted, socket, ch);
-    if (ch.closed) return;
-    channels.add(ch);
-    ch.onClose(() => channels.delete(ch));
-    try {
-      onChannel(ch);
-    } catch (e) {
-      ch.destroy(asError(e));
-      report(e);
-    }
+    handOver(accepted, socket, ch, onChannel, report);
   });
 
   return bindListener(server, url, scheme, opts, accepted, report);
@@ -288,6 +278,30 @@ export function becameChannel(accepted: Accepted, socket: Socket, ch: Channel): 
     ch.destroy(new TransportError("ERR_CLOSED", `${ch.remoteUrl} closed to make room (connection caps)`));
   // Released with the raw socket's close; also with the channel's, in case the two differ (TLS).
   ch.onClose(() => ticket.release());
+}
+
+/**
+ * An accepted connection became a channel (TCP/TLS or WebSocket): it takes over the admission
+ * ticket, the listener tracks it until it closes, and the listener's user gets it. A user that
+ * throws loses that channel, not the listener.
+ */
+export function handOver(
+  accepted: Accepted,
+  socket: Socket,
+  ch: Channel,
+  onChannel: (ch: Channel) => void,
+  report: (e: unknown) => void,
+): void {
+  becameChannel(accepted, socket, ch);
+  if (ch.closed) return;
+  accepted.channels.add(ch);
+  ch.onClose(() => accepted.channels.delete(ch));
+  try {
+    onChannel(ch);
+  } catch (e) {
+    ch.destroy(asError(e));
+    report(e);
+  }
 }
 
 /** Anything that listens like net.Server (tls.Server, http(s).Server too). */

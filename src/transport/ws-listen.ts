@@ -19,9 +19,9 @@ import type { Listener, ListenOptions, OnChannel, WsListenOptions } from "./opti
 import {
   type Accepted,
   acceptTcp,
-  becameChannel,
   bindListener,
   DEFAULT_ACCEPT_TIMEOUT_MS,
+  handOver,
   setupDone,
 } from "./socket-driver.js";
 import { handshakeTimeoutOf } from "./tls.js";
@@ -112,9 +112,8 @@ export function wsListen(
     perMessageDeflate: false,
     maxPayload: libraryLimit,
   });
-  const channels = new Set<Channel>();
   const raw = new Set<Socket>();
-  const accepted: Accepted = { channels, raw, closing: false, arriving: new Map() };
+  const accepted: Accepted = { channels: new Set<Channel>(), raw, closing: false, arriving: new Map() };
   let bound = formatUrl(url);
   const setup = secure ? "TLS handshake and WebSocket upgrade" : "WebSocket upgrade";
 
@@ -171,16 +170,7 @@ export function wsListen(
         report(e);
         return;
       }
-      becameChannel(accepted, req.socket as Socket, ch);
-      if (ch.closed) return;
-      channels.add(ch);
-      ch.onClose(() => channels.delete(ch));
-      try {
-        onChannel(ch);
-      } catch (e) {
-        ch.destroy(asError(e));
-        report(e);
-      }
+      handOver(accepted, req.socket as Socket, ch, onChannel, report);
     });
   });
   wss.on("error", report);
