@@ -10,16 +10,12 @@ import type { Connection } from "../../connection/index.js";
 import { PeerObjects } from "../../object/index.js";
 import type { Message } from "../../wire/index.js";
 
-/** Every Call, Post and Cancel of a client goes to `route` first; what it leaves is served locally. */
-export function routeClientRequests(conn: Connection, route: (msg: Message) => boolean): void {
-  conn.attachRequests("route", route);
-}
-
 /**
- * Requests on an upstream connection go to `route` first; those it does not take (it returns
- * false) are served by the connection's object layer as they would be without a gateway.
+ * Every Call, Post and Cancel on `conn` (a client's, or an upstream's calling objects clients
+ * passed on) goes to `route` first; what it leaves (returns false for) is served by the
+ * connection's object layer as it would be without a gateway.
  */
-export function routeUpstreamRequests(conn: Connection, route: (msg: Message) => boolean): void {
+export function routeRequests(conn: Connection, route: (msg: Message) => boolean): void {
   conn.attachRequests("route", route);
 }
 

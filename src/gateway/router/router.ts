@@ -20,7 +20,7 @@ import type { GatewayMetrics } from "../metrics.js";
 import type { Permissions } from "../permissions.js";
 import { CallForwarder } from "./call-forwarder.js";
 import { ClientFlow } from "./client-flow.js";
-import { routeClientRequests, routeUpstreamRequests, servedLocally, whenClosed } from "./connection-hooks.js";
+import { routeRequests, servedLocally, whenClosed } from "./connection-hooks.js";
 import type { RouterLimits } from "./limits.js";
 import { ObjectMap } from "./object-map.js";
 import { Replies, UNHANDLED } from "./replies.js";
@@ -76,7 +76,7 @@ export class Router {
 
   addClient(link: ClientLink): void {
     this.clients.add(link);
-    routeClientRequests(link.conn, (msg) => this.onClientRequest(link, msg));
+    routeRequests(link.conn, (msg) => this.onClientRequest(link, msg));
   }
 
   removeClient(link: ClientLink): void {
@@ -89,7 +89,7 @@ export class Router {
 
   /** Installed on every upstream connection: calls addressed to clients' objects go to them. */
   adoptUpstream(conn: Connection): void {
-    routeUpstreamRequests(conn, (msg) => this.reverse.route(conn, msg));
+    routeRequests(conn, (msg) => this.reverse.route(conn, msg));
     whenClosed(conn, () => {
       this.objects.forgetUpstream(conn);
       this.reverse.forgetUpstream(conn);
