@@ -75,6 +75,11 @@ export const gatewayConfigSchema = z.strictObject({
       insecure: z.boolean().optional(),
     })
     .optional(),
+  /**
+   * Bridges to other robotics frameworks, by name (`ros1`, ...), each with its own settings,
+   * which the bridge validates when it starts. Naming one here enables it.
+   */
+  bridges: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
   permissions: z
     .strictObject({
       users: z.record(z.string(), userPermissions.extend({ admin: z.boolean().optional() })).optional(),

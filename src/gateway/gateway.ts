@@ -24,6 +24,7 @@ import {
   DEFAULT_HIGH_WATER_MARK,
   type Listener,
   listen,
+  memoryChannelPair,
   type ServerTlsOptions,
   sortEndpoints,
   type WsListenOptions,
@@ -324,15 +325,30 @@ export class Gateway {
     this.connectionRefusals.close();
   }
 
-  private accept(channel: Channel): void {
+  /**
+   * A client channel from inside this process (a bridge to another framework): it logs in as
+   * `identity` without a token, and the gateway's permissions for that user bound what it
+   * sees and does, as for any outside client. Only code in this process can pick the identity,
+   * so nothing outside can reach this path.
+   */
+  connectInProcess(identity: string): Channel {
+    const [client, server] = memoryChannelPair({
+      names: [`inproc://${identity}`, "inproc://gateway"],
+      maxPayload: this.options.maxPayload,
+    });
+    this.accept(server, { processAuth: () => ({ state: AuthState.Done, identity }) });
+    return client;
+  }
+
+  private accept(channel: Channel, authProvider?: AuthProviderOption): void {
     if (this.closed) {
       channel.close();
       return;
     }
     const conn = new Connection(channel, {
       role: "server",
-      authProvider: this.options.authProvider,
-      enforceAuth: !this.options.allowAnonymous,
+      authProvider: authProvider ?? this.options.authProvider,
+      enforceAuth: !this.options.allowAnonymous || authProvider !== undefined,
       handshakeTimeoutMs: this.options.handshakeTimeoutMs,
       maxPayload: this.options.maxPayload,
     });

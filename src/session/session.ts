@@ -118,9 +118,22 @@ export class Session extends EventEmitter<SessionEvents> {
   async connect(url: string = this.options.defaultUrl): Promise<void> {
     if (this.sdConnection && !this.sdConnection.isClosed)
       throw new QiError("ERR_PROTOCOL", "session already connected");
-    const normalized = formatUrl(parseUrl(url));
+    const normalized = this.normalizeConnectUrl(url);
     const conn = await this.connections.open(normalized);
     await this.attachDirectory(conn, normalized);
+  }
+
+  /**
+   * A qi URL in its one canonical form; a URL of a scheme only the session's own transport
+   * knows (an in-process bridge, xmpp:, nats:) goes as given when that transport takes it.
+   */
+  private normalizeConnectUrl(url: string): string {
+    try {
+      return formatUrl(parseUrl(url));
+    } catch (e) {
+      if (this.options.transport.canConnect(url)) return url;
+      throw e;
+    }
   }
 
   get isConnected(): boolean {

@@ -8,6 +8,7 @@ import { UserTokenAuthenticator } from "../../connection/index.js";
 import { ConfigError, gatewayOptionsFromConfig, loadGatewayConfig } from "../../config/index.js";
 import { type GatewayOptions, GatewayAuthProvider, hashToken, startGateway } from "../../gateway/index.js";
 import { withDispatch } from "../connect.js";
+import { type BridgeFlagValues, bridgeFlagOptions, bridgeRequests, runBridges } from "../bridge-flags.js";
 import { clientTlsFromFlags, type TlsFlags, tlsFlagOptions } from "../tls-flags.js";
 import { canPrompt, promptHidden, tokenFromFlags, warnOnStderr } from "../token-sources.js";
 import { webRoot } from "../embedded-gateway.js";
@@ -19,7 +20,7 @@ import { action } from "../program.js";
 import { gatewayWebHandler } from "../../web/index.js";
 import type { Gateway } from "../../gateway/index.js";
 
-interface Options {
+interface Options extends BridgeFlagValues {
   attach: string;
   listen?: string[];
   config?: string;
@@ -70,14 +71,18 @@ export function register(program: Command): void {
     .option("--json", "print the endpoints as JSON")
     .addOption(withDispatch());
   for (const option of tlsFlagOptions("attach", "the Service Directory")) command.addOption(option);
+  for (const option of bridgeFlagOptions()) command.addOption(option);
   command.action(
     action(async (opts: Options, cmd: Command) => {
       const out = new Output(!!opts.json);
       const logger = createLogger(!!cmd.optsWithGlobals().verbose);
       let options: GatewayOptions;
+      let configuredBridges: Record<string, Record<string, unknown>> | undefined;
       if (opts.config) {
         try {
-          options = gatewayOptionsFromConfig(loadGatewayConfig(opts.config), opts.config);
+          const config = loadGatewayConfig(opts.config);
+          options = gatewayOptionsFromConfig(config, opts.config);
+          configuredBridges = config.bridges;
         } catch (e) {
           if (e instanceof ConfigError) throw usageError(e.message, "fix the file, see docs/gateway.md");
           throw e;
@@ -109,6 +114,7 @@ export function register(program: Command): void {
         };
       }
       applyUpstreamFlags(options, opts);
+      const bridges = bridgeRequests(opts, configuredBridges);
       if (opts.origin) {
         options.ws = {
           ...options.ws,
@@ -131,6 +137,7 @@ export function register(program: Command): void {
       });
       const gw = gateway;
       onCleanup(() => gw.close());
+      await runBridges(gw, bridges, { logger, demo: false, out });
       const endpoints = gw.endpoints();
       if (out.json)
         out.line(JSON.stringify({ endpoints, metrics: gw.metricsUrl() ?? null, attached: gw.isAttached }));

@@ -11,13 +11,15 @@ import { Session } from "../../session/index.js";
 import { isLoopbackUrl } from "../../transport/index.js";
 import { sessionOptions, withDispatch } from "../connect.js";
 import { tokenFromFlags } from "../token-sources.js";
+import { type BridgeFlagValues, bridgeFlagOptions, bridgeRequests, runBridges } from "../bridge-flags.js";
 import { runEmbeddedGateway } from "../embedded-gateway.js";
 import { onCleanup, waitForShutdown } from "../lifecycle.js";
 import { createLogger } from "../logger.js";
+import { usageError } from "../errors.js";
 import { Output } from "../output.js";
 import { action } from "../program.js";
 
-interface Options {
+interface Options extends BridgeFlagValues {
   listen: string;
   demo: boolean;
   gateway: string[] | false;
@@ -29,7 +31,7 @@ interface Options {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command("start")
     .description("run the embedded default: a Service Directory, a simulated robot and the gateway")
     .option("-l, --listen <url>", "where the Service Directory listens", "tcp://127.0.0.1:9559")
@@ -47,67 +49,72 @@ export function register(program: Command): void {
     )
     .option("--token-file <file>", "file holding the gateway token for this run (mode 600)")
     .option("--json", "print the endpoints as one JSON line")
-    .addOption(withDispatch())
-    .action(
-      action(async (opts: Options, cmd: Command) => {
-        const out = new Output(!!opts.json);
-        const logger = createLogger(!!cmd.optsWithGlobals().verbose);
-        const session = new Session(sessionOptions({ dispatch: opts.dispatch }));
-        onCleanup(() => session.close());
-        const endpoints = await session.listenStandalone(opts.listen);
-        const url = endpoints.find((e) => isLoopbackUrl(e)) ?? endpoints[0];
-        const demo = opts.demo ? await startDemo(session, { logger }) : undefined;
-        if (demo) onCleanup(() => demo.stop());
-        const gateway = opts.gateway
-          ? await runEmbeddedGateway({
-              sdUrl: url,
-              listen: opts.gateway,
-              user: opts.user,
-              token: tokenFromFlags({
-                argvToken: opts.token,
-                tokenFile: opts.tokenFile,
-                envToken: process.env.QI_GATEWAY_TOKEN,
-                envName: "QI_GATEWAY_TOKEN",
-              }),
-              logger,
-            })
-          : undefined;
-        if (gateway) onCleanup(() => gateway.close());
-        const services = demo?.services ?? [];
-        if (out.json) {
-          out.line(
-            JSON.stringify({
-              url,
-              endpoints,
-              services,
-              gateway: gateway
-                ? {
-                    endpoints: gateway.endpoints,
-                    user: gateway.user,
-                    token: gateway.token,
-                    console: gateway.consoleUrl ?? null,
-                  }
-                : null,
+    .addOption(withDispatch());
+  for (const option of bridgeFlagOptions()) command.addOption(option);
+  command.action(
+    action(async (opts: Options, cmd: Command) => {
+      const out = new Output(!!opts.json);
+      const logger = createLogger(!!cmd.optsWithGlobals().verbose);
+      const bridges = bridgeRequests(opts);
+      if (bridges.length > 0 && !opts.gateway)
+        throw usageError("bridges run beside the gateway", "drop --no-gateway to use --bridge");
+      const session = new Session(sessionOptions({ dispatch: opts.dispatch }));
+      onCleanup(() => session.close());
+      const endpoints = await session.listenStandalone(opts.listen);
+      const url = endpoints.find((e) => isLoopbackUrl(e)) ?? endpoints[0];
+      const demo = opts.demo ? await startDemo(session, { logger }) : undefined;
+      if (demo) onCleanup(() => demo.stop());
+      const gateway = opts.gateway
+        ? await runEmbeddedGateway({
+            sdUrl: url,
+            listen: opts.gateway,
+            user: opts.user,
+            token: tokenFromFlags({
+              argvToken: opts.token,
+              tokenFile: opts.tokenFile,
+              envToken: process.env.QI_GATEWAY_TOKEN,
+              envName: "QI_GATEWAY_TOKEN",
             }),
+            logger,
+          })
+        : undefined;
+      if (gateway) onCleanup(() => gateway.close());
+      if (gateway) await runBridges(gateway.gateway, bridges, { logger, demo: !!demo, out });
+      const services = demo?.services ?? [];
+      if (out.json) {
+        out.line(
+          JSON.stringify({
+            url,
+            endpoints,
+            services,
+            gateway: gateway
+              ? {
+                  endpoints: gateway.endpoints,
+                  user: gateway.user,
+                  token: gateway.token,
+                  console: gateway.consoleUrl ?? null,
+                }
+              : null,
+          }),
+        );
+      } else {
+        out.line(`Service Directory listening on ${out.style("bold", url)}`);
+        for (const e of endpoints) if (e !== url) out.line(`  also on ${e}`);
+        if (services.length > 0) out.line(`services: ${services.join(", ")}`);
+        if (gateway) {
+          out.line(`gateway listening on ${gateway.endpoints.map((e) => out.style("bold", e)).join(", ")}`);
+          out.line(
+            `gateway credentials for this run: user ${out.style("bold", gateway.user)} token ${out.style("bold", gateway.token)}`,
           );
-        } else {
-          out.line(`Service Directory listening on ${out.style("bold", url)}`);
-          for (const e of endpoints) if (e !== url) out.line(`  also on ${e}`);
-          if (services.length > 0) out.line(`services: ${services.join(", ")}`);
-          if (gateway) {
-            out.line(`gateway listening on ${gateway.endpoints.map((e) => out.style("bold", e)).join(", ")}`);
-            out.line(
-              `gateway credentials for this run: user ${out.style("bold", gateway.user)} token ${out.style("bold", gateway.token)}`,
-            );
-            if (gateway.consoleUrl) out.line(`web console: ${out.style("bold", gateway.consoleUrl)}`);
-            const gw = gateway.endpoints.find((e) => e.startsWith("tcp")) ?? gateway.endpoints[0];
-            out.line(`try: QI_TOKEN=${gateway.token} qi services --url ${gw} --user ${gateway.user}`);
-          } else out.line(`try: qi services --url ${url}`);
-          out.line(out.style("dim", "Ctrl-C to stop"));
-        }
-        const sig = await waitForShutdown();
-        logger.info({ signal: sig }, "stopping");
-        return 0;
-      }),
-    );
+          if (gateway.consoleUrl) out.line(`web console: ${out.style("bold", gateway.consoleUrl)}`);
+          const gw = gateway.endpoints.find((e) => e.startsWith("tcp")) ?? gateway.endpoints[0];
+          out.line(`try: QI_TOKEN=${gateway.token} qi services --url ${gw} --user ${gateway.user}`);
+        } else out.line(`try: qi services --url ${url}`);
+        out.line(out.style("dim", "Ctrl-C to stop"));
+      }
+      const sig = await waitForShutdown();
+      logger.info({ signal: sig }, "stopping");
+      return 0;
+    }),
+  );
 }
