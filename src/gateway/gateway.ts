@@ -326,6 +326,15 @@ export class Gateway {
   }
 
   /**
+   * Serves an outside client that reached the gateway by a way of its own (a channel per remote
+   * peer of an XMPP or NATS entry): the same handshake, authentication, permissions and limits
+   * as a client of the gateway's listeners. The entry applies its own admission caps.
+   */
+  acceptChannel(channel: Channel): void {
+    this.accept(channel);
+  }
+
+  /**
    * A client channel from inside this process (a bridge to another framework): it logs in as
    * `identity` without a token, and the gateway's permissions for that user bound what it
    * sees and does, as for any outside client. Only code in this process can pick the identity,
