@@ -12,8 +12,8 @@ export const LAYERS = [
   "object", // QiObject, RemoteObject, objects by reference
   "session", // Session, Service Directory, ServiceInfo
   "gateway", // the Gateway
-  "config", // configuration files -> options of the Service Directory and the gateway
   "bridges", // the gateway's plug-ins to other robotics frameworks (ROS 1, rosbridge, Foxglove, YARP)
+  "config", // configuration files -> options of the Service Directory and the gateway
   "sync", // the synchronous client
   "demo", // the simulated robot's services
   "web", // browser client, web console and its HTTP handler
