@@ -1,0 +1,212 @@
+/**
+ * The ROS 1 bridge's camera path: the simulated robot's 640×480 rgb8 camera at 30 fps to a
+ * rospy subscriber through the gateway's ros1 bridge, beside the same stream to a qi client
+ * of the gateway over tcp://, same run. Rows: frames/s delivered (target 30), frames dropped,
+ * latency from the camera's emit to the subscriber's receipt (p50, p99; both ends read the
+ * same wall clock), and the CPU of this process (robot + gateway + bridge; the qi row also
+ * pays for the qi client, which runs here too) as % of one core.
+ *
+ * Runs alone with `npx tsx bench/index.ts ros1`; needs rosmaster and rospy (else one row says
+ * skipped).
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pino from "pino";
+import { startBridges, stopBridges } from "../src/bridges/index.js";
+import { createVideoDevice } from "../src/demo/index.js";
+import { startGateway } from "../src/gateway/index.js";
+import { Session } from "../src/session/index.js";
+import { findProgram, rosEnv, SYSTEM_PYTHON } from "../test/bridges/ros1/ros-env.js";
+import type { BenchRow } from "./table.js";
+
+const GROUP = "ros1";
+const FPS = 30;
+const SECONDS = 10;
+
+interface Stream {
+  received: Array<[seq: number, atMs: number]>;
+  cpuPercent: number;
+}
+
+function summarize(
+  name: string,
+  stream: Stream,
+  emitted: Map<number, number>,
+  baseline?: Stream,
+): BenchRow[] {
+  const got = stream.received;
+  const seqs = got.map(([s]) => s);
+  const span = Math.max(1, Math.max(...seqs) - Math.min(...seqs) + 1);
+  const latencies = got
+    .map(([seq, at]) => at - (emitted.get(seq) ?? Number.NaN))
+    .filter((x) => Number.isFinite(x))
+    .sort((a, b) => a - b);
+  const pct = (p: number, l: number[]) =>
+    l[Math.min(l.length - 1, Math.floor((p / 100) * l.length))] ?? Number.NaN;
+  const fps = got.length / SECONDS;
+  const base = baseline ? summarizeNumbers(baseline, emitted) : undefined;
+  return [
+    {
+      group: GROUP,
+      case: `${name}: 640x480 rgb8 at ${FPS} fps, frames/s`,
+      value: fps,
+      unit: "frames/s",
+      baseline: base?.fps ?? FPS,
+    },
+    {
+      group: GROUP,
+      case: `${name}: frames missing in the received run`,
+      value: span - got.length,
+      unit: "frames",
+    },
+    {
+      group: GROUP,
+      case: `${name}: latency p50`,
+      value: pct(50, latencies),
+      unit: "ms",
+      baseline: base?.p50,
+    },
+    {
+      group: GROUP,
+      case: `${name}: latency p99`,
+      value: pct(99, latencies),
+      unit: "ms",
+      baseline: base?.p99,
+    },
+    {
+      group: GROUP,
+      case: `${name}: gateway process CPU`,
+      value: stream.cpuPercent,
+      unit: "% core",
+      baseline: base?.cpu,
+    },
+  ];
+}
+
+function summarizeNumbers(s: Stream, emitted: Map<number, number>) {
+  const l = s.received
+    .map(([seq, at]) => at - (emitted.get(seq) ?? Number.NaN))
+    .filter((x) => Number.isFinite(x))
+    .sort((a, b) => a - b);
+  const pct = (p: number) => l[Math.min(l.length - 1, Math.floor((p / 100) * l.length))] ?? Number.NaN;
+  return { fps: s.received.length / SECONDS, p50: pct(50), p99: pct(99), cpu: s.cpuPercent };
+}
+
+/** CPU of this process over `run`, as % of one core. */
+async function measureCpu(run: () => Promise<Array<[number, number]>>): Promise<Stream> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const received = await run();
+  const used = process.cpuUsage(cpu0);
+  return { received, cpuPercent: ((used.user + used.system) / 1000 / (performance.now() - t0)) * 100 };
+}
+
+export async function run(): Promise<BenchRow[]> {
+  if (!findProgram("rosmaster"))
+    return [{ group: GROUP, case: "rosmaster not found", value: "skipped", unit: "" }];
+  const logger = pino({ level: "silent" });
+  const ros = await rosEnv();
+  const sd = new Session();
+  let bridges: Awaited<ReturnType<typeof startBridges>> = [];
+  const camera = createVideoDevice();
+  const gw = await (async () => {
+    await ros.startMaster();
+    await sd.listenStandalone("tcp://127.0.0.1:0");
+    camera.object.setProperty("fps", FPS);
+    await sd.registerService("ALVideoDevice", camera.object);
+    camera.start?.();
+    const g = await startGateway({
+      attach: sd.endpoints()[0],
+      listen: ["tcp://127.0.0.1:0"],
+      allowAnonymous: true,
+    });
+    await g.waitAttached();
+    return g;
+  })();
+  // When each frame left the camera, by sequence number (wall clock, as rospy reads it).
+  const emitted = new Map<number, number>();
+  const uid = [...camera.object.metaObject().signals.values()].find((s) => s.name === "image")!.uid;
+  const unwatch = camera.object.connect(uid, (args) => {
+    emitted.set(Number(args[2]), Date.now());
+  });
+  try {
+    bridges = await startBridges(
+      gw,
+      [
+        {
+          name: "ros1",
+          settings: {
+            master: ros.masterUri,
+            mapping: { out: [{ service: "ALVideoDevice", signal: "image" }] },
+          },
+        },
+      ],
+      { logger, demo: false },
+    );
+    const rospy = await measureCpu(() => rospyStream(ros));
+    const qi = await measureCpu(() => qiStream(gw.endpoints()[0]));
+    return [
+      ...summarize("qi client (tcp)", qi, emitted),
+      ...summarize("rospy via ros1 bridge", rospy, emitted, qi),
+    ];
+  } finally {
+    unwatch();
+    await stopBridges(bridges);
+    camera.stop?.();
+    await gw.close();
+    await sd.close();
+    await ros.close();
+  }
+}
+
+/** A rospy node: waits for the first frame, then records (seq, receipt time) for SECONDS. */
+async function rospyStream(ros: Awaited<ReturnType<typeof rosEnv>>): Promise<Array<[number, number]>> {
+  const script = join(ros.dir, "bench_sub.py");
+  writeFileSync(
+    script,
+    [
+      "import json, time, rospy",
+      "from sensor_msgs.msg import Image",
+      "got = []",
+      "def on(m):",
+      "    got.append((m.header.seq, time.time() * 1000))",
+      "rospy.init_node('bench_sub', anonymous=True)",
+      "rospy.Subscriber('/qi/ALVideoDevice/image', Image, on, queue_size=4, buff_size=1 << 24, tcp_nodelay=True)",
+      "while not got: time.sleep(0.01)",
+      `time.sleep(${SECONDS})`,
+      "start = got[0][1]",
+      `print(json.dumps([g for g in got if g[1] - start < ${SECONDS * 1000}]))`,
+    ].join("\n"),
+  );
+  const { stdout, stderr } = await ros.run(SYSTEM_PYTHON, [script], (SECONDS + 40) * 1000);
+  const last = stdout.trim().split("\n").at(-1) ?? "";
+  if (!last.startsWith("[")) throw new Error(`rospy subscriber failed: ${stderr.slice(-400)}`);
+  return JSON.parse(last) as Array<[number, number]>;
+}
+
+async function qiStream(url: string): Promise<Array<[number, number]>> {
+  const client = new Session();
+  await client.connect(url);
+  try {
+    const cam = await client.service("ALVideoDevice");
+    const got: Array<[number, number]> = [];
+    let first = 0;
+    const link = await cam.signal("image").connect((_w: number, _h: number, seq: number) => {
+      const now = Date.now();
+      if (!first) first = now;
+      if (now - first < SECONDS * 1000) got.push([seq, now]);
+    });
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (first && Date.now() - first >= SECONDS * 1000) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 50);
+    });
+    await cam.signal("image").disconnect(link);
+    return got;
+  } finally {
+    await client.close();
+  }
+}
