@@ -3,8 +3,9 @@
  * rospy subscriber through the gateway's ros1 bridge, beside the same stream to a qi client
  * of the gateway over tcp://, same run. Rows: frames/s delivered (target 30), frames dropped,
  * latency from the camera's emit to the subscriber's receipt (p50, p99; both ends read the
- * same wall clock), and the CPU of this process (robot + gateway + bridge; the qi row also
- * pays for the qi client, which runs here too) as % of one core.
+ * same wall clock), measured with both subscribers on the same 10 s window; then the CPU of
+ * this process (robot + gateway + bridge; the qi row also pays for the qi client, which runs
+ * here too) as % of one core, one subscriber at a time for 5 s.
  *
  * Runs alone with `npx tsx bench/index.ts ros1`; needs rosmaster and rospy (else one row says
  * skipped).
@@ -22,6 +23,7 @@ import type { BenchRow } from "./table.js";
 const GROUP = "ros1";
 const FPS = 30;
 const SECONDS = 10;
+const CPU_SECONDS = 5;
 
 interface Stream {
   received: Array<[seq: number, atMs: number]>;
@@ -143,11 +145,15 @@ export async function run(): Promise<BenchRow[]> {
       ],
       { logger, demo: false },
     );
-    const rospy = await measureCpu(() => rospyStream(ros));
-    const qi = await measureCpu(() => qiStream(gw.endpoints()[0]));
+    // Both subscribers over the same window, so the machine's load weighs on both alike.
+    const [rospy, qi] = await Promise.all([rospyStream(ros, SECONDS), qiStream(gw.endpoints()[0], SECONDS)]);
+    // CPU needs one subscriber at a time.
+    const rospyCpu = (await measureCpu(() => rospyStream(ros, CPU_SECONDS))).cpuPercent;
+    const qiCpu = (await measureCpu(() => qiStream(gw.endpoints()[0], CPU_SECONDS))).cpuPercent;
+    const qiStats = { received: qi, cpuPercent: qiCpu };
     return [
-      ...summarize("qi client (tcp)", qi, emitted),
-      ...summarize("rospy via ros1 bridge", rospy, emitted, qi),
+      ...summarize("qi client (tcp)", qiStats, emitted),
+      ...summarize("rospy via ros1 bridge", { received: rospy, cpuPercent: rospyCpu }, emitted, qiStats),
     ];
   } finally {
     unwatch();
@@ -159,8 +165,11 @@ export async function run(): Promise<BenchRow[]> {
   }
 }
 
-/** A rospy node: waits for the first frame, then records (seq, receipt time) for SECONDS. */
-async function rospyStream(ros: Awaited<ReturnType<typeof rosEnv>>): Promise<Array<[number, number]>> {
+/** A rospy node: waits for the first frame, then records (seq, receipt time) for `seconds`. */
+async function rospyStream(
+  ros: Awaited<ReturnType<typeof rosEnv>>,
+  seconds: number,
+): Promise<Array<[number, number]>> {
   const script = join(ros.dir, "bench_sub.py");
   writeFileSync(
     script,
@@ -173,18 +182,18 @@ async function rospyStream(ros: Awaited<ReturnType<typeof rosEnv>>): Promise<Arr
       "rospy.init_node('bench_sub', anonymous=True)",
       "rospy.Subscriber('/qi/ALVideoDevice/image', Image, on, queue_size=4, buff_size=1 << 24, tcp_nodelay=True)",
       "while not got: time.sleep(0.01)",
-      `time.sleep(${SECONDS})`,
+      `time.sleep(${seconds})`,
       "start = got[0][1]",
-      `print(json.dumps([g for g in got if g[1] - start < ${SECONDS * 1000}]))`,
+      `print(json.dumps([g for g in got if g[1] - start < ${seconds * 1000}]))`,
     ].join("\n"),
   );
-  const { stdout, stderr } = await ros.run(SYSTEM_PYTHON, [script], (SECONDS + 40) * 1000);
+  const { stdout, stderr } = await ros.run(SYSTEM_PYTHON, [script], (seconds + 40) * 1000);
   const last = stdout.trim().split("\n").at(-1) ?? "";
   if (!last.startsWith("[")) throw new Error(`rospy subscriber failed: ${stderr.slice(-400)}`);
   return JSON.parse(last) as Array<[number, number]>;
 }
 
-async function qiStream(url: string): Promise<Array<[number, number]>> {
+async function qiStream(url: string, seconds: number): Promise<Array<[number, number]>> {
   const client = new Session();
   await client.connect(url);
   try {
@@ -194,11 +203,11 @@ async function qiStream(url: string): Promise<Array<[number, number]>> {
     const link = await cam.signal("image").connect((_w: number, _h: number, seq: number) => {
       const now = Date.now();
       if (!first) first = now;
-      if (now - first < SECONDS * 1000) got.push([seq, now]);
+      if (now - first < seconds * 1000) got.push([seq, now]);
     });
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
-        if (first && Date.now() - first >= SECONDS * 1000) {
+        if (first && Date.now() - first >= seconds * 1000) {
           clearInterval(check);
           resolve();
         }

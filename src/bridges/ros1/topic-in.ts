@@ -55,7 +55,10 @@ export class TopicInBridge {
     const subscription = node.subscribe({ topic: entry.topic, dataType: entry.type, md5sum: this.md5sum });
     subscription.on("message", (message) => this.onMessage(message));
     subscription.on("error", (err) =>
-      this.o.logger.warn({ topic: entry.topic, err: err.message }, "ros1: subscription error"),
+      this.o.logger.debug(
+        { topic: entry.topic, err: err.message },
+        "ros1: subscription error (a publisher went away?)",
+      ),
     );
   }
 
