@@ -86,8 +86,9 @@ describe.skipIf(!found)("ros1 bridge with the real ROS 1", () => {
     await waitFor(() => (hz.output().match(/average rate/g) ?? []).length >= 4, "four rate reports", 25_000);
     hz.kill("SIGINT");
     const rates = [...hz.output().matchAll(/average rate: ([\d.]+)/g)].map((m) => Number(m[1]));
-    expect(rates.at(-1)).toBeGreaterThan(8);
-    expect(rates.at(-1)).toBeLessThan(12);
+    // 10 fps, give or take the jitter of a loaded machine's timers.
+    expect(rates.at(-1)).toBeGreaterThan(7);
+    expect(rates.at(-1)).toBeLessThan(12.5);
   }, 40_000);
 
   it("a rospy node gets sensor_msgs/Image with the camera's width, height and bytes", async () => {
