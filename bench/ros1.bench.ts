@@ -12,6 +12,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { RosNode } from "@foxglove/ros1";
+import { TcpSocketNode } from "@foxglove/ros1/nodejs";
+import { HttpServerNodejs } from "@foxglove/xmlrpc/nodejs";
 import pino from "pino";
 import { startBridges, stopBridges } from "../src/bridges/index.js";
 import { createVideoDevice } from "../src/demo/index.js";
@@ -146,7 +149,11 @@ export async function run(): Promise<BenchRow[]> {
       { logger, demo: false },
     );
     // Both subscribers over the same window, so the machine's load weighs on both alike.
-    const [rospy, qi] = await Promise.all([rospyStream(ros, SECONDS), qiStream(gw.endpoints()[0], SECONDS)]);
+    const [rospy, qi, nodeRos] = await Promise.all([
+      rospyStream(ros, SECONDS),
+      qiStream(gw.endpoints()[0], SECONDS),
+      nodeRosStream(ros.masterUri, SECONDS),
+    ]);
     // CPU needs one subscriber at a time.
     const rospyCpu = (await measureCpu(() => rospyStream(ros, CPU_SECONDS))).cpuPercent;
     const qiCpu = (await measureCpu(() => qiStream(gw.endpoints()[0], CPU_SECONDS))).cpuPercent;
@@ -154,6 +161,12 @@ export async function run(): Promise<BenchRow[]> {
     return [
       ...summarize("qi client (tcp)", qiStats, emitted),
       ...summarize("rospy via ros1 bridge", { received: rospy, cpuPercent: rospyCpu }, emitted, qiStats),
+      ...summarize(
+        "@foxglove/ros1 subscriber via ros1 bridge",
+        { received: nodeRos, cpuPercent: Number.NaN },
+        emitted,
+        qiStats,
+      ).filter((r) => !r.case.endsWith("CPU")),
     ];
   } finally {
     unwatch();
@@ -191,6 +204,36 @@ async function rospyStream(
   const last = stdout.trim().split("\n").at(-1) ?? "";
   if (!last.startsWith("[")) throw new Error(`rospy subscriber failed: ${stderr.slice(-400)}`);
   return JSON.parse(last) as Array<[number, number]>;
+}
+
+/**
+ * A ROS subscriber in another Node process would be fairer; this one (@foxglove/ros1, in this
+ * process) shows what the bridge and TCPROS cost without rospy's Python in the way.
+ */
+async function nodeRosStream(masterUri: string, seconds: number): Promise<Array<[number, number]>> {
+  const node = new RosNode({
+    name: "/bench_node_sub",
+    hostname: "127.0.0.1",
+    pid: process.pid,
+    rosMasterUri: masterUri,
+    httpServer: new HttpServerNodejs(),
+    tcpSocketCreate: TcpSocketNode.Create,
+  });
+  await node.start();
+  try {
+    const got: Array<[number, number]> = [];
+    let first = 0;
+    const sub = node.subscribe({ topic: "/qi/ALVideoDevice/image", dataType: "sensor_msgs/Image" });
+    sub.on("message", (msg) => {
+      const now = Date.now();
+      if (!first) first = now;
+      if (now - first < seconds * 1000) got.push([(msg as { header: { seq: number } }).header.seq, now]);
+    });
+    while (!first || Date.now() - first < seconds * 1000) await new Promise((r) => setTimeout(r, 50));
+    return got;
+  } finally {
+    node.shutdown();
+  }
 }
 
 async function qiStream(url: string, seconds: number): Promise<Array<[number, number]>> {
