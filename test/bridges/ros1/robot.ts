@@ -6,7 +6,7 @@
 import pino from "pino";
 import { type StartedBridge, startBridges, stopBridges } from "../../../src/bridges/index.js";
 import { startDemo } from "../../../src/demo/index.js";
-import { type Gateway, startGateway } from "../../../src/gateway/index.js";
+import { type Gateway, type GatewayOptions, startGateway } from "../../../src/gateway/index.js";
 import { QiObject } from "../../../src/object/index.js";
 import { Session } from "../../../src/session/index.js";
 
@@ -40,7 +40,10 @@ export const TEST_MAPPING = {
   ],
 };
 
-export async function robotWorld(settings: Record<string, unknown> | undefined): Promise<Robot> {
+export async function robotWorld(
+  settings: Record<string, unknown> | undefined,
+  gatewayOptions: Partial<GatewayOptions> = {},
+): Promise<Robot> {
   const logger = pino({ level: "silent" });
   const sd = new Session();
   await sd.listenStandalone("tcp://127.0.0.1:0");
@@ -62,7 +65,12 @@ export async function robotWorld(settings: Record<string, unknown> | undefined):
       return enabled ? "enabled" : "disabled";
     });
   await sd.registerService("Robot", robot);
-  const gw = await startGateway({ attach: sdUrl, listen: ["tcp://127.0.0.1:0"], allowAnonymous: true });
+  const gw = await startGateway({
+    attach: sdUrl,
+    listen: ["tcp://127.0.0.1:0"],
+    allowAnonymous: true,
+    ...gatewayOptions,
+  });
   await gw.waitAttached();
   const bridges = settings
     ? await startBridges(gw, [{ name: "ros1", settings }], { logger, demo: true })

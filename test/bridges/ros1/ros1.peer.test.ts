@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { XmlRpcClient } from "@foxglove/xmlrpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bridgeRequests } from "../../../src/cli/bridge-flags.js";
+import { GatewayAuthProvider } from "../../../src/gateway/index.js";
 import { parse } from "@foxglove/rosmsg";
 import { MessageReader, MessageWriter } from "@foxglove/rosmsg-serialization";
 import { SAY_REQUEST, SAY_RESPONSE } from "../../../src/bridges/mapping/index.js";
@@ -247,6 +248,56 @@ describe.skipIf(!found)("ros1 bridge off by default", () => {
 });
 
 /** A ROS service client by hand (rospy cannot load a type it has no generated class for). */
+describe.skipIf(!found)("ros1 bridge under the gateway's permissions", () => {
+  it("gives ROS nothing its user may not subscribe to or call: denied calls answer with the gateway's error", async () => {
+    const ros = await rosEnv();
+    let world: Robot | undefined;
+    try {
+      await ros.startMaster();
+      world = await robotWorld(
+        { master: ros.masterUri, mapping: TEST_MAPPING },
+        {
+          allowAnonymous: false,
+          authProvider: new GatewayAuthProvider({}),
+          permissions: {
+            users: {
+              "bridge-ros1": {
+                services: { allow: ["AL*", "Robot"] },
+                call: { allow: ["Robot.status"] },
+                subscribe: { allow: ["AL*"] },
+              },
+            },
+          },
+        },
+      );
+      const allowed = await ros.run("rosservice", ["call", "/robot/status"]);
+      expect(allowed.stdout).toContain("all good");
+      const denied = await ros.run("rosservice", ["call", "/robot/enable", "data: true"]);
+      expect(denied.stdout).toMatch(/success: False\s+message: ".*(not allowed|denied|permission)/i);
+      await ros.run("rostopic", ["pub", "-1", "/cmd_vel", "geometry_msgs/Twist", "{linear: {x: 1.0}}"]);
+      // Robot.move is not allowed: the call is refused by the gateway, so the robot never moves.
+      const hidden = await tickStaysOffRos(ros, world);
+      expect(hidden).toBe(true);
+      expect(world.moves).toEqual([]);
+    } finally {
+      await world?.close();
+      await ros.close();
+    }
+  }, 90_000);
+});
+
+/** Whether the Robot's signal stayed off ROS (its subscription is not allowed). */
+async function tickStaysOffRos(ros: RosEnv, world: Robot): Promise<boolean> {
+  let n = 0;
+  const timer = setInterval(() => world.robot.emit("tick", ++n), 50);
+  try {
+    const echo = await ros.run("rostopic", ["echo", "-n", "1", "/qi/Robot/tick"], 6_000);
+    return !echo.stdout.includes("data:");
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 async function callService(
   masterUri: string,
   name: string,
