@@ -133,7 +133,13 @@ export function parseMapping(input: unknown, where = "mapping"): Mapping {
   return { out, in: m.in, services: m.services };
 }
 
-/** Two mappings as one (the demo's and the user's); the user's entries come last. */
-export function mergeMappings(a: Mapping, b: Mapping): Mapping {
-  return { out: [...a.out, ...b.out], in: [...a.in, ...b.in], services: [...a.services, ...b.services] };
+/** The demo's mapping with the user's on top: a name the user maps replaces the demo's entry. */
+export function mergeMappings(base: Mapping, user: Mapping): Mapping {
+  const topics = new Set([...user.out.map((o) => o.topic), ...user.in.map((i) => i.topic)]);
+  const services = new Set(user.services.map((s) => s.name));
+  return {
+    out: [...base.out.filter((o) => !topics.has(o.topic)), ...user.out],
+    in: [...base.in.filter((i) => !topics.has(i.topic)), ...user.in],
+    services: [...base.services.filter((s) => !services.has(s.name)), ...user.services],
+  };
 }

@@ -97,7 +97,9 @@ export async function startRos1(ctx: BridgeContext): Promise<RunningBridge> {
       logger,
     );
   } catch (err) {
+    stopWatch();
     for (const t of outs) t.close();
+    for (const t of ins) t.close();
     services.close();
     node.shutdown();
     throw err;

@@ -9,6 +9,7 @@ import {
   demoMapping,
   mappingForSignature,
   mappingForType,
+  mergeMappings,
   parseMapping,
 } from "../../../src/bridges/mapping/index.js";
 import { messageDefinitions, serviceType } from "../../../src/bridges/ros1/definitions.js";
@@ -76,6 +77,15 @@ describe("mapping: config (an allow-list)", () => {
         ],
       }),
     ).toThrow(/mapped twice/);
+  });
+
+  it("the user's entries replace the demo's of the same name", () => {
+    const user = parseMapping({
+      out: [{ service: "ALBattery", property: "charge", type: "std_msgs/String" }],
+    });
+    const merged = mergeMappings(demoMapping(), user);
+    const charge = merged.out.filter((o) => o.topic === "/qi/ALBattery/charge");
+    expect(charge).toEqual([user.out[0]]);
   });
 
   it("the demo mapping names the camera, the battery, say and ALMemory", () => {
