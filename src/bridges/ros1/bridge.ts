@@ -75,12 +75,13 @@ export async function startRos1(ctx: BridgeContext): Promise<RunningBridge> {
     }
     for (const entry of mapping.services)
       services.add(entry.name, servedService(entry, ctx.session, ctx.metrics));
-    await registerServices(
-      node,
-      services,
-      mapping.services.map((s) => s.name),
-    ).catch((err: Error) =>
-      logger.warn({ err: err.message }, "ros1: could not register the services (the master watch retries)"),
+    const serviceNames = mapping.services.map((s) => s.name);
+    const servicesRegistered = await registerServices(node, services, serviceNames).then(
+      () => true,
+      (err: Error) => {
+        logger.warn({ err: err.message }, "ros1: could not register the services (the master watch retries)");
+        return false;
+      },
     );
     stopWatch = watchMaster(
       node,
@@ -88,13 +89,10 @@ export async function startRos1(ctx: BridgeContext): Promise<RunningBridge> {
       async () => {
         for (const t of outs) await registerPublisher(node, t.topic);
         for (const t of ins) t.resubscribe();
-        await registerServices(
-          node,
-          services,
-          mapping.services.map((s) => s.name),
-        );
+        await registerServices(node, services, serviceNames);
       },
       logger,
+      servicesRegistered && outs.every((t) => t.registered),
     );
   } catch (err) {
     stopWatch();

@@ -62,30 +62,37 @@ export async function startNode(o: NodeOptions): Promise<RosNode> {
 }
 
 /**
- * Asks the master every `intervalMs` who this node is; when the answer is not this node's
- * URI (a restarted master), calls `register` once the master answers again.
+ * Asks the master every `intervalMs` who this node is, and calls `register` (everything
+ * again) when the master does not know this node's URI (a restarted master), when it was
+ * unreachable since the last look (it may have restarted meanwhile, and a subscription's own
+ * retry may have made this node known again with nothing else registered), or when the last
+ * registration failed.
  */
 export function watchMaster(
   node: RosNode,
   intervalMs: number,
   register: () => Promise<void>,
   logger: Logger,
+  registeredAtStart: boolean,
 ): () => void {
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let lost = false;
+  let needed = !registeredAtStart;
+  let warned = false;
   const tick = async () => {
     try {
       const [code, , uri] = await node.rosMasterClient.lookupNode(node.name, node.name);
-      if (code !== 1 || uri !== node.rosFollower.url()) {
-        logger.warn("ros1: the master does not know this node (restarted?): registering again");
+      if (needed || code !== 1 || uri !== node.rosFollower.url()) {
+        needed = true;
         await register();
-        logger.info("ros1: registered again with the master");
-      } else if (lost) logger.info("ros1: the master is back");
-      lost = false;
+        needed = false;
+        warned = false;
+        logger.info("ros1: registered with the master");
+      }
     } catch (err) {
-      if (!lost) logger.warn({ err: (err as Error).message }, "ros1: cannot reach the master; retrying");
-      lost = true;
+      needed = true;
+      if (!warned) logger.warn({ err: (err as Error).message }, "ros1: cannot reach the master; retrying");
+      warned = true;
     }
     if (!stopped) {
       timer = setTimeout(tick, intervalMs);

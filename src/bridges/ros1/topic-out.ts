@@ -42,6 +42,8 @@ export class TopicOutBridge {
   /** Undoes the qi subscription; set while one exists (or is being made). */
   private unlink: Promise<() => Promise<void>> | undefined;
   private closed = false;
+  /** Whether the master took the registration at start (else the master watch does it). */
+  registered = false;
 
   constructor(private readonly o: TopicOutOptions) {
     this.topic = o.entry.topic;
@@ -63,6 +65,7 @@ export class TopicOutBridge {
         latching,
         messageDefinition: messageDefinitions(this.mapping.type),
       });
+      this.registered = true;
     } catch (err) {
       // The publication exists even when the master is down; the master watch registers it later.
       this.o.logger.warn(

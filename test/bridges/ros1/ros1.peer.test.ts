@@ -228,6 +228,27 @@ describe.skipIf(!found)("ros1 bridge with the real ROS 1", () => {
   });
 });
 
+describe.skipIf(!found)("ros1 bridge started before its master", () => {
+  it("starts anyway and registers once the master comes up", async () => {
+    const ros = await rosEnv();
+    let world: Robot | undefined;
+    try {
+      world = await robotWorld({ master: ros.masterUri, masterCheckMs: 200, mapping: TEST_MAPPING });
+      await ros.startMaster();
+      await waitFor(
+        async () => (await ros.run("rostopic", ["list"], 10_000)).stdout.includes("/qi/Robot/tick"),
+        "the topics on the late master",
+        30_000,
+      );
+      const service = await ros.run("rosservice", ["call", "/robot/status"]);
+      expect(service.stdout).toContain("all good");
+    } finally {
+      await world?.close();
+      await ros.close();
+    }
+  }, 60_000);
+});
+
 describe.skipIf(!found)("ros1 bridge off by default", () => {
   it("a gateway with no --bridge and no bridges: section registers nothing with the master", async () => {
     expect(bridgeRequests({})).toEqual([]);
