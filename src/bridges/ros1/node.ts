@@ -8,12 +8,30 @@ import { RosNode } from "@foxglove/ros1";
 import { getPid, TcpServerNode, TcpSocketNode } from "@foxglove/ros1/nodejs";
 import type { HttpHandler, HttpServer } from "@foxglove/xmlrpc";
 import { HttpServerNodejs } from "@foxglove/xmlrpc/nodejs";
+import type { IncomingMessage, Server } from "node:http";
 import type { Logger } from "pino";
 
-/** The library's HTTP server, made to listen on one host only. */
+/** Largest XML-RPC request the node's slave API reads (ROS peers send a few hundred bytes). */
+export const MAX_XMLRPC_REQUEST_BYTES = 256 * 1024;
+
+/**
+ * The library's HTTP server, made to listen on one host only, and to refuse request bodies
+ * over MAX_XMLRPC_REQUEST_BYTES (it would buffer any size a peer sends).
+ */
 class HostBoundHttpServer implements HttpServer {
   private readonly inner = new HttpServerNodejs();
-  constructor(private readonly host: string) {}
+  constructor(private readonly host: string) {
+    const server = (this.inner as unknown as { _server: Server })._server;
+    server.prependListener("request", (req: IncomingMessage) => {
+      let bytes = 0;
+      const tooBig = () => req.socket.destroy();
+      if (Number(req.headers["content-length"] ?? 0) > MAX_XMLRPC_REQUEST_BYTES) return tooBig();
+      req.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > MAX_XMLRPC_REQUEST_BYTES) tooBig();
+      });
+    });
+  }
   get handler(): HttpHandler {
     return this.inner.handler;
   }

@@ -203,6 +203,18 @@ describe.skipIf(!found)("ros1 bridge with the real ROS 1", () => {
     }
   }, 60_000);
 
+  it("its XML-RPC slave API refuses an oversized request and keeps answering others", async () => {
+    const nodeUri = await lookupNode(ros.masterUri, "/qi_gateway");
+    const huge = `<?xml version="1.0"?><methodCall><methodName>getPid</methodName><params><param><value>${"x".repeat(2 * 1024 * 1024)}</value></param></params></methodCall>`;
+    await expect(fetch(nodeUri, { method: "POST", body: huge })).rejects.toThrow();
+    const [code, , pid] = (await new XmlRpcClient(nodeUri).methodCall("getPid", ["/test"])) as [
+      number,
+      string,
+      number,
+    ];
+    expect([code, pid]).toEqual([1, process.pid]);
+  }, 30_000);
+
   it("keeps working when the master restarts: registers again", async () => {
     await ros.stopMaster();
     await ros.startMaster();
