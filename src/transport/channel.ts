@@ -13,6 +13,7 @@ import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/index.js
 import type { AdmissionTicket } from "./admission.js";
 import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
 import { NodeChannelBase } from "./node-channel-base.js";
+import { type PullReader, pullFrom, resumePulling, stopPulling } from "./socket-pull.js";
 import type { QiScheme } from "./url.js";
 
 /** Default outgoing high-water mark: above it send() returns false and sendAsync() waits. */
@@ -129,6 +130,16 @@ export function socketCloseReason(err: unknown, where: string): Error {
  */
 const allocatePayload = (n: number): Uint8Array => Buffer.allocUnsafeSlow(n);
 
+/**
+ * What every pulled socket of this thread reads into between payloads (socket-pull.ts): each
+ * read is copied out before the next one runs, so an idle connection holds no read buffer.
+ */
+let sharedReadBuffer: Uint8Array | undefined;
+function sharedRead(): Uint8Array {
+  sharedReadBuffer ??= Buffer.allocUnsafeSlow(64 * 1024);
+  return sharedReadBuffer;
+}
+
 /** The channel a socket feeds (the socket listeners below are shared, not made per channel). */
 const kChannel = Symbol("qi.channel");
 type ChanneledSocket = Socket & { [kChannel]: SocketChannel };
@@ -152,7 +163,7 @@ function flushChannel(ch: SocketChannel): void {
   ch.flushBatch();
 }
 
-export class SocketChannel extends NodeChannelBase {
+export class SocketChannel extends NodeChannelBase implements PullReader {
   private readonly socket: Socket;
   private readonly framer: Framer;
   /**
@@ -166,6 +177,9 @@ export class SocketChannel extends NodeChannelBase {
   private batchOverMark = false;
   private flushScheduled = false;
   private corked = false;
+  /** Bytes come by pull (read straight into the framer's buffers), not by 'data' events. */
+  private readonly pulled: boolean;
+  private pullPaused = false;
 
   constructor(socket: Socket, scheme: SocketScheme = "tcp", opts: ChannelOptions = {}) {
     super(socket, scheme, scheme !== "tcp", opts, {
@@ -177,16 +191,25 @@ export class SocketChannel extends NodeChannelBase {
     this.framer = new Framer((m) => this.deliver(m), {
       maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       allocate: allocatePayload,
+      sharedReadBuffer: sharedRead(),
     });
     // Shared listener functions find this channel on the socket: four closures less per
     // connection (10,000 idle clients on a gateway).
     (socket as ChanneledSocket)[kChannel] = this;
-    socket.on("data", onSocketData);
+    // Pull mode: a large payload is read straight into its own buffer (one copy, the
+    // kernel's, instead of two; bench/wire.bench.ts); push mode where the socket does not allow it.
+    this.pulled = pullFrom(socket, this, (chunk) => this.onData(chunk));
+    if (!this.pulled) socket.on("data", onSocketData);
     socket.on("end", onSocketEnd);
     socket.on("error", onSocketError);
     socket.on("close", onSocketClose);
     socket.on("drain", this.onFlushed);
     if (socket.destroyed) this.finish(new TransportError("ERR_CLOSED", "socket already destroyed"));
+  }
+
+  /** @internal Reads go straight into the framer's buffers (socket-pull.ts), not 'data' events. */
+  get pullMode(): boolean {
+    return this.pulled;
   }
 
   get bufferedBytes(): number {
@@ -361,11 +384,45 @@ export class SocketChannel extends NodeChannelBase {
   }
 
   protected pauseSource(): void {
-    this.socket.pause();
+    if (!this.pulled) {
+      this.socket.pause();
+      return;
+    }
+    this.pullPaused = true;
+    stopPulling(this.socket);
   }
 
   protected resumeSource(): void {
-    this.socket.resume();
+    if (!this.pulled) {
+      this.socket.resume();
+      return;
+    }
+    this.pullPaused = false;
+    resumePulling(this.socket);
+  }
+
+  /** @internal Pull mode: where the socket's next read goes (the framer's choice). */
+  buffer(): Uint8Array {
+    if (this.isClosed || this.framer.isDead) return sharedRead(); // no read follows
+    try {
+      return this.framer.readBuffer();
+    } catch (e) {
+      // A payload buffer that cannot be had (allocation failure): this stream cannot go on.
+      this.destroy(asError(e));
+      return sharedRead();
+    }
+  }
+
+  /** @internal Pull mode: `n` bytes were read into the last buffer(); false stops reading. */
+  commit(n: number): boolean {
+    if (this.isClosed) return false;
+    try {
+      this.framer.commitRead(n);
+    } catch (e) {
+      this.destroy(asError(e));
+      return false;
+    }
+    return !this.pullPaused && !this.isClosed;
   }
 
   /** @internal Incoming bytes (shared socket listener). */
