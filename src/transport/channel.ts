@@ -10,6 +10,7 @@ import { isWireError } from "../wire/index.js";
 import { Framer } from "../wire/index.js";
 import { encodeHeader } from "../wire/index.js";
 import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/index.js";
+import { isPassedOn, payloadWritten, takePayload } from "../wire/index.js";
 import type { AdmissionTicket } from "./admission.js";
 import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
 import { NodeChannelBase } from "./node-channel-base.js";
@@ -128,7 +129,9 @@ export function socketCloseReason(err: unknown, where: string): Error {
  * is delivered, so skipping the zero-fill is safe; allocUnsafeSlow (not allocUnsafe) keeps each
  * payload in its own ArrayBuffer instead of Node's shared pool. One function for all channels.
  */
-const allocatePayload = (n: number): Uint8Array => Buffer.allocUnsafeSlow(n);
+const allocateUnpooled = (n: number): Uint8Array => Buffer.allocUnsafeSlow(n);
+/** Large payloads may get memory a forwarded payload left (wire/payload-pool.ts). */
+const allocatePayload = (n: number): Uint8Array => takePayload(n, allocateUnpooled);
 
 /**
  * What every pulled socket of this thread reads into between payloads (socket-pull.ts): each
@@ -256,10 +259,21 @@ export class SocketChannel extends NodeChannelBase implements PullReader {
       // that both, and whatever else this tick sends, still go out in one writev.
       this.cork();
       this.writeBatch();
-      this.socket.write(payload, over ? this.onFlushed : undefined);
+      this.socket.write(
+        payload,
+        isPassedOn(payload) ? this.recycleAfter(payload, over) : over ? this.onFlushed : undefined,
+      );
     }
     this.scheduleFlush();
     return this.bufferedBytes <= this.hwm;
+  }
+
+  /** The write callback of a passed-on payload: its memory goes back to the pool once written. */
+  private recycleAfter(payload: Uint8Array, over: boolean): (err?: Error | null) => void {
+    return (err) => {
+      if (!err) payloadWritten(payload);
+      if (over) this.onFlushed(err);
+    };
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Channel, SocketChannel } from "../../src/transport/channel.js";
 import { connect } from "../../src/transport/connect.js";
 import { listen } from "../../src/transport/listen.js";
 import type { Message } from "../../src/wire/message-types.js";
+import { passOn } from "../../src/wire/payload-pool.js";
 import { bytes, channelPair, deferred, makeMessage } from "../helpers/channels.js";
 
 const cleanups: Array<() => unknown> = [];
@@ -94,5 +95,31 @@ describe("SocketChannel pull mode: reads land in the framer's buffers, on both s
     await done.promise;
     for (const [i, m] of seen.entries())
       expect(Buffer.compare(m.payload, bytes(100 + (i % 50), i + 7))).toBe(0);
+  });
+});
+
+describe("SocketChannel: a passed-on payload's memory takes the next payload once written", () => {
+  it("forwarding 1 MiB back and forth reuses one buffer instead of fresh memory each time", async () => {
+    const p = await channelPair();
+    cleanups.push(() => p.close());
+    const next = (ch: Channel) => new Promise<Message>((r) => ch.onMessage(r));
+    const buffers = new Set<ArrayBufferLike>();
+    let msg = makeMessage(1, bytes(MiB, 9));
+    p.client.send(msg);
+    for (let i = 0; i < 6; i++) {
+      // Each end sends back what it got and keeps nothing of it, as the gateway forwards.
+      msg = await next(p.server);
+      expect(Buffer.compare(msg.payload, bytes(MiB, 9))).toBe(0);
+      buffers.add(msg.payload.buffer);
+      passOn(msg.payload);
+      const back = next(p.client);
+      p.server.send(makeMessage(msg.id + 1, msg.payload));
+      const got = await back;
+      buffers.add(got.payload.buffer);
+      passOn(got.payload);
+      p.client.send(makeMessage(got.id + 1, got.payload));
+    }
+    // Fresh memory at first, then the written buffers come back: not one per message (12).
+    expect(buffers.size).toBeLessThanOrEqual(4);
   });
 });
