@@ -15,7 +15,7 @@
 
 /** Smaller payloads come from malloc's own free lists (no fresh pages): not worth pooling. */
 export const POOL_MIN = 256 * 1024;
-/** Capacities are rounded up to this, so that payloads of nearly one size share a class. */
+/** Payloads within one step of size share a class (a freed buffer serves any that fits it). */
 const CLASS_STEP = 64 * 1024;
 const POOL_PER_CLASS = 4;
 export const POOL_MAX_BYTES = 32 * 1024 * 1024;
@@ -24,7 +24,7 @@ export const POOL_MAX_BYTES = 32 * 1024 * 1024;
 const wholeOf = new WeakMap<ArrayBufferLike, Uint8Array>();
 /** Payload views whose user passes them on once and keeps nothing (passOn). */
 const passedOn = new WeakSet<Uint8Array>();
-/** Free buffers by capacity. */
+/** Free buffers by size class. */
 const free = new Map<number, Uint8Array[]>();
 let freeBytes = 0;
 
@@ -35,16 +35,21 @@ let freeBytes = 0;
  */
 export function takePayload(size: number, allocate: (n: number) => Uint8Array): Uint8Array {
   if (size < POOL_MIN) return allocate(size);
-  const capacity = Math.ceil(size / CLASS_STEP) * CLASS_STEP;
-  const whole = free.get(capacity)?.pop();
-  if (whole !== undefined) {
-    freeBytes -= capacity;
-    return whole.subarray(0, size);
+  const list = free.get(classOf(size));
+  const last = list === undefined ? undefined : list[list.length - 1];
+  if (list !== undefined && last !== undefined && last.byteLength >= size) {
+    list.pop();
+    freeBytes -= last.byteLength;
+    return last.subarray(0, size);
   }
-  const fresh = allocate(capacity);
-  if (fresh.byteOffset !== 0 || fresh.buffer.byteLength !== capacity) return fresh.subarray(0, size);
-  wholeOf.set(fresh.buffer, fresh);
-  return fresh.subarray(0, size);
+  // Fresh memory of exactly this size (a payload is a view of its own whole buffer, as before).
+  const fresh = allocate(size);
+  if (fresh.byteOffset === 0 && fresh.buffer.byteLength === size) wholeOf.set(fresh.buffer, fresh);
+  return fresh;
+}
+
+function classOf(size: number): number {
+  return Math.ceil(size / CLASS_STEP);
 }
 
 /**
@@ -67,10 +72,10 @@ export function payloadWritten(payload: Uint8Array): void {
   const whole = wholeOf.get(payload.buffer);
   if (whole === undefined) return;
   const capacity = whole.byteLength;
-  let list = free.get(capacity);
+  let list = free.get(classOf(capacity));
   if (list === undefined) {
     list = [];
-    free.set(capacity, list);
+    free.set(classOf(capacity), list);
   }
   if (list.length >= POOL_PER_CLASS || freeBytes + capacity > POOL_MAX_BYTES) return;
   list.push(whole);
