@@ -14,7 +14,7 @@ import { isPassedOn, payloadWritten, takePayload } from "../wire/index.js";
 import type { AdmissionTicket } from "./admission.js";
 import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
 import { NodeChannelBase } from "./node-channel-base.js";
-import { type PullReader, pullFrom, resumePulling, stopPulling } from "./socket-pull.js";
+import { type PullReader, pullFrom, resumePulling, sharedRead, stopPulling } from "./socket-pull.js";
 import type { QiScheme } from "./url.js";
 
 /** Default outgoing high-water mark: above it send() returns false and sendAsync() waits. */
@@ -132,16 +132,6 @@ export function socketCloseReason(err: unknown, where: string): Error {
 const allocateUnpooled = (n: number): Uint8Array => Buffer.allocUnsafeSlow(n);
 /** Large payloads may get memory a forwarded payload left (wire/payload-pool.ts). */
 const allocatePayload = (n: number): Uint8Array => takePayload(n, allocateUnpooled);
-
-/**
- * What every pulled socket of this thread reads into between payloads (socket-pull.ts): each
- * read is copied out before the next one runs, so an idle connection holds no read buffer.
- */
-let sharedReadBuffer: Uint8Array | undefined;
-function sharedRead(): Uint8Array {
-  sharedReadBuffer ??= Buffer.allocUnsafeSlow(64 * 1024);
-  return sharedReadBuffer;
-}
 
 /** The channel a socket feeds (the socket listeners below are shared, not made per channel). */
 const kChannel = Symbol("qi.channel");

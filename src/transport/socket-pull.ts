@@ -33,6 +33,17 @@ interface StreamHandle {
 
 let keys: OnreadKeys | null | undefined;
 
+/**
+ * What every pulled socket of this thread reads into between payloads: each read is copied
+ * out before the next one runs (Framer's sharedReadBuffer), so an idle connection holds no
+ * read buffer.
+ */
+let sharedReadBuffer: Uint8Array | undefined;
+export function sharedRead(): Uint8Array {
+  sharedReadBuffer ??= Buffer.allocUnsafeSlow(64 * 1024);
+  return sharedReadBuffer;
+}
+
 /** The socket fields behind `onread`, by their symbols' names (null when not all are there). */
 function onreadKeys(socket: Socket): OnreadKeys | null {
   if (keys !== undefined) return keys;
