@@ -112,6 +112,10 @@ interface PathResult {
   p99: number;
   pipelined: number;
   echoMBs: number;
+  /** The middle process's CPU µs per MiB echoed (both directions forwarded); 0 for direct. */
+  echoCpuPerMiB: number;
+  /** The middle process's CPU µs per pipelined call; 0 for direct. */
+  callCpu: number;
   framesPerSec: number;
   frameDrops: number;
 }
@@ -122,12 +126,22 @@ interface Acc {
   callSeconds: number;
   echoBytes: number;
   echoSeconds: number;
+  /** CPU time (µs) the middle process spent during this path's echoes (relay, gateway). */
+  echoCpuMicros: number;
+  /** The same during this path's pipelined calls. */
+  callCpuMicros: number;
 }
 
 const ROUNDS = 3;
 
 /** One round of the call workloads on one path (rounds alternate paths so JIT and noise are shared). */
-async function callRound(svc: RemoteObject, acc: Acc): Promise<void> {
+/** CPU time (µs, user + system) the middle process has used so far. */
+async function middleCpu(middle: ChildProcess): Promise<number> {
+  const u = await ask<{ user: number; system: number }>(middle, "cpu");
+  return u.user + u.system;
+}
+
+async function callRound(svc: RemoteObject, acc: Acc, cpu?: () => Promise<number>): Promise<void> {
   const add = svc.method<number>("add");
   for (let i = 0; i < 100; i++) await add(i, i);
   for (let i = 0; i < 1_000; i++) {
@@ -137,6 +151,7 @@ async function callRound(svc: RemoteObject, acc: Acc): Promise<void> {
   }
   // Pipelined: 64 in flight for 0.5 s.
   let done = 0;
+  const p0 = cpu ? await cpu() : 0;
   const until = performance.now() + 500;
   const t0 = performance.now();
   await Promise.all(
@@ -149,10 +164,12 @@ async function callRound(svc: RemoteObject, acc: Acc): Promise<void> {
   );
   acc.calls += done;
   acc.callSeconds += (performance.now() - t0) / 1000;
+  if (cpu) acc.callCpuMicros += (await cpu()) - p0;
   // 1 MiB raw echo, sequential.
   const echo = svc.method<Raw>("echo");
   const arg = new Raw(Buffer.alloc(MiB, 7));
   for (let i = 0; i < 3; i++) await echo(arg);
+  const c0 = cpu ? await cpu() : 0;
   const e0 = performance.now();
   for (let i = 0; i < 25; i++) {
     const r = await echo(arg);
@@ -160,18 +177,33 @@ async function callRound(svc: RemoteObject, acc: Acc): Promise<void> {
   }
   acc.echoBytes += 25 * MiB;
   acc.echoSeconds += (performance.now() - e0) / 1000;
+  if (cpu) acc.echoCpuMicros += (await cpu()) - c0;
 }
 
-async function measurePaths(urls: Record<Path, string>): Promise<Record<Path, PathResult>> {
+async function measurePaths(
+  urls: Record<Path, string>,
+  middle: ChildProcess,
+): Promise<Record<Path, PathResult>> {
   const paths: Path[] = ["direct", "relay", "gateway"];
   const sessions = await Promise.all(paths.map((p) => connect(urls[p])));
   try {
     const svcs = await Promise.all(sessions.map((s) => s.service("Bench")));
-    const acc = paths.map((): Acc => ({ lat: [], calls: 0, callSeconds: 0, echoBytes: 0, echoSeconds: 0 }));
+    const acc = paths.map(
+      (): Acc => ({
+        lat: [],
+        calls: 0,
+        callSeconds: 0,
+        echoBytes: 0,
+        echoSeconds: 0,
+        echoCpuMicros: 0,
+        callCpuMicros: 0,
+      }),
+    );
+    const cpu = () => middleCpu(middle);
     for (let round = 0; round < ROUNDS; round++) {
       for (let k = 0; k < paths.length; k++) {
         const i = (k + round) % paths.length;
-        await callRound(svcs[i], acc[i]);
+        await callRound(svcs[i], acc[i], paths[i] === "direct" ? undefined : cpu);
       }
     }
     const out = {} as Record<Path, PathResult>;
@@ -183,6 +215,8 @@ async function measurePaths(urls: Record<Path, string>): Promise<Record<Path, Pa
         p99: percentile(a.lat, 99),
         pipelined: a.calls / a.callSeconds,
         echoMBs: a.echoBytes / 1e6 / a.echoSeconds,
+        echoCpuPerMiB: a.echoCpuMicros / (a.echoBytes / MiB),
+        callCpu: a.callCpuMicros / a.calls,
         ...(await measureFrames(urls[paths[i]], svcs[i])),
       };
     }
@@ -352,7 +386,7 @@ export async function run(): Promise<BenchRow[]> {
     // The paths first: 10,000 idle clients coming and going through the same Service
     // Directory process beforehand left the 1 MiB echo through the gateway ~30 % slower
     // (0.58 vs 0.82 of the relay), which would measure their aftermath, not forwarding.
-    const r = await measurePaths(urls);
+    const r = await measurePaths(urls, middle.proc);
     const fanouts = await measureFanouts(urls.gateway);
     // Idle clients in middle processes of their own, one for the gateway and one for the
     // relay: in a process that already ran other cases, how much freed memory it keeps and
@@ -397,6 +431,21 @@ export async function run(): Promise<BenchRow[]> {
     three("add() sequential p99", "µs", (x) => x.p99);
     three("add() pipelined, 64 in flight", "calls/s", (x) => x.pipelined);
     three("1 MiB r echo", "MB/s", (x) => x.echoMBs, "≥ 0.80");
+    // CPU, not wall time: on a loaded machine the wall clock measures the neighbours.
+    rows.push({
+      group: GROUP,
+      case: "add() pipelined: CPU of the middle process per call, gateway (baseline: relay)",
+      value: r.gateway.callCpu,
+      unit: "µs",
+      baseline: r.relay.callCpu,
+    });
+    rows.push({
+      group: GROUP,
+      case: "1 MiB r echo: CPU of the middle process per MiB echoed, gateway (baseline: relay)",
+      value: r.gateway.echoCpuPerMiB,
+      unit: "µs",
+      baseline: r.relay.echoCpuPerMiB,
+    });
     three(
       `640×480×3 @${FPS} fps to ${SUBSCRIBERS} subscribers, delivered`,
       "frames/s",

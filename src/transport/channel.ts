@@ -10,9 +10,11 @@ import { isWireError } from "../wire/index.js";
 import { Framer } from "../wire/index.js";
 import { encodeHeader } from "../wire/index.js";
 import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/index.js";
+import { isPassedOn, payloadWritten, takePayload } from "../wire/index.js";
 import type { AdmissionTicket } from "./admission.js";
 import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
 import { NodeChannelBase } from "./node-channel-base.js";
+import { type PullReader, pullFrom, resumePulling, sharedRead, stopPulling } from "./socket-pull.js";
 import type { QiScheme } from "./url.js";
 
 /** Default outgoing high-water mark: above it send() returns false and sendAsync() waits. */
@@ -127,7 +129,9 @@ export function socketCloseReason(err: unknown, where: string): Error {
  * is delivered, so skipping the zero-fill is safe; allocUnsafeSlow (not allocUnsafe) keeps each
  * payload in its own ArrayBuffer instead of Node's shared pool. One function for all channels.
  */
-const allocatePayload = (n: number): Uint8Array => Buffer.allocUnsafeSlow(n);
+const allocateUnpooled = (n: number): Uint8Array => Buffer.allocUnsafeSlow(n);
+/** Large payloads may get memory a forwarded payload left (wire/payload-pool.ts). */
+const allocatePayload = (n: number): Uint8Array => takePayload(n, allocateUnpooled);
 
 /** The channel a socket feeds (the socket listeners below are shared, not made per channel). */
 const kChannel = Symbol("qi.channel");
@@ -152,7 +156,7 @@ function flushChannel(ch: SocketChannel): void {
   ch.flushBatch();
 }
 
-export class SocketChannel extends NodeChannelBase {
+export class SocketChannel extends NodeChannelBase implements PullReader {
   private readonly socket: Socket;
   private readonly framer: Framer;
   /**
@@ -166,6 +170,9 @@ export class SocketChannel extends NodeChannelBase {
   private batchOverMark = false;
   private flushScheduled = false;
   private corked = false;
+  /** Bytes come by pull (read straight into the framer's buffers), not by 'data' events. */
+  private readonly pulled: boolean;
+  private pullPaused = false;
 
   constructor(socket: Socket, scheme: SocketScheme = "tcp", opts: ChannelOptions = {}) {
     super(socket, scheme, scheme !== "tcp", opts, {
@@ -177,16 +184,25 @@ export class SocketChannel extends NodeChannelBase {
     this.framer = new Framer((m) => this.deliver(m), {
       maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       allocate: allocatePayload,
+      sharedReadBuffer: sharedRead(),
     });
     // Shared listener functions find this channel on the socket: four closures less per
     // connection (10,000 idle clients on a gateway).
     (socket as ChanneledSocket)[kChannel] = this;
-    socket.on("data", onSocketData);
+    // Pull mode: a large payload is read straight into its own buffer (one copy, the
+    // kernel's, instead of two; bench/wire.bench.ts); push mode where the socket does not allow it.
+    this.pulled = pullFrom(socket, this, (chunk) => this.onData(chunk));
+    if (!this.pulled) socket.on("data", onSocketData);
     socket.on("end", onSocketEnd);
     socket.on("error", onSocketError);
     socket.on("close", onSocketClose);
     socket.on("drain", this.onFlushed);
     if (socket.destroyed) this.finish(new TransportError("ERR_CLOSED", "socket already destroyed"));
+  }
+
+  /** @internal Reads go straight into the framer's buffers (socket-pull.ts), not 'data' events. */
+  get pullMode(): boolean {
+    return this.pulled;
   }
 
   get bufferedBytes(): number {
@@ -233,10 +249,21 @@ export class SocketChannel extends NodeChannelBase {
       // that both, and whatever else this tick sends, still go out in one writev.
       this.cork();
       this.writeBatch();
-      this.socket.write(payload, over ? this.onFlushed : undefined);
+      this.socket.write(
+        payload,
+        isPassedOn(payload) ? this.recycleAfter(payload, over) : over ? this.onFlushed : undefined,
+      );
     }
     this.scheduleFlush();
     return this.bufferedBytes <= this.hwm;
+  }
+
+  /** The write callback of a passed-on payload: its memory goes back to the pool once written. */
+  private recycleAfter(payload: Uint8Array, over: boolean): (err?: Error | null) => void {
+    return (err) => {
+      if (!err) payloadWritten(payload);
+      if (over) this.onFlushed(err);
+    };
   }
 
   /**
@@ -361,11 +388,45 @@ export class SocketChannel extends NodeChannelBase {
   }
 
   protected pauseSource(): void {
-    this.socket.pause();
+    if (!this.pulled) {
+      this.socket.pause();
+      return;
+    }
+    this.pullPaused = true;
+    stopPulling(this.socket);
   }
 
   protected resumeSource(): void {
-    this.socket.resume();
+    if (!this.pulled) {
+      this.socket.resume();
+      return;
+    }
+    this.pullPaused = false;
+    resumePulling(this.socket);
+  }
+
+  /** @internal Pull mode: where the socket's next read goes (the framer's choice). */
+  buffer(): Uint8Array {
+    if (this.isClosed || this.framer.isDead) return sharedRead(); // no read follows
+    try {
+      return this.framer.readBuffer();
+    } catch (e) {
+      // A payload buffer that cannot be had (allocation failure): this stream cannot go on.
+      this.destroy(asError(e));
+      return sharedRead();
+    }
+  }
+
+  /** @internal Pull mode: `n` bytes were read into the last buffer(); false stops reading. */
+  commit(n: number): boolean {
+    if (this.isClosed) return false;
+    try {
+      this.framer.commitRead(n);
+    } catch (e) {
+      this.destroy(asError(e));
+      return false;
+    }
+    return !this.pullPaused && !this.isClosed;
   }
 
   /** @internal Incoming bytes (shared socket listener). */

@@ -16,7 +16,8 @@
  *
  * Two ways to feed it:
  *   push(chunk)                 for 'data' events: a payload split across chunks is copied once.
- *   readBuffer()/commitRead(n)  for sockets that read into caller memory (Node's `onread`): a large
+ *   readBuffer()/commitRead(n)  for sockets that read into caller memory (Node's `onread`; every
+ *                               TCP SocketChannel, see transport/socket-pull.ts): a large
  *                               pending payload is itself handed out as the read target, so the
  *                               kernel writes into it and the framer copies nothing. On a TCP
  *                               loopback with 1 MiB payloads this runs at pipe speed, where push
@@ -62,6 +63,20 @@ export interface FramerOptions {
    * (readBuffer) allocates the payload up front, to read into it.
    */
   lazyPayloadMin?: number;
+  /**
+   * Pull mode: a payload up to this size gets its buffer when its header arrives, so the socket
+   * reads the rest straight into it; a larger one once half of it has arrived (a header alone
+   * never makes the framer hold more than this, or twice what the peer really sent). Default 4 MiB.
+   */
+  eagerPayloadMax?: number;
+  /**
+   * Pull mode: the buffer readBuffer() hands out between payloads, shared by every framer of a
+   * process instead of a fresh one per read (which an idle connection would hold while it
+   * waits). Its bytes are copied out on commitRead (into one buffer of exactly the bytes read),
+   * so it must not be written by anyone else between readBuffer() and commitRead(): one
+   * thread's sockets, whose reads are each consumed before the next, can share it.
+   */
+  sharedReadBuffer?: Uint8Array;
 }
 
 const defaultAllocate = (size: number): Uint8Array => new Uint8Array(size);
@@ -106,6 +121,8 @@ export class Framer {
    */
   private parts: Uint8Array[] | undefined = undefined;
   private partsSize = 0;
+  private readonly eagerPayloadMax: number;
+  private readonly sharedRead: Uint8Array | undefined;
 
   constructor(onMessage: (m: Message) => void, opts: FramerOptions = {}) {
     const maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
@@ -117,6 +134,10 @@ export class Framer {
     this.readBufferSize = opts.readBufferSize ?? 64 * 1024;
     this.directReadMin = opts.directReadMin ?? 16 * 1024;
     this.lazyPayloadMin = opts.lazyPayloadMin ?? 256 * 1024;
+    this.eagerPayloadMax = opts.eagerPayloadMax ?? 4 * 1024 * 1024;
+    this.sharedRead = opts.sharedReadBuffer;
+    if (this.sharedRead !== undefined && this.sharedRead.length === 0)
+      throw new RangeError("Framer: empty sharedReadBuffer");
     if (!(this.readBufferSize >= 1))
       throw new RangeError(`Framer: bad readBufferSize ${this.readBufferSize}`);
   }
@@ -138,7 +159,9 @@ export class Framer {
     let n = this.scratch === undefined ? 0 : HEADER_SIZE;
     if (this.parts !== undefined) for (const p of this.parts) n += p.byteLength;
     else if (this.pending !== undefined) n += this.pending.payload.byteLength;
-    if (this.target !== undefined && !this.targetDirect) n += this.target.byteLength;
+    // The shared read buffer is the process's, not this framer's.
+    if (this.target !== undefined && !this.targetDirect && this.target !== this.sharedRead)
+      n += this.target.byteLength;
     return n;
   }
 
@@ -197,7 +220,7 @@ export class Framer {
    */
   readBuffer(): Uint8Array {
     if (this.state === STATE_DEAD) throw this.error;
-    if (this.state === STATE_PAYLOAD) {
+    if (this.state === STATE_PAYLOAD && (this.parts === undefined || this.eagerEnough())) {
       this.materialize();
       const payload = this.pending!.payload;
       if (payload.length - this.payloadFill >= this.directReadMin) {
@@ -208,7 +231,7 @@ export class Framer {
     }
     if (this.target === undefined || this.targetDirect) {
       this.targetDirect = false;
-      this.target = this.allocate(this.readBufferSize);
+      this.target = this.sharedRead ?? this.allocate(this.readBufferSize);
     }
     return this.target;
   }
@@ -223,7 +246,15 @@ export class Framer {
     }
     this.target = undefined;
     if (!this.targetDirect) {
-      this.push(n === target.length ? target : target.subarray(0, n));
+      if (target !== this.sharedRead || n === 0) {
+        this.push(n === target.length ? target : target.subarray(0, n));
+        return;
+      }
+      // The shared buffer is the next read's too: what this read brought moves to memory of
+      // its own (exactly n bytes, like the chunk of a 'data' event).
+      const own = this.allocate(n);
+      own.set(target.subarray(0, n));
+      this.push(own);
       return;
     }
     this.targetDirect = false;
@@ -273,6 +304,11 @@ export class Framer {
     payload.set(first, 0);
     header.payload = payload;
     this.pending = header;
+  }
+
+  /** A lazily kept payload may get its buffer (pull mode): it is small enough, or half here. */
+  private eagerEnough(): boolean {
+    return this.partsSize <= this.eagerPayloadMax || this.payloadFill * 2 >= this.partsSize;
   }
 
   /** Gives the pending payload its buffer now, with the bytes received so far copied in. */

@@ -63,4 +63,46 @@ describe("Framer holds no buffer between messages (idle connections cost nothing
     expect(got).toHaveLength(1);
     expect(f.heldBytes).toBe(0);
   });
+
+  it("pull mode with a shared read buffer: nothing held, what was read is copied out", () => {
+    const got: Message[] = [];
+    const shared = new Uint8Array(4096);
+    const f = new Framer((m) => got.push(m), { sharedReadBuffer: shared });
+    const target = f.readBuffer();
+    expect(target).toBe(shared);
+    expect(f.heldBytes).toBe(0);
+    const bytes = frame(5, 16);
+    target.set(bytes);
+    f.commitRead(bytes.length);
+    shared.fill(0); // the next read of another socket
+    expect(got[0].payload).toEqual(new Uint8Array(16).fill(5));
+    expect(got[0].payload.buffer).not.toBe(shared.buffer);
+  });
+
+  it("pull mode: a header announcing a huge payload does not get its buffer before half of it came", () => {
+    const got: Message[] = [];
+    const f = new Framer((m) => got.push(m), {
+      eagerPayloadMax: 1024,
+      lazyPayloadMin: 512,
+      readBufferSize: 1000,
+    });
+    const size = 10_000;
+    const bytes = frame(6, size);
+    let at = 0;
+    const feed = (n: number) => {
+      const t = f.readBuffer();
+      const k = Math.min(n, t.length, bytes.length - at);
+      t.set(bytes.subarray(at, at + k));
+      f.commitRead(k);
+      at += k;
+    };
+    feed(HEADER_SIZE + 100);
+    f.readBuffer();
+    expect(f.heldBytes).toBeLessThan(size); // only what arrived (and the read buffer)
+    while (at < HEADER_SIZE + size / 2 + 10) feed(1000);
+    f.readBuffer();
+    expect(f.heldBytes).toBeGreaterThanOrEqual(size); // now read in place
+    while (at < bytes.length) feed(4000);
+    expect(got[0].payload).toEqual(new Uint8Array(size).fill(6));
+  });
 });

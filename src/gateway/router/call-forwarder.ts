@@ -12,7 +12,7 @@
 import type { Logger } from "pino";
 import { type Connection, canceledCallId, errorText, isQiError, QiError } from "../../connection/index.js";
 import { postTerminate } from "../../object/index.js";
-import { type Message, MessageType, mayContainObject } from "../../wire/index.js";
+import { type Message, MessageType, mayContainObject, passOn } from "../../wire/index.js";
 import type { ClientLink, ForwardedCall } from "../client-link.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { rewriteObjects } from "../object-rewrite.js";
@@ -121,6 +121,9 @@ export class CallForwarder {
         return;
       }
     }
+    // Forwarded as received and kept nowhere here: a large payload's memory may take the next
+    // one once written (wire/payload-pool.ts).
+    if (payload === msg.payload) passOn(payload);
     const address = { service: target.service, object: target.objectId, action: msg.action };
     if (!isCall) {
       target.conn.post(address, payload, msg.flags);
@@ -254,6 +257,7 @@ export class CallForwarder {
       this.replies.error(link, msg, errorText(e));
       return;
     }
+    if (out === reply.payload) passOn(out);
     this.flow.sendAnswer(link, msg, out, reply.flags);
   }
 
