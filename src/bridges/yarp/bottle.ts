@@ -275,8 +275,11 @@ class Reader {
         if (b.length > 0 && b[b.length - 1] === 0) b = b.subarray(0, b.length - 1);
         return Buffer.from(b.buffer, b.byteOffset, b.length).toString("utf8");
       }
-      case TAG.BLOB:
-        return this.take(this.i32());
+      case TAG.BLOB: {
+        // A plain view (not a Buffer) into the message: no copy, one type whatever the input.
+        const b = this.take(this.i32());
+        return new Uint8Array(b.buffer, b.byteOffset, b.length);
+      }
       default:
         throw new BottleError(`unknown Bottle tag ${tag}`);
     }
