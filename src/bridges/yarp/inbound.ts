@@ -106,8 +106,11 @@ async function serveTcp(
     } else {
       throw new ProtocolError(`unknown port header "${header.kind}"`);
     }
+    // One segment for reply and acknowledgement: the peer waits for both.
+    socket.cork();
     if (reply) for (const chunk of encodeBottle(reply)) socket.write(chunk);
     if (ack) socket.write(ACK);
+    socket.uncork();
   }
 }
 
