@@ -69,18 +69,19 @@ export async function startYarpBridge(ctx: BridgeContext): Promise<RunningBridge
     );
   }
 
-  // A restarted name server has forgotten our ports: check one, register all again if needed.
+  // A restarted name server has forgotten our ports (all, or those a failed pass missed):
+  // one `list` per check, and each port it lacks is registered again.
   let checking = false;
   const check = async () => {
     if (checking || ports.length === 0) return;
     checking = true;
     try {
-      const probe = ports[0];
-      const where = await names.query(probe.name);
-      if (!where || where.port !== probe.port) {
-        await registerAll();
-        logger.info({ ports: ports.length, nameServer: names.describe() }, "YARP ports registered again");
-      }
+      const known = new Map((await names.list()).map((r) => [r.name, r.port]));
+      const missing = ports.filter((p) => known.get(p.name) !== p.port);
+      for (const p of missing) await names.register(p.name, settings.host, p.port);
+      if (missing.length > 0)
+        logger.info({ ports: missing.length, nameServer: names.describe() }, "YARP ports registered again");
+      registered = true;
     } catch (e) {
       if (registered)
         logger.warn({ err: (e as Error).message }, "YARP name server lost; will register again");

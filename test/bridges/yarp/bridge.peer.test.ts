@@ -124,12 +124,21 @@ describe.skipIf(!YARP_FOUND)("YARP bridge with the real YARP", () => {
     try {
       await yarp.run(["connect", "/qi/ALVideoDevice/image:o", "/test/camera"]);
       await until(() => frames.length >= 3, "three frames");
+      // Count what the camera emitted (a qi subscriber) and what YARP got in the same window:
+      // the reader keeps up with the camera's own rate, whatever the machine's load makes it.
+      let emitted = 0;
+      const link = await camera.signal("image").connect(() => {
+        emitted++;
+      });
       const start = frames.length;
       const t0 = Date.now();
-      await until(() => Date.now() - t0 >= 2_000, "two seconds");
-      const fps = ((frames.length - start) * 1000) / (Date.now() - t0);
-      expect(fps).toBeGreaterThan(6);
-      expect(fps).toBeLessThan(14);
+      await until(() => Date.now() - t0 >= 3_000, "three seconds");
+      const got = frames.length - start;
+      await camera.signal("image").disconnect(link);
+      expect(emitted).toBeGreaterThan(8);
+      // Frames in flight at either end of the window may fall on either side of it (latency
+      // under load reaches a few frames): the counts agree within that, with no loss beyond.
+      expect(Math.abs(got - emitted)).toBeLessThanOrEqual(5);
       const [mat, rgb, params, pixels] = frames[0].b as [
         { text: string },
         { text: string },
@@ -150,8 +159,8 @@ describe.skipIf(!YARP_FOUND)("YARP bridge with the real YARP", () => {
     await yarp.server!.stop();
     await yarp.startServer();
     await until(
-      async () => (await yarp.run(["name", "list"])).includes("/qi/ALTextToSpeech/rpc"),
-      "the ports registered again",
+      async () => (await yarp.run(["name", "list"])).match(/registration name \/qi\//g)?.length === 11,
+      "all 11 ports registered again",
     );
     const out = await yarp.run(["rpc", "/qi/ALBattery/rpc"], "getBatteryCharge\n");
     expect(out).toMatch(/Response: \d+/);
@@ -167,14 +176,13 @@ describe.skipIf(!YARP_FOUND)("YARP bridge with the real YARP", () => {
       reader.child.kill("SIGSTOP");
       const droppedBefore = await metric(w, "qi_bridge_dropped_total");
       const big = "x".repeat(64 * 1024);
-      const heapBefore = process.memoryUsage().heapUsed;
       for (let i = 0; i < 400; i++) await memory.call("insertData", "flood", big);
+      // 400 × 64 KiB went out to a reader that reads nothing: all but the queue (4), the message
+      // in flight (and any the reader took before it stopped) were dropped, not buffered.
       await until(
-        async () => (await metric(w, "qi_bridge_dropped_total")) > droppedBefore,
-        "dropped messages",
+        async () => (await metric(w, "qi_bridge_dropped_total")) - droppedBefore >= 380,
+        "the flood to be dropped",
       );
-      // 400 × 64 KiB = 25 MiB went out; what waits for the stalled reader is a few messages.
-      expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(16 << 20);
     } finally {
       reader.child.kill("SIGCONT");
       await reader.stop();
@@ -186,7 +194,9 @@ describe.skipIf(!YARP_FOUND)("YARP bridge with the real YARP", () => {
     await until(async () => {
       await memory.call("insertData", "v", 1);
       return reader.text().includes("v 1");
-    }, "the reader to be connected");
+    }, "the reader to be connected").catch((e: Error) => {
+      throw new Error(`${e.message}; yarp read said: ${reader.err()}`);
+    });
     reader.child.kill("SIGKILL");
     await until(async () => (await metric(w, "qi_bridge_subscribers")) === 0, "the reader to be forgotten");
     const out = await yarp.run(["rpc", "/qi/ALMemory/rpc"], "getData v\n");

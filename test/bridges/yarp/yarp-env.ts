@@ -26,6 +26,30 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether 127.0.0.1:port can be listened on now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = createServer();
+    s.once("error", () => ok(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => ok(true)));
+  });
+}
+
+/**
+ * A port for yarpserver below the kernel's ephemeral range (32768+ on Linux): YARP gives its
+ * own ports the numbers after the server's, and there they would collide with the ephemeral
+ * ports of this machine's outgoing connections (bind: address already in use).
+ */
+export async function nameServerPort(): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const base = 20_000 + 100 * Math.floor(Math.random() * 120);
+    let free = true;
+    for (let k = 0; k < 40 && free; k++) free = await canListen(base + k);
+    if (free) return base;
+  }
+  throw new Error("no free port range for yarpserver");
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `cond` (sync or async) until truthy; throws naming `what` after `timeoutMs`. */
@@ -46,6 +70,8 @@ export async function until<T>(
 export interface Running {
   child: ChildProcess;
   out: string[];
+  /** stderr so far (YARP logs there), for failure messages. */
+  err(): string;
   /** All stdout so far as one string. */
   text(): string;
   stop(): Promise<void>;
@@ -63,7 +89,7 @@ export class YarpEnv {
   }
 
   async start(): Promise<void> {
-    this.port = await freePort();
+    this.port = await nameServerPort();
     await this.run(["conf", "127.0.0.1", String(this.port)]);
     await this.startServer();
   }
@@ -116,12 +142,17 @@ export class YarpEnv {
       partial = lines.pop()!;
       out.push(...lines);
     });
-    child.stderr!.resume();
+    let errText = "";
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (chunk: string) => {
+      errText = (errText + chunk).slice(-4000);
+    });
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
     child.once("exit", () => this.children.delete(child));
     return {
       child,
       out,
+      err: () => errText,
       text: () => out.join("\n"),
       stop: async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
