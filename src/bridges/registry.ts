@@ -30,6 +30,16 @@ export const BRIDGES: readonly BridgeEntry[] = [
     ],
     load: async () => (await import("./ros1/index.js")).ros1Bridge,
   },
+  {
+    name: "yarp",
+    summary: "the robot's services as YARP ports (name server, Bottles, rpc, images)",
+    warning:
+      "YARP bridge enabled: YARP has no authentication; any YARP peer that reaches the bridge's ports can use the mapped services (bound by the bridge user's permissions)",
+    flags: [
+      { flags: "--yarp-nameserver <host:port>", description: "the YARP name server", key: "nameserver" },
+    ],
+    load: async () => (await import("./yarp/index.js")).yarpBridge,
+  },
 ];
 
 export function bridgeEntry(name: string): BridgeEntry | undefined {
