@@ -14,6 +14,7 @@ export const LAYERS = [
   "gateway", // the Gateway
   "config", // configuration files -> options of the Service Directory and the gateway
   "bridges", // the gateway's plug-ins to other robotics frameworks (ROS 1, rosbridge, Foxglove, YARP)
+  "fleet", // many robots and their clients over a NATS cluster: robot side, edge gateways, presence
   "sync", // the synchronous client
   "demo", // the simulated robot's services
   "web", // browser client, web console and its HTTP handler
