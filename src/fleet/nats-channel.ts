@@ -31,16 +31,13 @@ import {
   readText,
   textFrame,
 } from "./frames.js";
+import { EventRefReader } from "./event-refs.js";
 import { type SharedEventPublisher, SharedEventSubscriber } from "./shared-events.js";
 import { eventSubject } from "./subjects.js";
 
 export const DEFAULT_FLEET_WINDOW = 4 * 1024 * 1024;
 export const DEFAULT_FLEET_HWM = 8 * 1024 * 1024;
 export const DEFAULT_FLEET_KEEPALIVE_MS = 5_000;
-/** A reference whose payload has not come after this long is dropped (the event is lost, the stream goes on). */
-export const SHARED_EVENT_WAIT_MS = 2_000;
-/** A joined subject with no reference for this long is left (the client no longer watches it). */
-export const SHARED_EVENT_IDLE_MS = 10_000;
 const MAX_KEY_BYTES = 64;
 
 export interface NatsChannelOptions {
@@ -61,8 +58,8 @@ export interface NatsChannelOptions {
   keepaliveMs?: number;
   /** Robot side: publishes events once for all channels (prefix and robot name make the subjects). */
   publisher?: { events: SharedEventPublisher; prefix: string; robot: string };
-  /** Client side: the NATS connection's shared subscriptions. */
-  subscriber?: SharedEventSubscriber;
+  /** Client side: the NATS connection's shared subscriptions, and the subject of a key of this robot. */
+  subscriber?: { events: SharedEventSubscriber; subjectOf: (key: string) => string };
 }
 
 type Outgoing = Uint8Array | { ref: number; header: Uint8Array };
@@ -89,6 +86,8 @@ export class NatsChannel extends ChannelBase {
   private rx: Uint8Array[] = [];
   private rxBytes = 0;
   private expected = 0;
+  /** Stream offset just past the last frame received (queued or consumed). */
+  private rxEnd = 0;
   private consumed = 0;
   private lastAck = 0;
   private ackTimer: NodeJS.Timeout | undefined = undefined;
@@ -98,7 +97,7 @@ export class NatsChannel extends ChannelBase {
   // shared events: keys offered / joined (robot side), subjects joined and last used (client side)
   private readonly offered = new Set<string>();
   private readonly joined = new Set<string>();
-  private readonly clientJoined = new Map<string, number>();
+  private readonly refs: EventRefReader | undefined;
 
   constructor(o: NatsChannelOptions) {
     super(
@@ -121,6 +120,7 @@ export class NatsChannel extends ChannelBase {
     this.sub = this.nc.subscribe(o.inbox, {
       callback: (err, m) => (err ? this.destroy(err) : this.received(m)),
     });
+    this.refs = o.subscriber ? new EventRefReader(o.subscriber.events, o.subscriber.subjectOf) : undefined;
     this.timer = setInterval(() => this.tick(), Math.max(50, this.keepaliveMs / 2));
     this.timer.unref();
     this.nc.closed().then(() => this.end(new TransportError("ERR_CLOSED", "the NATS connection closed")));
@@ -261,6 +261,7 @@ export class NatsChannel extends ChannelBase {
       switch (f[0]) {
         case FrameKind.Data:
         case FrameKind.EventRef:
+          this.rxEnd = readOffset(f) + (f[0] === FrameKind.Data ? f.byteLength - 9 : EVENT_REF_UNITS);
           this.rx.push(f);
           this.rxBytes += f.byteLength;
           // A peer that ignores the window is sending more than it may: refuse, do not buffer.
@@ -282,6 +283,12 @@ export class NatsChannel extends ChannelBase {
           );
           return;
         case FrameKind.Keepalive:
+          // NATS keeps one publisher's order: the peer's stream end, told after its last frame,
+          // beyond what came means frames were lost (a server failed over) and a reply may be.
+          if (readNumber(f) > Math.max(this.expected, this.rxEnd))
+            throw new FrameError(
+              `lost ${readNumber(f) - Math.max(this.expected, this.rxEnd)} bytes of the stream (a NATS server failed over?)`,
+            );
           return;
         case FrameKind.Offer:
           this.offerReceived(readText(f, 512));
@@ -328,65 +335,29 @@ export class NatsChannel extends ChannelBase {
   /** Delivers a referenced event; false while its payload is still on its way. */
   private eventRef(f: Uint8Array): boolean {
     const { seq, header } = readEventRef(f);
-    const subject = this.subjectOfHeader(header);
-    const payload = subject ? this.opts.subscriber?.take(subject, seq) : undefined;
-    if (!payload && subject && this.waitFor(subject)) return false;
-    if (!payload) return true; // lost (not kept any more, or never came): drop the event, go on
-    const size = new DataView(header.buffer, header.byteOffset, HEADER_SIZE).getUint32(8, true);
-    if (size !== payload.byteLength)
-      throw new FrameError("shared event payload does not match its reference");
-    this.waitStarted = 0;
-    this.clientJoined.set(subject as string, Date.now());
-    this.framer.push(header);
-    if (payload.byteLength > 0) this.framer.push(payload);
-    return true;
-  }
-
-  private waitStarted = 0;
-  private waitFor(subject: string): boolean {
-    const now = Date.now();
-    if (this.waitStarted === 0) this.waitStarted = now;
-    else if (now - this.waitStarted > SHARED_EVENT_WAIT_MS) {
-      this.waitStarted = 0;
+    const outcome = this.refs ? this.refs.resolve(seq, header, this.retryRefs) : "drop";
+    if (outcome === "wait") {
+      this.waiting = true;
       return false;
     }
-    this.waiting = true;
-    const retry = () => {
-      if (!this.waiting) return;
-      this.waiting = false;
-      this.safely(() => this.drainRx());
-    };
-    this.opts.subscriber?.whenNext(subject, retry);
-    setTimeout(retry, SHARED_EVENT_WAIT_MS + 10).unref();
+    if (outcome === "drop") return true; // lost (not kept any more, or never came): the stream goes on
+    this.framer.push(header);
+    if (outcome.payload.byteLength > 0) this.framer.push(outcome.payload);
     return true;
   }
 
-  private subjectOfHeader(header: Uint8Array): string | undefined {
-    const v = new DataView(header.buffer, header.byteOffset, HEADER_SIZE);
-    const key = `${v.getUint32(16, true)}.${v.getUint32(20, true)}.${v.getUint32(24, true)}`;
-    return this.keySubjects.get(key);
-  }
+  private readonly retryRefs = (): void => {
+    if (!this.waiting) return;
+    this.waiting = false;
+    this.safely(() => this.drainRx());
+  };
 
-  private readonly keySubjects = new Map<string, string>();
   private offerReceived(text: string): void {
-    const sub = this.opts.subscriber;
-    if (!sub) return;
-    let offer: { key?: unknown; subject?: unknown };
-    try {
-      offer = JSON.parse(text) as typeof offer;
-    } catch {
-      throw new FrameError("bad offer");
-    }
-    const { key, subject } = offer;
-    if (typeof key !== "string" || typeof subject !== "string" || !/^\d+\.\d+\.\d+$/.test(key)) return;
-    if (!subject.endsWith(`.ev.${key}`) || this.keySubjects.has(key) || this.keySubjects.size >= 256) return;
-    this.keySubjects.set(key, subject);
-    this.clientJoined.set(subject, Date.now());
-    sub.join(subject).then(
-      () => {
-        if (!this.isClosed) this.control(textFrame(FrameKind.Join, key));
+    this.refs?.offer(text).then(
+      (key) => {
+        if (key !== undefined && !this.isClosed) this.control(textFrame(FrameKind.Join, key));
       },
-      () => {},
+      (e: unknown) => this.destroy(asErr(e)),
     );
   }
 
@@ -420,21 +391,9 @@ export class NatsChannel extends ChannelBase {
       );
       return;
     }
-    if (now - this.lastSent >= this.keepaliveMs / 2) this.control(numberFrame(FrameKind.Keepalive, 0));
-    for (const [subject, used] of this.clientJoined) {
-      if (now - used < SHARED_EVENT_IDLE_MS) continue;
-      this.leaveSubject(subject, true);
-    }
-  }
-
-  private leaveSubject(subject: string, tell: boolean): void {
-    this.clientJoined.delete(subject);
-    this.opts.subscriber?.leave(subject);
-    for (const [key, s] of this.keySubjects) {
-      if (s !== subject) continue;
-      this.keySubjects.delete(key);
-      if (tell) this.control(textFrame(FrameKind.Leave, key));
-    }
+    if (now - this.lastSent >= this.keepaliveMs / 2)
+      this.control(numberFrame(FrameKind.Keepalive, this.sent));
+    for (const key of this.refs?.sweep(now) ?? []) this.control(textFrame(FrameKind.Leave, key));
   }
 
   private safely(fn: () => void): void {
@@ -455,7 +414,7 @@ export class NatsChannel extends ChannelBase {
     } catch {
       // the connection is already closed: nothing to unsubscribe from
     }
-    for (const subject of [...this.clientJoined.keys()]) this.leaveSubject(subject, false);
+    this.refs?.leaveAll();
     this.queue = [];
     this.rx = [];
     this.finish(reason);

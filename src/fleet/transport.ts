@@ -16,7 +16,7 @@ import {
 } from "../transport/index.js";
 import { type FleetNatsSettings, dialNats, natsServers } from "./nats-options.js";
 import { NatsChannel, SharedEventSubscriber } from "./nats-channel.js";
-import { checkRobotName, DEFAULT_SUBJECT_PREFIX, isInbox, openSubject } from "./subjects.js";
+import { checkRobotName, DEFAULT_SUBJECT_PREFIX, eventSubject, isInbox, openSubject } from "./subjects.js";
 
 export interface FleetTransportOptions extends Omit<FleetNatsSettings, "servers"> {
   /** The robot to reach (or `?robot=` in the URL). */
@@ -145,7 +145,7 @@ export class FleetTransport implements TransportFactory {
       localUrl: `nats:${inbox}`,
       remoteUrl: `${url.split("?")[0]}?robot=${robot}`,
       remoteAddress: `robot ${robot}`,
-      subscriber: s.events,
+      subscriber: { events: s.events, subjectOf: (key) => eventSubject(prefix, robot, key) },
       window: this.options.window,
       maxPayload: opts.maxPayload,
     });
