@@ -13,3 +13,4 @@ export {
   isFleetUrl,
   parseFleetUrl,
 } from "./transport.js";
+export { type FleetSettings, fleetSettings } from "./fleet-config.js";
