@@ -28,8 +28,8 @@ export class EventRefReader {
     private readonly subjectOf: (key: string) => string,
   ) {}
 
-  /** An offer from the robot: resolves with the key to join once subscribed (undefined: ignored). */
-  async offer(text: string): Promise<string | undefined> {
+  /** An offer from the robot: the key to join, now subscribed (undefined: ignored). */
+  offer(text: string): string | undefined {
     let offer: { key?: unknown; subject?: unknown };
     try {
       offer = JSON.parse(text) as typeof offer;
@@ -42,7 +42,7 @@ export class EventRefReader {
     if (this.keySubjects.size >= MAX_JOINED_KEYS) return undefined;
     this.keySubjects.set(key, subject);
     this.lastUsed.set(subject, Date.now());
-    await this.shared.join(subject);
+    this.shared.join(subject);
     return key;
   }
 

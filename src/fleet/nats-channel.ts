@@ -32,7 +32,7 @@ import {
   textFrame,
 } from "./frames.js";
 import { EventRefReader } from "./event-refs.js";
-import { type SharedEventPublisher, SharedEventSubscriber } from "./shared-events.js";
+import type { SharedEventPublisher, SharedEventSubscriber } from "./shared-events.js";
 import { eventSubject } from "./subjects.js";
 
 export const DEFAULT_FLEET_WINDOW = 4 * 1024 * 1024;
@@ -116,7 +116,7 @@ export class NatsChannel extends ChannelBase {
     // Leave room for NATS's own framing of the message under max_payload.
     this.chunk = Math.max(1024, Math.min(this.window, (o.nc.info?.max_payload ?? 1024 * 1024) - 64));
     this.keepaliveMs = o.keepaliveMs ?? DEFAULT_FLEET_KEEPALIVE_MS;
-    this.framer = new Framer((m) => this.deliver(m), { maxPayload: o.maxPayload ?? DEFAULT_MAX_PAYLOAD });
+    this.framer = new Framer((m) => this.incoming(m), { maxPayload: o.maxPayload ?? DEFAULT_MAX_PAYLOAD });
     this.sub = this.nc.subscribe(o.inbox, {
       callback: (err, m) => (err ? this.destroy(err) : this.received(m)),
     });
@@ -152,10 +152,7 @@ export class NatsChannel extends ChannelBase {
         this.push({ ref: pub.events.publish(subject, payload), header }, EVENT_REF_UNITS);
         return this.afterSend();
       }
-      if (!this.offered.has(key)) {
-        this.offered.add(key);
-        this.control(textFrame(FrameKind.Offer, JSON.stringify({ key, subject })));
-      }
+      this.offer(key);
     }
     this.push(header, HEADER_SIZE);
     if (payload.byteLength > 0) this.push(payload, payload.byteLength);
@@ -332,6 +329,27 @@ export class NatsChannel extends ChannelBase {
     this.maybeAck();
   }
 
+  /**
+   * Robot side: a client subscribing to a signal (registerEvent, member 0, `(IIL)` = object,
+   * signal, link) is offered the signal's subject at once, so it has joined by the first event
+   * instead of receiving the first ones inline.
+   */
+  private incoming(m: Message): void {
+    if (this.opts.publisher && m.type === MessageType.Call && m.action === 0 && m.payload.byteLength >= 8) {
+      const signal = new DataView(m.payload.buffer, m.payload.byteOffset, 8).getUint32(4, true);
+      this.offer(`${m.service}.${m.object}.${signal}`);
+    }
+    this.deliver(m);
+  }
+
+  private offer(key: string): void {
+    const pub = this.opts.publisher;
+    if (!pub || this.offered.has(key) || this.offered.size >= 256) return;
+    this.offered.add(key);
+    const subject = eventSubject(pub.prefix, pub.robot, key);
+    this.control(textFrame(FrameKind.Offer, JSON.stringify({ key, subject })));
+  }
+
   /** Delivers a referenced event; false while its payload is still on its way. */
   private eventRef(f: Uint8Array): boolean {
     const { seq, header } = readEventRef(f);
@@ -353,12 +371,8 @@ export class NatsChannel extends ChannelBase {
   };
 
   private offerReceived(text: string): void {
-    this.refs?.offer(text).then(
-      (key) => {
-        if (key !== undefined && !this.isClosed) this.control(textFrame(FrameKind.Join, key));
-      },
-      (e: unknown) => this.destroy(asErr(e)),
-    );
+    const key = this.refs?.offer(text);
+    if (key !== undefined) this.control(textFrame(FrameKind.Join, key));
   }
 
   private maybeAck(): void {
@@ -434,5 +448,3 @@ function concat(parts: Uint8Array[], n: number): Uint8Array {
 function asErr(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
-
-export { SharedEventSubscriber };

@@ -52,8 +52,13 @@ export class SharedEventSubscriber {
     private readonly keep = DEFAULT_SHARED_KEEP,
   ) {}
 
-  /** Subscribes (once per subject) and resolves when the server has the interest. */
-  async join(subject: string): Promise<void> {
+  /**
+   * Subscribes (once per subject). No flush is needed before telling the robot: NATS handles
+   * one connection's SUB before its next PUB, and forwards the interest on a route or leaf
+   * link ahead of the messages that follow it, so the robot's server knows of this
+   * subscriber before the Join arrives.
+   */
+  join(subject: string): void {
     let topic = this.topics.get(subject);
     if (!topic) {
       const t: Topic = {
@@ -67,7 +72,6 @@ export class SharedEventSubscriber {
       topic = t;
     }
     topic.users++;
-    await this.nc.flush();
   }
 
   leave(subject: string): void {

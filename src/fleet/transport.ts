@@ -15,7 +15,8 @@ import {
   type TransportFactory,
 } from "../transport/index.js";
 import { type FleetNatsSettings, dialNats, natsServers } from "./nats-options.js";
-import { NatsChannel, SharedEventSubscriber } from "./nats-channel.js";
+import { NatsChannel } from "./nats-channel.js";
+import { SharedEventSubscriber } from "./shared-events.js";
 import { checkRobotName, DEFAULT_SUBJECT_PREFIX, eventSubject, isInbox, openSubject } from "./subjects.js";
 
 export interface FleetTransportOptions extends Omit<FleetNatsSettings, "servers"> {
