@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialNats, FleetRobot, fleetTransport, listRobots } from "../../src/fleet/index.js";
 import { GatewayAuthProvider, hashToken } from "../../src/gateway/index.js";
 import { Session } from "../../src/session/index.js";
+import { createInbox } from "@nats-io/transport-node";
 import { cleanup, runCleanup, until, world } from "../gateway/world.js";
 import { type NatsCluster, natsServerPath, startCluster, waitRouted } from "./nats-cluster.js";
 
@@ -107,5 +108,34 @@ describe.skipIf(!bin)("a robot served over a NATS cluster", () => {
     const robots = await listRobots(nc, { prefix: "qi.fleet" });
     const me = robots.find((r) => r.name === "r-list");
     expect(me?.services).toEqual(["Calc"]);
+  });
+
+  it("answers hostile NATS peers with errors and closes their channels, the robot serving on", async () => {
+    const { r, nc } = await robot("r-hostile", cluster.nodes[0].url);
+    const bad = await nc.request(
+      "qi.fleet.robot.r-hostile.open",
+      JSON.stringify({ inbox: "qi.fleet.robot.other.open" }),
+    );
+    expect(bad.json<{ error: string }>().error).toMatch(/bad open request/);
+    const inbox = createInbox();
+    const opened = await nc.request("qi.fleet.robot.r-hostile.open", JSON.stringify({ inbox }));
+    const robotInbox = opened.json<{ inbox: string }>().inbox;
+    await until(() => r.clientCount === 1, "the channel");
+    nc.publish(robotInbox, Uint8Array.of(99, 1, 2, 3)); // no such frame kind
+    await until(() => r.clientCount === 0, "the hostile channel closed");
+    const inbox2 = createInbox();
+    const robotInbox2 = (
+      await nc.request("qi.fleet.robot.r-hostile.open", JSON.stringify({ inbox: inbox2 }))
+    ).json<{
+      inbox: string;
+    }>().inbox;
+    const flood = new Uint8Array(9 + 900_000); // Data frames of zeros: no qi header (bad magic)
+    for (let i = 0; i < 8; i++) {
+      new DataView(flood.buffer).setFloat64(1, i * 900_000);
+      nc.publish(robotInbox2, flood);
+    }
+    await until(() => r.clientCount === 0, "the garbage channel closed");
+    const s = await remote("r-hostile", cluster.nodes[1].url);
+    expect(await (await s.service("Calc")).call("add", 1, 2)).toBe(3);
   });
 });
