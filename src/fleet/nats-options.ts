@@ -3,7 +3,7 @@
  * credentials and TLS (never from the command line, where `ps` would show them). nats.js
  * reconnects to another server of the cluster by itself; we only ask it to keep trying.
  */
-import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
+import type { NatsConnection, NodeConnectionOptions } from "@nats-io/transport-node";
 
 export interface FleetNatsSettings {
   /** nats://host:port URLs of the cluster (any of them; the client learns the others). */
@@ -24,7 +24,9 @@ export function natsServers(url: string): string[] {
     .filter((s) => s.length > 0);
 }
 
+/** Loaded on first use: every `qi` command imports the fleet's flags, few dial NATS. */
 export async function dialNats(s: FleetNatsSettings): Promise<NatsConnection> {
+  const { connect } = await import("@nats-io/transport-node");
   const opts: NodeConnectionOptions = {
     servers: s.servers,
     name: s.name,

@@ -4,8 +4,8 @@
  * collects the answers for a moment. Announcements come from NATS participants: sizes and
  * fields are checked before they are shown.
  */
-import { createInbox, type NatsConnection } from "@nats-io/transport-node";
-import { discoverSubject } from "./subjects.js";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { discoverSubject, newInbox } from "./subjects.js";
 
 export interface RobotAnnouncement {
   name: string;
@@ -49,7 +49,7 @@ export interface ListRobotsOptions {
 
 /** Asks every robot of the fleet, sorted by name. */
 export async function listRobots(nc: NatsConnection, o: ListRobotsOptions): Promise<RobotAnnouncement[]> {
-  const inbox = createInbox();
+  const inbox = newInbox();
   const found = new Map<string, RobotAnnouncement>();
   const timeoutMs = o.timeoutMs ?? 1_500;
   const quietMs = o.quietMs ?? 300;

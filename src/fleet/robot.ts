@@ -5,7 +5,7 @@
  * authentication and permissions, as on tcp. Events sent to many remote clients leave once
  * (shared-events.ts).
  */
-import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import type { Channel } from "../transport/index.js";
 import { parseAnnouncement, type RobotAnnouncement } from "./presence.js";
 import { NatsChannel } from "./nats-channel.js";
@@ -15,6 +15,7 @@ import {
   DEFAULT_SUBJECT_PREFIX,
   discoverSubject,
   isInbox,
+  newInbox,
   openSubject,
   presenceSubject,
 } from "./subjects.js";
@@ -119,7 +120,7 @@ export class FleetRobot {
       return;
     }
     const address = typeof req.address === "string" ? req.address.slice(0, 64) : "";
-    const inbox = createInbox();
+    const inbox = newInbox();
     const channel = new NatsChannel({
       nc: this.o.nc,
       inbox,

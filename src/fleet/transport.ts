@@ -7,7 +7,7 @@
  * One NATS connection per factory, shared by its channels (and their shared event
  * subscriptions); closed when its last channel closes.
  */
-import { createInbox, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import {
   type Channel,
   type ConnectOptions,
@@ -17,7 +17,14 @@ import {
 import { type FleetNatsSettings, dialNats, natsServers } from "./nats-options.js";
 import { NatsChannel } from "./nats-channel.js";
 import { SharedEventSubscriber } from "./shared-events.js";
-import { checkRobotName, DEFAULT_SUBJECT_PREFIX, eventSubject, isInbox, openSubject } from "./subjects.js";
+import {
+  checkRobotName,
+  DEFAULT_SUBJECT_PREFIX,
+  eventSubject,
+  isInbox,
+  newInbox,
+  openSubject,
+} from "./subjects.js";
 
 export interface FleetTransportOptions extends Omit<FleetNatsSettings, "servers"> {
   /** The robot to reach (or `?robot=` in the URL). */
@@ -138,7 +145,7 @@ export class FleetTransport implements TransportFactory {
     clientAddress: string | undefined,
   ): Promise<Channel> {
     const prefix = this.options.prefix ?? DEFAULT_SUBJECT_PREFIX;
-    const inbox = createInbox();
+    const inbox = newInbox();
     const channel = new NatsChannel({
       nc: s.nc,
       inbox,
