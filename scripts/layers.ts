@@ -13,6 +13,7 @@ export const LAYERS = [
   "session", // Session, Service Directory, ServiceInfo
   "gateway", // the Gateway
   "bridges", // the gateway's plug-ins to other robotics frameworks (ROS 1, rosbridge, Foxglove, YARP)
+  "fleet", // many robots and their clients over a NATS cluster: robot side, edge gateways, presence
   "config", // configuration files -> options of the Service Directory and the gateway
   "sync", // the synchronous client
   "demo", // the simulated robot's services

@@ -7,6 +7,7 @@
 import { type Command, Option } from "commander";
 import { UserTokenAuthenticator } from "../connection/index.js";
 import { parseDispatchMode } from "../dispatch/index.js";
+import { fleetTransport, isFleetUrl } from "../fleet/index.js";
 import { DEFAULT_CONNECT_URL, Session, type SessionOptions } from "../session/index.js";
 import { isTransportError } from "../transport/index.js";
 import { classify, CliError, ExitCode, usageError } from "./errors.js";
@@ -31,6 +32,8 @@ export interface ConnectionOptions extends TlsFlags {
   dispatch?: string;
   timeout?: string;
   wait?: string;
+  /** With a nats:// --url: the robot of the fleet to reach (docs/fleet.md). */
+  robot?: string;
 }
 
 /** Adds the connection options to a subcommand. */
@@ -49,7 +52,8 @@ export function withConnectionOptions(cmd: Command): Command {
       ),
     )
     .addOption(new Option("--token-file <file>", "file holding the token (mode 600)"))
-    .addOption(new Option("--credentials <file>", "file with the user on line 1 and the token on line 2"));
+    .addOption(new Option("--credentials <file>", "file with the user on line 1 and the token on line 2"))
+    .addOption(new Option("--robot <name>", "with a nats:// --url, the robot of the fleet").env("QI_ROBOT"));
   for (const option of tlsFlagOptions()) cmd.addOption(option);
   return cmd
     .addOption(new Option("--insecure", "accept any TLS certificate (robots with self-signed certificates)"))
@@ -114,6 +118,7 @@ export function sessionOptions(
   }
   const tls = clientTlsFromFlags(opts);
   if (tls) out.clientTls = tls;
+  if (opts.url && isFleetUrl(opts.url)) out.transport = fleetTransport({ robot: opts.robot });
   if (opts.dispatch) out.dispatch = parseDispatchMode(opts.dispatch, "--dispatch");
   if (opts.timeout !== undefined) {
     const ms = Number(opts.timeout);

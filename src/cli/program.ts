@@ -11,6 +11,7 @@ import { register as get } from "./commands/get.js";
 import { register as info } from "./commands/info.js";
 import { register as log } from "./commands/log.js";
 import { register as post } from "./commands/post.js";
+import { register as robots } from "./commands/robots.js";
 import { register as sd } from "./commands/sd.js";
 import { register as services } from "./commands/services.js";
 import { register as set } from "./commands/set.js";
@@ -80,6 +81,7 @@ export function buildProgram(): Command {
     );
   for (const add of [start, sd, gateway, demo, services, info, call, post, watch, log, get, set, trace, top])
     add(program);
+  robots(program);
   for (const cmd of [program, ...program.commands]) {
     const hint = cmd === program ? "qi --help" : `qi ${cmd.name()} --help`;
     cmd.configureOutput({

@@ -80,6 +80,8 @@ export const gatewayConfigSchema = z.strictObject({
    * which the bridge validates when it starts. Naming one here enables it.
    */
   bridges: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  /** The NATS fleet (robot side or edge): validated by fleet/ (docs/fleet.md). */
+  fleet: z.record(z.string(), z.unknown()).optional(),
   permissions: z
     .strictObject({
       users: z.record(z.string(), userPermissions.extend({ admin: z.boolean().optional() })).optional(),

@@ -8,3 +8,4 @@ export * from "./capabilities.js";
 export * from "./connection.js";
 export * from "./errors.js";
 export { type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.js";
+export { decodeHandshakeMap } from "./handshake-map.js";

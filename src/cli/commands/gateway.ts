@@ -9,6 +9,13 @@ import { ConfigError, gatewayOptionsFromConfig, loadGatewayConfig } from "../../
 import { type GatewayOptions, GatewayAuthProvider, hashToken, startGateway } from "../../gateway/index.js";
 import { withDispatch } from "../connect.js";
 import { type BridgeFlagValues, bridgeFlagOptions, bridgeRequests, runBridges } from "../bridge-flags.js";
+import {
+  type FleetFlagValues,
+  fleetFlagOptions,
+  fleetRequest,
+  runFleetEdge,
+  runFleetRobot,
+} from "../fleet-flags.js";
 import { clientTlsFromFlags, type TlsFlags, tlsFlagOptions } from "../tls-flags.js";
 import { canPrompt, promptHidden, tokenFromFlags, warnOnStderr } from "../token-sources.js";
 import { webRoot } from "../embedded-gateway.js";
@@ -20,7 +27,7 @@ import { action } from "../program.js";
 import { gatewayWebHandler } from "../../web/index.js";
 import type { Gateway } from "../../gateway/index.js";
 
-interface Options extends BridgeFlagValues {
+interface Options extends BridgeFlagValues, FleetFlagValues {
   attach: string;
   listen?: string[];
   config?: string;
@@ -72,17 +79,21 @@ export function register(program: Command): void {
     .addOption(withDispatch());
   for (const option of tlsFlagOptions("attach", "the Service Directory")) command.addOption(option);
   for (const option of bridgeFlagOptions()) command.addOption(option);
+  for (const option of fleetFlagOptions()) command.addOption(option);
   command.action(
     action(async (opts: Options, cmd: Command) => {
       const out = new Output(!!opts.json);
       const logger = createLogger(!!cmd.optsWithGlobals().verbose);
       let options: GatewayOptions;
       let configuredBridges: Record<string, Record<string, unknown>> | undefined;
+      let configuredFleet: unknown;
+      const edge = opts.fleet !== undefined && opts.robot === undefined; // the robot authenticates
       if (opts.config) {
         try {
           const config = loadGatewayConfig(opts.config);
           options = gatewayOptionsFromConfig(config, opts.config);
           configuredBridges = config.bridges;
+          configuredFleet = config.fleet;
         } catch (e) {
           if (e instanceof ConfigError) throw usageError(e.message, "fix the file, see docs/gateway.md");
           throw e;
@@ -91,12 +102,12 @@ export function register(program: Command): void {
         if (opts.metrics) options.metricsAddress = opts.metrics;
       } else {
         const token = await clientUserToken(opts);
-        if (!opts.listen)
+        if (!opts.listen && opts.fleet === undefined)
           throw usageError(
             "the gateway needs --listen URL (or --config FILE)",
             "e.g. --listen tcp://0.0.0.0:9503",
           );
-        if (!opts.anonymous && (opts.user === undefined || token === undefined)) {
+        if (!opts.anonymous && !edge && (opts.user === undefined || token === undefined)) {
           throw usageError(
             "the gateway requires authentication",
             "give --user with QI_GATEWAY_TOKEN or --token-file, a --config with credentials, or --anonymous",
@@ -104,7 +115,7 @@ export function register(program: Command): void {
         }
         options = {
           attach: opts.attach,
-          listen: opts.listen,
+          listen: opts.listen ?? [],
           allowAnonymous: !!opts.anonymous,
           authProvider:
             opts.user !== undefined && token !== undefined
@@ -120,6 +131,17 @@ export function register(program: Command): void {
           ...options.ws,
           allowedOrigins: [...(options.ws?.allowedOrigins ?? []), ...opts.origin],
         };
+      }
+      const fleet = fleetRequest(opts, configuredFleet);
+      if (fleet && !fleet.robot) {
+        // The console and /qi.js for browsers; the robots' services come through the fleet.
+        const ws = {
+          ...options.ws,
+          httpHandler: options.ws?.httpHandler ?? gatewayWebHandler(webRoot(), () => undefined),
+        };
+        await runFleetEdge(fleet, options.listen, { tls: options.tls, ws }, logger, out);
+        logger.info({ signal: await waitForShutdown() }, "stopping");
+        return 0;
       }
       const root = webRoot();
       let gateway: Gateway | undefined;
@@ -138,6 +160,12 @@ export function register(program: Command): void {
       const gw = gateway;
       onCleanup(() => gw.close());
       await runBridges(gw, bridges, { logger, demo: false, out });
+      const sd = {
+        url: options.attach ?? opts.attach,
+        authenticator: options.upstreamAuthenticator,
+        tls: options.upstreamTls,
+      };
+      if (fleet) await runFleetRobot(gw, fleet, sd, logger, out);
       const endpoints = gw.endpoints();
       if (out.json)
         out.line(JSON.stringify({ endpoints, metrics: gw.metricsUrl() ?? null, attached: gw.isAttached }));

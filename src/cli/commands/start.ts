@@ -13,13 +13,14 @@ import { sessionOptions, withDispatch } from "../connect.js";
 import { tokenFromFlags } from "../token-sources.js";
 import { type BridgeFlagValues, bridgeFlagOptions, bridgeRequests, runBridges } from "../bridge-flags.js";
 import { runEmbeddedGateway } from "../embedded-gateway.js";
+import { type FleetFlagValues, fleetFlagOptions, fleetRequest, runFleetRobot } from "../fleet-flags.js";
 import { onCleanup, waitForShutdown } from "../lifecycle.js";
 import { createLogger } from "../logger.js";
 import { usageError } from "../errors.js";
 import { Output } from "../output.js";
 import { action } from "../program.js";
 
-interface Options extends BridgeFlagValues {
+interface Options extends BridgeFlagValues, FleetFlagValues {
   listen: string;
   demo: boolean;
   gateway: string[] | false;
@@ -51,6 +52,7 @@ export function register(program: Command): void {
     .option("--json", "print the endpoints as one JSON line")
     .addOption(withDispatch());
   for (const option of bridgeFlagOptions()) command.addOption(option);
+  for (const option of fleetFlagOptions()) command.addOption(option);
   command.action(
     action(async (opts: Options, cmd: Command) => {
       const out = new Output(!!opts.json);
@@ -58,6 +60,9 @@ export function register(program: Command): void {
       const bridges = bridgeRequests(opts);
       if (bridges.length > 0 && !opts.gateway)
         throw usageError("bridges run beside the gateway", "drop --no-gateway to use --bridge");
+      const fleet = fleetRequest(opts, undefined);
+      if (fleet && (!fleet.robot || !opts.gateway))
+        throw usageError("qi start --fleet serves its robot", "--robot NAME, with the gateway");
       const session = new Session(sessionOptions({ dispatch: opts.dispatch }));
       onCleanup(() => session.close());
       const endpoints = await session.listenStandalone(opts.listen);
@@ -80,6 +85,7 @@ export function register(program: Command): void {
         : undefined;
       if (gateway) onCleanup(() => gateway.close());
       if (gateway) await runBridges(gateway.gateway, bridges, { logger, demo: !!demo, out });
+      if (fleet && gateway) await runFleetRobot(gateway.gateway, fleet, { url }, logger, out);
       const services = demo?.services ?? [];
       if (out.json) {
         out.line(
