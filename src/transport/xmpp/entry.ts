@@ -10,7 +10,7 @@ import { xml, type XmppClient } from "@xmpp/client";
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HIGH_WATER_MARK } from "../channel.js";
 import { TransportError } from "../errors.js";
 import type { Listener, ListenOptions, OnChannel } from "../options.js";
-import type { QiUrl } from "../url.js";
+import { formatUrl, type QiUrl } from "../url.js";
 import { type Admit, IbbEndpoint } from "./endpoint.js";
 import { bareOfText, fullOf, type Jid, jidOfUrl, parseJid } from "./jid.js";
 import { createXmppClient, forceClose, login, serviceOf } from "./login.js";
@@ -43,7 +43,8 @@ export class XmppEntry implements Listener {
     private readonly onChannel: OnChannel,
   ) {
     this.account = jidOfUrl(url, x.resource ?? DEFAULT_XMPP_RESOURCE);
-    this.url = `xmpp://${fullOf(this.account)}`;
+    // With the port: a client compares it with the URL it reached the directory at (endpoint choice).
+    this.url = formatUrl({ ...url, path: `/${this.account.resource}` });
     this.port = url.port;
     if (!Array.isArray(x.allow))
       throw new TransportError("ERR_BAD_OPTIONS", "xmpp.allow must list the bare JIDs allowed in");
