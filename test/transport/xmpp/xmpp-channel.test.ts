@@ -21,7 +21,12 @@ interface Link {
 function pair(opts: { manualAcks?: boolean; window?: number; blockSize?: number; hwm?: number } = {}): Link {
   const limits = { blockSize: opts.blockSize ?? 64, window: opts.window ?? 4, ackTimeoutMs: 5_000 };
   const held: Array<() => void> = [];
-  const link = { inFlight: 0, release: () => held.splice(0).forEach((f) => f()) } as Link;
+  const link = {
+    inFlight: 0,
+    release: () => {
+      for (const f of held.splice(0)) f();
+    },
+  } as Link;
   const sender = (to: () => XmppChannel, manual: boolean) => ({
     request: (iq: XmlElement) => {
       const data = iq.getChild("data");
@@ -77,9 +82,7 @@ describe("XmppChannel", () => {
     const got: Array<[number, number]> = [];
     b.onMessage((m) => got.push([m.id, m.payload.byteLength]));
     for (let i = 1; i <= 20; i++) a.send(msg(i, i * 37));
-    await new Promise<void>((r) => {
-      const t = setInterval(() => got.length === 20 && (clearInterval(t), r()), 5);
-    });
+    while (got.length < 20) await new Promise((r) => setTimeout(r, 5));
     expect(got).toEqual(Array.from({ length: 20 }, (_, i) => [i + 1, (i + 1) * 37]));
     expect(a.bufferedBytes).toBe(0);
   });
