@@ -93,7 +93,7 @@ export async function run(): Promise<BenchRow[]> {
   if (!prosodyFound)
     return [{ group: GROUP, case: "skipped: prosody is not installed", value: "-", unit: "" }];
   const prosody = await startProsody(ACCOUNTS);
-  const closers: Array<() => Promise<unknown>> = [async () => prosody.stop()];
+  const closers: Array<() => Promise<unknown>> = [async () => prosody.dispose()];
   try {
     const sd = new Session();
     closers.unshift(() => sd.close());

@@ -25,6 +25,8 @@ export interface Prosody {
   stop(): Promise<void>;
   start(): Promise<void>;
   restart(): Promise<void>;
+  /** Stops it and removes its directory (afterAll). */
+  dispose(): Promise<void>;
 }
 
 function freePort(): Promise<number> {
@@ -133,15 +135,10 @@ VirtualHost "localhost"
       await stop();
       await start();
     },
-    // The last stop also removes the directory.
-    ...{},
+    async dispose() {
+      await stop();
+      process.removeListener("exit", kill);
+      rmSync(dir, { recursive: true, force: true });
+    },
   } satisfies Prosody;
 }
-
-/** Stops prosody and removes what it left (for afterAll). */
-export async function disposeProsody(p: Prosody | undefined): Promise<void> {
-  if (p === undefined) return;
-  await p.stop();
-}
-
-export { rmSync };

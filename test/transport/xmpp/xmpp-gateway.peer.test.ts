@@ -22,7 +22,7 @@ describe.skipIf(!prosodyFound)("XMPP entry through prosody", () => {
   beforeAll(async () => {
     prosody = await startProsody(ACCOUNTS);
   }, 30_000);
-  afterAll(async () => prosody?.stop());
+  afterAll(async () => prosody?.dispose());
   afterEach(runCleanup);
 
   function account(user: keyof typeof ACCOUNTS) {
