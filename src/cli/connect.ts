@@ -21,8 +21,9 @@ import {
   type Warn,
   warnOnStderr,
 } from "./token-sources.js";
+import { type XmppFlags, xmppFlagOptions, xmppSessionOptions } from "./xmpp-flags.js";
 
-export interface ConnectionOptions extends TlsFlags {
+export interface ConnectionOptions extends TlsFlags, XmppFlags {
   url: string;
   user?: string;
   /** Only ever from the command line (QI_TOKEN is read apart, so argv can be warned about). */
@@ -55,6 +56,7 @@ export function withConnectionOptions(cmd: Command): Command {
     .addOption(new Option("--credentials <file>", "file with the user on line 1 and the token on line 2"))
     .addOption(new Option("--robot <name>", "with a nats:// --url, the robot of the fleet").env("QI_ROBOT"));
   for (const option of tlsFlagOptions()) cmd.addOption(option);
+  for (const option of xmppFlagOptions()) cmd.addOption(option);
   return cmd
     .addOption(new Option("--insecure", "accept any TLS certificate (robots with self-signed certificates)"))
     .addOption(withDispatch())
@@ -119,6 +121,7 @@ export function sessionOptions(
   const tls = clientTlsFromFlags(opts);
   if (tls) out.clientTls = tls;
   if (opts.url && isFleetUrl(opts.url)) out.transport = fleetTransport({ robot: opts.robot });
+  Object.assign(out, xmppSessionOptions(opts, tls));
   if (opts.dispatch) out.dispatch = parseDispatchMode(opts.dispatch, "--dispatch");
   if (opts.timeout !== undefined) {
     const ms = Number(opts.timeout);

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { type Gateway, GatewayAuthProvider, hashToken, startGateway } from "../gateway/index.js";
+import type { XmppListenOptions } from "../transport/index.js";
 import { gatewayWebHandler } from "../web/index.js";
 
 export interface EmbeddedGatewayConfig {
@@ -16,6 +17,8 @@ export interface EmbeddedGatewayConfig {
   /** Generated when omitted. */
   token?: string;
   logger: Logger;
+  /** The robot's XMPP account when `listen` has an xmpp:// entry (qi start --xmpp). */
+  xmpp?: XmppListenOptions;
 }
 
 export interface RunningGateway {
@@ -46,6 +49,7 @@ export async function runEmbeddedGateway(config: EmbeddedGatewayConfig): Promise
     listen: config.listen,
     authProvider: new GatewayAuthProvider({ [config.user]: { token: hashToken(token) } }),
     logger: config.logger,
+    xmpp: config.xmpp,
     ws: root
       ? {
           httpHandler: gatewayWebHandler(root, () => gateway),

@@ -16,6 +16,7 @@ import {
   validate,
 } from "./config-file.js";
 import { ConfigError } from "./errors.js";
+import { listenUrlSchema, xmppConfigSchema, xmppOptionsFromConfig } from "./xmpp-config.js";
 
 const ruleSet = z.strictObject({
   allow: z.array(z.string()).optional(),
@@ -33,7 +34,9 @@ const metricsAddress = z.string().regex(/^\[?[^\]]*\]?:\d+$/, "host:port");
 
 export const gatewayConfigSchema = z.strictObject({
   attach: url.optional(),
-  listen: z.array(url).min(1),
+  listen: z.array(listenUrlSchema).min(1),
+  /** The robot's XMPP account, for xmpp:// listeners (xmpp-config.ts, docs/xmpp.md). */
+  xmpp: xmppConfigSchema.optional(),
   tls: tlsSchema.optional(),
   auth: z
     .strictObject({
@@ -198,6 +201,7 @@ export function gatewayOptionsFromConfig(config: GatewayConfig, file: string): G
     ...metricsOptions(config.metrics),
     allowServiceRegistration: config.registration?.enabled ?? false,
     ws: config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : undefined,
+    xmpp: config.xmpp ? xmppOptionsFromConfig(config.xmpp, file, at) : undefined,
   };
 }
 

@@ -8,3 +8,4 @@ export {
   validateGatewayConfig,
 } from "./gateway-config.js";
 export { loadSdConfig, type SdConfig, type SdSetup, sdConfigSchema } from "./sd-config.js";
+export { loadXmppEntryConfig, type XmppConfig, xmppConfigSchema } from "./xmpp-config.js";

@@ -28,6 +28,7 @@ import {
   type ServerTlsOptions,
   sortEndpoints,
   type WsListenOptions,
+  type XmppListenOptions,
 } from "../transport/index.js";
 import { Admission, type AdmissionLimits } from "../transport/index.js";
 import { ClientLink } from "./client-link.js";
@@ -71,6 +72,8 @@ export interface GatewayOptions {
   maxPayload?: number;
   /** ws/wss listeners: Origin allow-list and the HTTP handler (web console) beside the upgrade. */
   ws?: WsListenOptions;
+  /** xmpp:// listeners: the robot's account, allow-list and caps (docs/xmpp.md). */
+  xmpp?: XmppListenOptions;
   /** Where to serve Prometheus metrics, e.g. `127.0.0.1:9100` (off when omitted; loopback unless below). */
   metricsAddress?: string;
   /** Bearer token the metrics endpoint requires (needed to listen beyond loopback). */
@@ -214,6 +217,7 @@ export class Gateway {
         {
           tls: this.options.tls,
           ws: this.options.ws,
+          xmpp: this.options.xmpp,
           maxPayload: this.options.maxPayload,
           // The router resumes a paused client on its channel's drain: a mark it can reach.
           highWaterMark: Math.min(DEFAULT_HIGH_WATER_MARK, this.settled.routerLimits.maxQueuedBytes),

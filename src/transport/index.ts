@@ -18,3 +18,5 @@ export { WsChannel, type WsScheme, wsDriver, wssDriver } from "./ws.js";
 // Internal face: what other folders of src/ use (kept up to date by scripts/route-imports.ts).
 export { Admission, type AdmissionCap, type AdmissionLimits } from "./admission.js";
 export { plainAddress } from "./channel-base.js";
+export type { XmppConnectOptions, XmppEntryEvent, XmppListenOptions } from "./xmpp/options.js";
+export { xmppTransport } from "./xmpp/session-transport.js";

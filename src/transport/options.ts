@@ -59,6 +59,8 @@ export interface ConnectOptions extends ChannelOptions {
   signal?: AbortSignal;
   /** For tcps / tcpsm. */
   tls?: ClientTlsOptions;
+  /** For xmpp: the client's own account (transport/xmpp/options.ts). */
+  xmpp?: import("./xmpp/options.js").XmppConnectOptions;
 }
 
 export interface ListenOptions extends ChannelOptions {
@@ -85,6 +87,8 @@ export interface ListenOptions extends ChannelOptions {
    * accept; each channel carries its ticket (`channel.admission`) to mark it authenticated.
    */
   admission?: Admission;
+  /** xmpp listeners only: the robot's account, allow-list and caps (transport/xmpp/options.ts). */
+  xmpp?: import("./xmpp/options.js").XmppListenOptions;
 }
 
 /** The HTTP side of a ws / wss listener. */

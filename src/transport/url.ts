@@ -12,8 +12,8 @@
 import { TransportError } from "./errors.js";
 import { isIPv4, isIPv6, isLoopbackIp } from "./ip.js";
 
-export type QiScheme = "tcp" | "tcps" | "tcpsm" | "ws" | "wss" | "qi";
-export const QI_SCHEMES: readonly QiScheme[] = ["tcp", "tcps", "tcpsm", "ws", "wss", "qi"];
+export type QiScheme = "tcp" | "tcps" | "tcpsm" | "ws" | "wss" | "xmpp" | "qi";
+export const QI_SCHEMES: readonly QiScheme[] = ["tcp", "tcps", "tcpsm", "ws", "wss", "xmpp", "qi"];
 
 export interface QiUrl {
   scheme: QiScheme;
@@ -25,6 +25,8 @@ export interface QiUrl {
   path?: string;
   /** `qi:` only: the service whose connection this endpoint shares. */
   serviceName?: string;
+  /** `xmpp:` only: the account (JID local part) at `host`; `path` is then `/resource`. */
+  user?: string;
 }
 
 export interface UrlDefaults {
@@ -47,6 +49,8 @@ export const LISTEN_DEFAULTS: Readonly<Required<UrlDefaults>> = Object.freeze({
   port: 0,
 });
 
+/** An XMPP server's client port (RFC 6120 §14.7). */
+const XMPP_PORT = 5222;
 const HOSTNAME_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/;
 const ZONE_RE = /^[A-Za-z0-9_.-]+$/;
 
@@ -116,10 +120,19 @@ export function parseUrl(text: string, defaults: UrlDefaults = CONNECT_DEFAULTS)
 
   // Split authority and path (path only meaningful for ws/wss).
   const pathAt = rest.search(/[/?#]/);
-  const authority = pathAt >= 0 ? rest.slice(0, pathAt) : rest;
+  let authority = pathAt >= 0 ? rest.slice(0, pathAt) : rest;
   let path = pathAt >= 0 ? rest.slice(pathAt) : "";
-  if (authority.includes("@")) throw bad(text, "user information ('@') is not supported");
-  if (scheme === "ws" || scheme === "wss") {
+  let user: string | undefined;
+  if (scheme === "xmpp") {
+    // xmpp://robot@example.org[:port][/resource]: the account, its server (port 5222) and resource.
+    const at = authority.indexOf("@");
+    if (at <= 0) throw bad(text, "xmpp URLs name an account: xmpp://robot@example.org");
+    user = authority.slice(0, at);
+    if (!/^[^\s@/:"&'<>]+$/.test(user)) throw bad(text, `bad XMPP account ${JSON.stringify(user)}`);
+    authority = authority.slice(at + 1);
+    if (!/^(\/[^/?#]+)?$/.test(path)) throw bad(text, "an xmpp URL's path is one resource name");
+  } else if (authority.includes("@")) throw bad(text, "user information ('@') is not supported");
+  if (scheme === "ws" || scheme === "wss" || scheme === "xmpp") {
     if (path !== "" && !path.startsWith("/")) path = `/${path}`;
   } else if (path !== "" && path !== "/") {
     throw bad(text, `${scheme} URLs take no path (found ${JSON.stringify(path)})`);
@@ -151,10 +164,12 @@ export function parseUrl(text: string, defaults: UrlDefaults = CONNECT_DEFAULTS)
   }
   if (host === "") host = d.host;
   if (portText === "") throw bad(text, "empty port after ':'");
-  const port = portText === undefined ? d.port : parsePort(text, portText);
+  const dflt = scheme === "xmpp" ? XMPP_PORT : d.port;
+  const port = portText === undefined ? dflt : parsePort(text, portText);
 
   const url: QiUrl = { scheme, host, port };
   if (path !== "") url.path = path;
+  if (user !== undefined) url.user = user;
   return url;
 }
 
@@ -162,7 +177,8 @@ export function parseUrl(text: string, defaults: UrlDefaults = CONNECT_DEFAULTS)
 export function formatUrl(url: QiUrl): string {
   if (url.scheme === "qi") return `qi:${url.serviceName ?? ""}`;
   const host = url.host.includes(":") ? `[${url.host}]` : url.host;
-  return `${url.scheme}://${host}:${url.port}${url.path ?? ""}`;
+  const user = url.user !== undefined ? `${url.user}@` : "";
+  return `${url.scheme}://${user}${host}:${url.port}${url.path ?? ""}`;
 }
 
 /** `host:port` with IPv6 in brackets. */

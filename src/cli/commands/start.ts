@@ -6,6 +6,7 @@
  * Prints where to connect; Ctrl-C / SIGTERM stops everything with exit code 0.
  */
 import type { Command } from "commander";
+import { loadXmppEntryConfig } from "../../config/index.js";
 import { startDemo } from "../../demo/index.js";
 import { Session } from "../../session/index.js";
 import { isLoopbackUrl } from "../../transport/index.js";
@@ -29,6 +30,7 @@ interface Options extends BridgeFlagValues, FleetFlagValues {
   tokenFile?: string;
   json?: boolean;
   dispatch?: string;
+  xmpp?: string;
 }
 
 export function register(program: Command): void {
@@ -50,6 +52,10 @@ export function register(program: Command): void {
     )
     .option("--token-file <file>", "file holding the gateway token for this run (mode 600)")
     .option("--json", "print the endpoints as one JSON line")
+    .option(
+      "--xmpp <config>",
+      "also serve the gateway through an XMPP account (a file: listen + xmpp; docs/xmpp.md)",
+    )
     .addOption(withDispatch());
   for (const option of bridgeFlagOptions()) command.addOption(option);
   for (const option of fleetFlagOptions()) command.addOption(option);
@@ -63,6 +69,9 @@ export function register(program: Command): void {
       const fleet = fleetRequest(opts, undefined);
       if (fleet && (!fleet.robot || !opts.gateway))
         throw usageError("qi start --fleet serves its robot", "--robot NAME, with the gateway");
+      if (opts.xmpp && !opts.gateway)
+        throw usageError("--xmpp is an entry of the gateway", "drop --no-gateway");
+      const xmpp = opts.xmpp ? loadXmppEntryConfig(opts.xmpp) : undefined;
       const session = new Session(sessionOptions({ dispatch: opts.dispatch }));
       onCleanup(() => session.close());
       const endpoints = await session.listenStandalone(opts.listen);
@@ -72,7 +81,8 @@ export function register(program: Command): void {
       const gateway = opts.gateway
         ? await runEmbeddedGateway({
             sdUrl: url,
-            listen: opts.gateway,
+            listen: xmpp ? [...opts.gateway, xmpp.url] : opts.gateway,
+            xmpp: xmpp?.options,
             user: opts.user,
             token: tokenFromFlags({
               argvToken: opts.token,
