@@ -18,7 +18,12 @@ export interface WebListenerOptions {
   maxPayload: number;
   /** Picks the subprotocol (Foxglove needs its own); false refuses the upgrade. */
   handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
-  onConnection(socket: WebSocket, request: IncomingMessage): void;
+  /**
+   * Checked before the upgrade (credentials in the URL or a header): what it resolves is handed
+   * to onConnection; `false` answers 401 and no WebSocket is made.
+   */
+  admit?: (request: IncomingMessage) => Promise<unknown>;
+  onConnection(socket: WebSocket, request: IncomingMessage, admitted: unknown): void;
 }
 
 export interface WebListener {
@@ -44,17 +49,35 @@ export async function listenWeb(o: WebListenerOptions): Promise<WebListener> {
     perMessageDeflate: false,
     ...(o.handleProtocols ? { handleProtocols: o.handleProtocols } : {}),
   });
+  let checking = 0;
   server.on("upgrade", (request, socket, head) => {
     const reqPath = new URL(request.url ?? "/", "http://x").pathname;
     if (reqPath !== path && path !== "/") {
       socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
       return;
     }
-    if (wss.clients.size >= o.maxClients) {
+    if (wss.clients.size + checking >= o.maxClients) {
       socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => o.onConnection(ws, request));
+    if (!o.admit) {
+      wss.handleUpgrade(request, socket, head, (ws) => o.onConnection(ws, request, undefined));
+      return;
+    }
+    // Counted while the check runs, so a flood of slow logins cannot exceed maxClients.
+    checking++;
+    socket.on("error", () => {});
+    o.admit(request)
+      .catch(() => false)
+      .then((admitted) => {
+        checking--;
+        if (socket.destroyed) return;
+        if (admitted === false) {
+          socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+          return;
+        }
+        wss.handleUpgrade(request, socket, head, (ws) => o.onConnection(ws, request, admitted));
+      });
   });
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);

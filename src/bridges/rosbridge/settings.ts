@@ -50,36 +50,41 @@ const DEFAULTS: Omit<RosbridgeSettings, "listen" | "tlsCert" | "tlsKey" | "open"
   serviceCallTimeoutMs: 30_000,
 };
 
-function fail(key: string, what: string): never {
-  throw new Error(`bridges.rosbridge.${key}: ${what}`);
+function fail(section: string, key: string, what: string): never {
+  throw new Error(`bridges.${section}.${key}: ${what}`);
 }
 
-function positive(raw: Record<string, unknown>, key: keyof typeof DEFAULTS): number {
+function positive(section: string, raw: Record<string, unknown>, key: keyof typeof DEFAULTS): number {
   const v = raw[key];
   if (v === undefined) return DEFAULTS[key];
   const n = typeof v === "string" ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isInteger(n) || n <= 0) fail(key, "must be a positive integer");
+  if (typeof n !== "number" || !Number.isInteger(n) || n <= 0)
+    fail(section, key, "must be a positive integer");
   return n;
 }
 
-function optionalString(raw: Record<string, unknown>, key: string): string | undefined {
+function optionalString(section: string, raw: Record<string, unknown>, key: string): string | undefined {
   const v = raw[key];
   if (v === undefined) return undefined;
-  if (typeof v !== "string") fail(key, "must be a string");
+  if (typeof v !== "string") fail(section, key, "must be a string");
   return v;
 }
 
 export function rosbridgeSettings(
   raw: Readonly<Record<string, unknown>>,
   defaultListen = DEFAULT_ROSBRIDGE_LISTEN,
+  /** The config section errors name (the Foxglove bridge reads the same settings). */
+  name = "rosbridge",
 ): RosbridgeSettings {
-  const listen = optionalString(raw, "listen") ?? defaultListen;
-  if (!/^wss?:\/\//.test(listen)) fail("listen", `must be a ws:// or wss:// URL, got "${listen}"`);
-  const tlsCert = optionalString(raw, "tlsCert");
-  const tlsKey = optionalString(raw, "tlsKey");
-  if (listen.startsWith("wss:") && (!tlsCert || !tlsKey)) fail("listen", "wss:// needs tlsCert and tlsKey");
+  const listen = optionalString(name, raw, "listen") ?? defaultListen;
+  if (!/^wss?:\/\//.test(listen)) fail(name, "listen", `must be a ws:// or wss:// URL, got "${listen}"`);
+  const tlsCert = optionalString(name, raw, "tlsCert");
+  const tlsKey = optionalString(name, raw, "tlsKey");
+  if (listen.startsWith("wss:") && (!tlsCert || !tlsKey))
+    fail(name, "listen", "wss:// needs tlsCert and tlsKey");
   const open = raw.open === true || raw.open === "true";
   const out = { listen, tlsCert, tlsKey, open } as RosbridgeSettings;
-  for (const key of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) out[key] = positive(raw, key);
+  for (const key of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>)
+    out[key] = positive(name, raw, key);
   return out;
 }

@@ -94,7 +94,8 @@ export async function startWebBridgeWorld(
     throw e;
   }
   const urls: Record<string, string> = {};
-  for (const b of started) urls[b.name] = /(wss?:\/\/\S+)/.exec(b.bridge.endpoints[0] ?? "")?.[1] ?? "";
+  for (const b of started)
+    urls[b.name] = /(wss?:\/\/[^\s?]+?)\/?(?:\?|\s|$)/.exec(b.bridge.endpoints[0] ?? "")?.[1] ?? "";
   return {
     sd,
     gateway,
