@@ -6,6 +6,31 @@ import type { BridgeEntry } from "./plugin.js";
 
 export const BRIDGES: readonly BridgeEntry[] = [
   {
+    name: "ros1",
+    summary:
+      "the robot as a ROS 1 node: mapped signals and properties as topics, topics and services calling methods",
+    warning:
+      "bridge ros1 enabled: ROS 1 has no authentication; anyone who reaches the ROS master and this host can read and drive what the mapping exposes",
+    flags: [
+      {
+        flags: "--ros-master <url>",
+        description: "ROS master URI (default http://127.0.0.1:11311)",
+        key: "master",
+      },
+      {
+        flags: "--ros-node-name <name>",
+        description: "ROS node name (default /qi_gateway)",
+        key: "nodeName",
+      },
+      {
+        flags: "--ros-host <host>",
+        description: "address the node listens on and advertises (default 127.0.0.1)",
+        key: "host",
+      },
+    ],
+    load: async () => (await import("./ros1/index.js")).ros1Bridge,
+  },
+  {
     name: "rosbridge",
     summary: "rosbridge v2 for roslibjs, roslibpy and web dashboards (WebSocket, JSON or CBOR)",
     warning:

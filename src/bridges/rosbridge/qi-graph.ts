@@ -4,11 +4,13 @@
  * services (and topics one may publish to: publishing posts the method), all under
  * `/qi/<Service>/<member>`.
  *
- * This is the web bridges' side of the one qi↔ROS mapping the ROS 1 bridge also uses
- * (src/bridges/mapping/): the names and types here follow the same rules, and this file
- * shrinks to a call into that module once it is on the branch.
+ * Names and types come from the one qi↔ROS mapping the ROS 1 bridge also uses
+ * (src/bridges/mapping/), so a topic has one name and one type everywhere. Unlike the ROS 1
+ * bridge, no allow-list is needed: every web client is a logged-in gateway user, and the
+ * gateway's permissions for that user decide what it sees.
  */
 import type { Session } from "../../session/index.js";
+import { defaultTopic } from "../mapping/index.js";
 import { toRosType } from "./ros-types.js";
 
 export type TopicKind = "signal" | "property" | "method";
@@ -43,9 +45,9 @@ export interface QiGraph {
 
 export const SERVICE_TYPE = "qi_srvs/Call";
 
-/** `/qi/ALTextToSpeech/say` for (ALTextToSpeech, say). */
+/** `/qi/ALTextToSpeech/say` for (ALTextToSpeech, say): the shared mapping's default name. */
 export function rosName(service: string, member: string): string {
-  return `/qi/${service}/${member}`;
+  return defaultTopic(service, member);
 }
 
 /** A name as clients write it (roslib often omits the leading slash). */

@@ -1,37 +1,23 @@
 /**
- * qi signature ↔ ROS message type, and qi values ↔ ROS messages (as plain objects, what
- * rosbridge puts in `msg` and Foxglove in a JSON channel). One scalar becomes the matching
- * std_msgs wrapper (`{data}`), the camera's `(iiIr)` frame a sensor_msgs/Image, anything else a
- * std_msgs/String holding the value as JSON text (the same rule as the ROS 1 bridge's table).
+ * qi values ↔ ROS messages as rosbridge's JSON/CBOR shows them (plain objects: what rosbridge
+ * puts in `msg` and Foxglove in a JSON channel), typed by the shared mapping's table
+ * (src/bridges/mapping/): one scalar becomes the matching std_msgs wrapper (`{data}`), the
+ * camera's `(iiIr)` frame a sensor_msgs/Image, anything else a std_msgs/String of JSON text.
+ * rosbridge writes ROS 1 times as `{secs, nsecs}`, so messages are built here rather than by
+ * the ROS 1 serializer's `toMessage`.
  *
  * Bytes (a `r`, an image's pixels) stay a Uint8Array when the client reads binary (CBOR) and
  * become base64 text for JSON clients: that is what rosbridge does with `uint8[]`.
  */
 import { argsFromJson, fromJson, parseSignature, Raw, type SigNode, toJson } from "../../wire/index.js";
+import { mappingForSignature, STRING_TYPE } from "../mapping/index.js";
 
 function bytesToBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }
 
-const SCALAR_TYPES: Record<string, string> = {
-  b: "std_msgs/Bool",
-  c: "std_msgs/Int8",
-  C: "std_msgs/UInt8",
-  w: "std_msgs/Int16",
-  W: "std_msgs/UInt16",
-  i: "std_msgs/Int32",
-  I: "std_msgs/UInt32",
-  l: "std_msgs/Int64",
-  L: "std_msgs/UInt64",
-  f: "std_msgs/Float32",
-  d: "std_msgs/Float64",
-  s: "std_msgs/String",
-  r: "std_msgs/UInt8MultiArray",
-};
-
 export const IMAGE_SIGNATURE = "(iiIr)";
-export const IMAGE_TYPE = "sensor_msgs/Image";
-export const JSON_TYPE = "std_msgs/String";
+export const JSON_TYPE = STRING_TYPE;
 
 /** The one member of a one-element tuple, else the signature itself. */
 function single(sig: string): SigNode {
@@ -39,12 +25,11 @@ function single(sig: string): SigNode {
   return node.kind === "tuple" && node.members.length === 1 ? node.members[0]! : node;
 }
 
+/** The shared mapping's type for a signature (std_msgs/Empty for no value, which it does not list). */
 export function toRosType(signature: string): string {
-  if (signature === IMAGE_SIGNATURE) return IMAGE_TYPE;
   const node = single(signature);
   if (node.kind === "tuple" && node.members.length === 0) return "std_msgs/Empty";
-  if (node.kind === "scalar" && SCALAR_TYPES[node.code]) return SCALAR_TYPES[node.code]!;
-  return JSON_TYPE;
+  return mappingForSignature(signature).type;
 }
 
 /** A qi value as rosbridge/JSON sees it: bytes as bytes (binary) or base64 text, the rest toJson. */
