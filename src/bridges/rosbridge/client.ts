@@ -51,6 +51,8 @@ export class RosbridgeClient {
   private readonly fragments: FragmentAssembler;
   private subscriptions: Subscriptions;
   private host: ServiceHost | undefined;
+  /** An open bridge's session being opened: messages wait for it. */
+  private opening: Promise<void> | undefined;
 
   constructor(private readonly deps: ClientDeps) {
     const s = deps.settings;
@@ -67,10 +69,13 @@ export class RosbridgeClient {
   }
 
   /** Open bridge: the client acts as the bridge's own user from the start. */
-  async startOpen(user: string): Promise<void> {
-    this.session = await this.deps.openSession(user);
-    if (this.state === "closed") await this.session.close();
-    else this.state = "ready";
+  startOpen(user: string): Promise<void> {
+    this.opening = (async () => {
+      this.session = await this.deps.openSession(user);
+      if (this.state === "closed") await this.session.close();
+      else this.state = "ready";
+    })();
+    return this.opening;
   }
 
   /** One message from the socket, in arrival order. */
@@ -110,6 +115,7 @@ export class RosbridgeClient {
       if (whole !== undefined) await this.handle(checkMessage(JSON.parse(whole)));
       return;
     }
+    if (this.opening) await this.opening;
     if (msg.op === "auth") return this.login(msg);
     if (this.state !== "ready") {
       this.deps.refuse("authenticate first (op auth)");

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { UserTokenAuthenticator } from "../../../src/index.js";
 import { Session } from "../../../src/session/index.js";
+import { gc } from "../../gateway/world.js";
 import { ALICE, startWebBridgeWorld, until, type WebBridgeWorld } from "./world.js";
 
 let world: WebBridgeWorld;
@@ -122,6 +123,8 @@ describe("rosbridge protocol edges", () => {
     const droppedBefore = await metric("qi_bridge_dropped_total");
     const socket = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     socket.pause();
+    // Dropped frames are garbage, not growth: collect before both readings.
+    gc();
     const heapBefore = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
     // 40 frames are 37 MB if kept: the bridge keeps one (queue_length 1) plus what is in flight.
     let dropped = 0;
@@ -133,6 +136,7 @@ describe("rosbridge protocol edges", () => {
         dropped = (await metric("qi_bridge_dropped_total")) - droppedBefore;
       },
     );
+    gc();
     const grown = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers - heapBefore;
     expect(grown).toBeLessThan(20 * 1024 * 1024);
     socket.resume();
