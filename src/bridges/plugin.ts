@@ -6,6 +6,7 @@
  * starts that its framework has no authentication of its own.
  */
 import type { Logger } from "pino";
+import type { Gateway } from "../gateway/index.js";
 import type { Session } from "../session/index.js";
 
 /** Counters of one bridge, shown in the gateway's Prometheus output (`qi_bridge_*`). */
@@ -35,6 +36,11 @@ export interface BridgeContext {
   /** `qi start`: map the simulated robot's services (camera, battery, say, ALMemory). */
   demo: boolean;
   metrics: BridgeMetrics;
+  /**
+   * The gateway, for bridges that log their own clients in (rosbridge, Foxglove): check
+   * credentials with `authenticate` and act for that user with `connectInProcess`.
+   */
+  gateway: Gateway;
 }
 
 export interface RunningBridge {

@@ -40,6 +40,34 @@ export const BRIDGES: readonly BridgeEntry[] = [
     ],
     load: async () => (await import("./yarp/index.js")).yarpBridge,
   },
+  {
+    name: "rosbridge",
+    summary: "rosbridge v2 for roslibjs, roslibpy and web dashboards (WebSocket, JSON or CBOR)",
+    warning:
+      "rosbridge enabled: web clients log in with the auth op (gateway user and token); with open: true anyone reaching its port acts as the bridge's user",
+    flags: [
+      {
+        flags: "--rosbridge-listen <url>",
+        description: "where rosbridge listens (default ws://127.0.0.1:9090)",
+        key: "listen",
+      },
+    ],
+    load: async () => (await import("./rosbridge/bridge.js")).rosbridgePlugin,
+  },
+  {
+    name: "foxglove",
+    summary: "the Foxglove WebSocket protocol for Foxglove and Lichtblick",
+    warning:
+      "foxglove enabled: clients log in with ?user=&token= on the WebSocket URL (use wss:// beyond this machine); with open: true anyone reaching its port acts as the bridge's user",
+    flags: [
+      {
+        flags: "--foxglove-listen <url>",
+        description: "where the Foxglove server listens (default ws://127.0.0.1:8765)",
+        key: "listen",
+      },
+    ],
+    load: async () => (await import("./foxglove/bridge.js")).foxglovePlugin,
+  },
 ];
 
 export function bridgeEntry(name: string): BridgeEntry | undefined {

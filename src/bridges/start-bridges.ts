@@ -69,6 +69,7 @@ export async function startBridges(
           settings: request.settings,
           demo: options.demo,
           metrics: bridgeMetrics(gateway.metrics.registry, entry.name),
+          gateway,
         });
         const close = bridge.close.bind(bridge);
         started.push({

@@ -1,0 +1,236 @@
+/**
+ * One Foxglove client: its own FoxgloveServer (from @foxglove/ws-protocol, which owns the
+ * framing) over a qi session of the client's user, so what it is advertised (channels for qi
+ * signals and properties, services for methods, parameters for properties) is exactly what the
+ * gateway lets that user see. A channel streams while subscribed; when the socket has more
+ * than `maxInFlightBytes` unsent, new messages are dropped (and counted), never queued.
+ */
+import foxglove from "@foxglove/ws-protocol";
+import type { WebSocket } from "ws";
+import type { RemoteObject } from "../../object/index.js";
+import type { Session } from "../../session/index.js";
+import { fromJson, toJson } from "../../wire/index.js";
+import { type QiTopic, readQiGraph } from "../rosbridge/qi-graph.js";
+import { argsFromMessage, argsFromRequest, rosValue } from "../rosbridge/ros-types.js";
+import { channelFor, payloadFor } from "./schemas.js";
+
+type Server = InstanceType<typeof foxglove.FoxgloveServer>;
+type IWebSocket = Parameters<Server["handleConnection"]>[0];
+type Parameter = Parameters<Server["publishParameterValues"]>[0][number];
+
+export interface FoxgloveClientDeps {
+  session: Session;
+  maxInFlightBytes: number;
+  metrics: { in(): void; out(): void; dropped(): void; subscribers(delta: number): void };
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+const REQUEST_SCHEMA = JSON.stringify({ type: "object", description: "the method's parameters by name" });
+const RESPONSE_SCHEMA = JSON.stringify({ type: "object", properties: { result: {} } });
+
+/** Serves `ws` until it closes; resolves once the client has been advertised everything. */
+export async function serveFoxgloveClient(
+  ws: WebSocket,
+  deps: FoxgloveClientDeps,
+): Promise<() => Promise<void>> {
+  const { session, metrics } = deps;
+  const graph = await readQiGraph(session);
+  const server: Server = new foxglove.FoxgloveServer({
+    name: "qimessaging gateway",
+    capabilities: ["clientPublish", "parameters", "parametersSubscribe", "services"],
+    supportedEncodings: ["json"],
+  });
+  const objects = new Map<string, Promise<RemoteObject>>();
+  const object = (service: string) => {
+    let o = objects.get(service);
+    if (!o) {
+      o = session.service(service);
+      objects.set(service, o);
+    }
+    return o;
+  };
+  const connection = ws as unknown as IWebSocket;
+  const report = (e: unknown) =>
+    server.sendStatus({ level: foxglove.StatusLevel.ERROR, message: (e as Error).message }, connection);
+  server.on("error", report);
+
+  // Channels: qi signals and properties.
+  const channels = new Map<number, QiTopic>();
+  const links = new Map<number, () => Promise<void>>();
+  for (const topic of graph.topics.values())
+    if (topic.kind !== "method") channels.set(server.addChannel(channelFor(topic)), topic);
+  const send = (channelId: number, topic: QiTopic, args: readonly unknown[]) => {
+    if (ws.bufferedAmount > deps.maxInFlightBytes) {
+      metrics.dropped();
+      return;
+    }
+    metrics.out();
+    const now = Date.now();
+    server.sendMessage(channelId, BigInt(now) * 1_000_000n, payloadFor(topic, args, now));
+  };
+  server.on("subscribe", (channelId) => {
+    const topic = channels.get(channelId);
+    if (!topic || links.has(channelId)) return;
+    links.set(channelId, async () => {});
+    metrics.subscribers(1);
+    (async () => {
+      const o = await object(topic.service);
+      if (topic.kind === "signal") {
+        const signal = o.signal(topic.member);
+        const link = await signal.connect((...args: unknown[]) => send(channelId, topic, args));
+        links.set(channelId, () => signal.disconnect(link));
+      } else {
+        const property = o.property(topic.member);
+        const link = await property.connect((v: unknown) => send(channelId, topic, [v]));
+        links.set(channelId, () => property.disconnect(link));
+        send(channelId, topic, [await property.get()]);
+      }
+    })().catch(report);
+  });
+  server.on("unsubscribe", (channelId) => {
+    const unlink = links.get(channelId);
+    if (!unlink) return;
+    links.delete(channelId);
+    metrics.subscribers(-1);
+    unlink().catch(() => {});
+  });
+
+  // Services: qi methods, JSON request fields by parameter name, response {result}.
+  const services = new Map<number, typeof graph.services extends ReadonlyMap<string, infer S> ? S : never>();
+  for (const s of graph.services.values()) {
+    const id = server.addService({
+      name: s.name,
+      type: s.type,
+      request: {
+        encoding: "json",
+        schemaName: `${s.type}_Request`,
+        schemaEncoding: "jsonschema",
+        schema: REQUEST_SCHEMA,
+      },
+      response: {
+        encoding: "json",
+        schemaName: `${s.type}_Response`,
+        schemaEncoding: "jsonschema",
+        schema: RESPONSE_SCHEMA,
+      },
+    });
+    services.set(id, s);
+  }
+  server.on("serviceCallRequest", (request, conn) => {
+    metrics.in();
+    const s = services.get(request.serviceId);
+    const fail = (e: unknown) =>
+      server.sendServiceCallFailure(
+        {
+          op: "serviceCallFailure",
+          serviceId: request.serviceId,
+          callId: request.callId,
+          message: (e as Error).message,
+        },
+        conn,
+      );
+    if (!s) return fail(new Error(`unknown service ${request.serviceId}`));
+    (async () => {
+      const text = fromUtf8.decode(request.data);
+      const args = argsFromRequest(
+        s.parametersSignature,
+        s.parameterNames,
+        text.length ? JSON.parse(text) : {},
+      );
+      const value = await (await object(s.service)).call(s.method, ...args);
+      const values = s.returnSignature === "v" ? {} : { result: rosValue(value, false) };
+      server.sendServiceCallResponse(
+        {
+          serviceId: request.serviceId,
+          callId: request.callId,
+          encoding: "json",
+          data: utf8.encode(JSON.stringify(values)),
+        },
+        conn,
+      );
+    })().catch(fail);
+  });
+
+  // Parameters: qi properties, by their topic name.
+  const properties = new Map(
+    [...graph.topics.values()].filter((t) => t.kind === "property").map((t) => [t.name, t]),
+  );
+  const readParameters = async (names: readonly string[]): Promise<Parameter[]> => {
+    const wanted = names.length ? names.filter((n) => properties.has(n)) : [...properties.keys()];
+    return Promise.all(
+      wanted.map(async (name) => {
+        const p = properties.get(name)!;
+        const value = await (await object(p.service)).property(p.member).get();
+        return { name, value: toJson(value) as Parameter["value"] };
+      }),
+    );
+  };
+  server.on("getParameters", ({ parameterNames, id }, conn) => {
+    metrics.in();
+    readParameters(parameterNames)
+      .then((params) => server.publishParameterValues(params, id, conn))
+      .catch(report);
+  });
+  server.on("setParameters", ({ parameters, id }, conn) => {
+    metrics.in();
+    (async () => {
+      for (const { name, value } of parameters) {
+        const p = properties.get(name);
+        if (!p) throw new Error(`unknown parameter ${name}`);
+        await (await object(p.service)).property(p.member).set(fromJson(value, p.signature));
+      }
+      if (id !== undefined)
+        server.publishParameterValues(await readParameters(parameters.map((p) => p.name)), id, conn);
+    })().catch(report);
+  });
+  const parameterLinks = new Map<string, Promise<() => Promise<void>>>();
+  server.on("subscribeParameterUpdates", (names) => {
+    for (const name of names) {
+      const p = properties.get(name);
+      if (!p || parameterLinks.has(name)) continue;
+      const linked = (async () => {
+        const property = (await object(p.service)).property(p.member);
+        const link = await property.connect((v: unknown) =>
+          server.updateParameterValues([{ name, value: toJson(v) as Parameter["value"] }]),
+        );
+        return () => property.disconnect(link);
+      })();
+      linked.catch(report);
+      parameterLinks.set(name, linked);
+    }
+  });
+  server.on("unsubscribeParameterUpdates", (names) => {
+    for (const name of names) {
+      const linked = parameterLinks.get(name);
+      parameterLinks.delete(name);
+      linked?.then((unlink) => unlink()).catch(() => {});
+    }
+  });
+
+  // clientPublish: JSON messages into a property (set) or a method (posted).
+  server.on("message", ({ channel, data }) => {
+    metrics.in();
+    (async () => {
+      const topic = graph.topics.get(channel.topic);
+      if (!topic || topic.kind === "signal") throw new Error(`cannot publish to ${channel.topic}`);
+      if (channel.encoding !== "json")
+        throw new Error(`publish JSON to ${channel.topic}, not ${channel.encoding}`);
+      const msg = JSON.parse(fromUtf8.decode(data)) as unknown;
+      const o = await object(topic.service);
+      if (topic.kind === "property")
+        await o.property(topic.member).set(argsFromMessage(topic.signature, msg)[0]);
+      else o.post(topic.member, ...argsFromMessage(topic.signature, msg));
+    })().catch(report);
+  });
+
+  server.handleConnection(connection, "web client");
+  return async () => {
+    for (const unlink of links.values()) await unlink().catch(() => {});
+    if (links.size) metrics.subscribers(-links.size);
+    links.clear();
+    for (const linked of parameterLinks.values()) await linked.then((u) => u()).catch(() => {});
+    await session.close();
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * How a qi topic looks on a Foxglove channel. The camera's `(iiIr)` frame is a
+ * `foxglove_msgs/RawImage` (foxglove.RawImage's fields) in ROS 1 encoding, so its pixels
+ * travel as their bytes after a small header, never base64. Anything else is JSON with a JSON
+ * schema: the same `{data}` messages as rosbridge (the shared qi↔ROS rules), so a number
+ * plots as `.data` in Foxglove's panels.
+ */
+import type { QiTopic } from "../rosbridge/qi-graph.js";
+import { IMAGE_SIGNATURE, messageFromQi } from "../rosbridge/ros-types.js";
+import { Raw } from "../../wire/index.js";
+
+export interface ChannelDefinition {
+  topic: string;
+  encoding: string;
+  schemaName: string;
+  schema: string;
+  schemaEncoding: string;
+}
+
+export const RAW_IMAGE_SCHEMA = [
+  "time timestamp",
+  "string frame_id",
+  "uint32 width",
+  "uint32 height",
+  "string encoding",
+  "uint32 step",
+  "uint8[] data",
+].join("\n");
+
+const JSON_TYPES: Record<string, string> = {
+  b: "boolean",
+  s: "string",
+  f: "number",
+  d: "number",
+};
+
+/** A JSON schema for the `{data}` message of a qi signature (a scalar's type, else a string of JSON). */
+function jsonSchema(signature: string): string {
+  const inner = /^\((.)\)$/.exec(signature)?.[1] ?? signature;
+  const type = JSON_TYPES[inner] ?? (/^[cCwWiIlL]$/.test(inner) ? "integer" : "string");
+  return JSON.stringify({ type: "object", properties: { data: { type } } });
+}
+
+export function channelFor(topic: QiTopic): ChannelDefinition {
+  if (topic.signature === IMAGE_SIGNATURE)
+    return {
+      topic: topic.name,
+      encoding: "ros1",
+      schemaName: "foxglove_msgs/RawImage",
+      schema: RAW_IMAGE_SCHEMA,
+      schemaEncoding: "ros1msg",
+    };
+  return {
+    topic: topic.name,
+    encoding: "json",
+    schemaName: topic.type,
+    schema: jsonSchema(topic.signature),
+    schemaEncoding: "jsonschema",
+  };
+}
+
+const utf8 = new TextEncoder();
+
+/** foxglove_msgs/RawImage in ROS 1 serialization: little-endian, strings and arrays length-prefixed. */
+export function serializeRawImage(
+  width: number,
+  height: number,
+  pixels: Uint8Array,
+  nowMs: number,
+): Uint8Array<ArrayBuffer> {
+  const frameId = utf8.encode("camera");
+  const encoding = utf8.encode("rgb8");
+  const headLength = 8 + 4 + frameId.length + 8 + 4 + encoding.length + 4 + 4;
+  // One copy of the pixels, into the message the socket sends (the library takes one buffer).
+  const head = new Uint8Array(headLength + pixels.byteLength);
+  const view = new DataView(head.buffer);
+  let at = 0;
+  view.setUint32(at, Math.floor(nowMs / 1000), true);
+  view.setUint32(at + 4, (nowMs % 1000) * 1e6, true);
+  at += 8;
+  view.setUint32(at, frameId.length, true);
+  head.set(frameId, at + 4);
+  at += 4 + frameId.length;
+  view.setUint32(at, width, true);
+  view.setUint32(at + 4, height, true);
+  at += 8;
+  view.setUint32(at, encoding.length, true);
+  head.set(encoding, at + 4);
+  at += 4 + encoding.length;
+  view.setUint32(at, width * 3, true);
+  view.setUint32(at + 4, pixels.byteLength, true);
+  head.set(pixels, headLength);
+  return head;
+}
+
+/** The payload of one qi event on `topic`'s channel. */
+export function payloadFor(topic: QiTopic, args: readonly unknown[], nowMs: number): Uint8Array<ArrayBuffer> {
+  if (topic.signature === IMAGE_SIGNATURE) {
+    const [width, height, , pixels] = args as [number, number, unknown, Raw];
+    return serializeRawImage(width, height, pixels instanceof Raw ? pixels.bytes : new Uint8Array(), nowMs);
+  }
+  return utf8.encode(JSON.stringify(messageFromQi(topic.signature, args, false)));
+}

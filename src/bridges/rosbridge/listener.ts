@@ -1,0 +1,102 @@
+/**
+ * A WebSocket listener of its own for a web bridge (rosbridge, Foxglove): `ws://host:port[/path]`
+ * or `wss://` with a PEM certificate and key, at most `maxClients` sockets, frames over
+ * `maxPayload` refused by `ws` itself, no compression (camera frames do not compress, and
+ * permessage-deflate costs memory per socket). Port 0 picks a free port; `url` says which.
+ */
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { type WebSocket, WebSocketServer } from "ws";
+
+export interface WebListenerOptions {
+  listen: string;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  maxClients: number;
+  maxPayload: number;
+  /** Picks the subprotocol (Foxglove needs its own); false refuses the upgrade. */
+  handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
+  /**
+   * Checked before the upgrade (credentials in the URL or a header): what it resolves is handed
+   * to onConnection; `false` answers 401 and no WebSocket is made.
+   */
+  admit?: (request: IncomingMessage) => Promise<unknown>;
+  onConnection(socket: WebSocket, request: IncomingMessage, admitted: unknown): void;
+}
+
+export interface WebListener {
+  /** Where clients connect, with the port actually bound. */
+  readonly url: string;
+  readonly clients: Set<WebSocket>;
+  close(): Promise<void>;
+}
+
+export async function listenWeb(o: WebListenerOptions): Promise<WebListener> {
+  const url = new URL(o.listen);
+  const secure = url.protocol === "wss:";
+  const server: Server = secure
+    ? createHttpsServer({ cert: readFileSync(o.tlsCert!), key: readFileSync(o.tlsKey!) })
+    : createHttpServer();
+  server.on("request", (_req, res) => {
+    res.writeHead(426, { "content-type": "text/plain" }).end("a WebSocket endpoint\n");
+  });
+  const path = url.pathname === "" ? "/" : url.pathname;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: o.maxPayload,
+    perMessageDeflate: false,
+    ...(o.handleProtocols ? { handleProtocols: o.handleProtocols } : {}),
+  });
+  let checking = 0;
+  server.on("upgrade", (request, socket, head) => {
+    const reqPath = new URL(request.url ?? "/", "http://x").pathname;
+    if (reqPath !== path && path !== "/") {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    if (wss.clients.size + checking >= o.maxClients) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    if (!o.admit) {
+      wss.handleUpgrade(request, socket, head, (ws) => o.onConnection(ws, request, undefined));
+      return;
+    }
+    // Counted while the check runs, so a flood of slow logins cannot exceed maxClients.
+    checking++;
+    socket.on("error", () => {});
+    o.admit(request)
+      .catch(() => false)
+      .then((admitted) => {
+        checking--;
+        if (socket.destroyed) return;
+        if (admitted === false) {
+          socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+          return;
+        }
+        wss.handleUpgrade(request, socket, head, (ws) => o.onConnection(ws, request, admitted));
+      });
+  });
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  const shownHost = host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `${url.protocol}//${shownHost}:${bound}${path === "/" ? "" : path}`,
+    clients: wss.clients,
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
