@@ -16,6 +16,8 @@ export interface EmbeddedGatewayConfig {
   /** Generated when omitted. */
   token?: string;
   logger: Logger;
+  /** Outside clients may register services (off by default, as for `qi gateway`). */
+  allowRegistration?: boolean;
 }
 
 export interface RunningGateway {
@@ -25,6 +27,7 @@ export interface RunningGateway {
   token: string;
   /** The web console URL, when a ws listener and the built console exist. */
   consoleUrl: string | undefined;
+  allowsRegistration: boolean;
   close(): Promise<void>;
 }
 
@@ -46,6 +49,7 @@ export async function runEmbeddedGateway(config: EmbeddedGatewayConfig): Promise
     listen: config.listen,
     authProvider: new GatewayAuthProvider({ [config.user]: { token: hashToken(token) } }),
     logger: config.logger,
+    allowServiceRegistration: !!config.allowRegistration,
     ws: root
       ? {
           httpHandler: gatewayWebHandler(root, () => gateway),
@@ -57,5 +61,13 @@ export async function runEmbeddedGateway(config: EmbeddedGatewayConfig): Promise
   const endpoints = gw.endpoints();
   const ws = endpoints.find((e) => e.startsWith("ws://") || e.startsWith("wss://"));
   const consoleUrl = root && ws ? ws.replace(/^ws/, "http").replace(/\/qi$/, "") + "/" : undefined;
-  return { gateway: gw, endpoints, user: config.user, token, consoleUrl, close: () => gw.close() };
+  return {
+    gateway: gw,
+    endpoints,
+    user: config.user,
+    token,
+    consoleUrl,
+    allowsRegistration: !!config.allowRegistration,
+    close: () => gw.close(),
+  };
 }

@@ -36,6 +36,7 @@ interface Options extends BridgeFlagValues {
   attachKey?: string;
   attachInsecure?: boolean;
   anonymous?: boolean;
+  allowRegistration?: boolean;
   metrics?: string;
   origin?: string[];
   json?: boolean;
@@ -64,6 +65,10 @@ export function register(program: Command): void {
     .option("--attach-insecure", "accept any certificate from the Service Directory (tcps)")
     .option("--anonymous", "let clients in without credentials (not for open networks)")
     .option(
+      "--allow-registration",
+      "let outside clients register services (config: registration: { enabled: true })",
+    )
+    .option(
       "--metrics <host:port>",
       "serve Prometheus metrics there (loopback only unless the config gives a token)",
     )
@@ -89,6 +94,7 @@ export function register(program: Command): void {
         }
         if (opts.listen) options.listen = opts.listen;
         if (opts.metrics) options.metricsAddress = opts.metrics;
+        if (opts.allowRegistration) options.allowServiceRegistration = true;
       } else {
         const token = await clientUserToken(opts);
         if (!opts.listen)
@@ -111,6 +117,7 @@ export function register(program: Command): void {
               ? new GatewayAuthProvider({ [opts.user]: { token: hashToken(token) } })
               : undefined,
           metricsAddress: opts.metrics,
+          allowServiceRegistration: !!opts.allowRegistration,
         };
       }
       applyUpstreamFlags(options, opts);

@@ -28,6 +28,7 @@ interface Options extends BridgeFlagValues {
   tokenFile?: string;
   json?: boolean;
   dispatch?: string;
+  allowRegistration?: boolean;
 }
 
 export function register(program: Command): void {
@@ -48,6 +49,10 @@ export function register(program: Command): void {
       "the gateway token for this run (generated when omitted; visible in ps: prefer QI_GATEWAY_TOKEN or --token-file)",
     )
     .option("--token-file <file>", "file holding the gateway token for this run (mode 600)")
+    .option(
+      "--allow-registration",
+      "let the gateway's clients register services (a service host, a tablet page)",
+    )
     .option("--json", "print the endpoints as one JSON line")
     .addOption(withDispatch());
   for (const option of bridgeFlagOptions()) command.addOption(option);
@@ -76,6 +81,7 @@ export function register(program: Command): void {
               envName: "QI_GATEWAY_TOKEN",
             }),
             logger,
+            allowRegistration: !!opts.allowRegistration,
           })
         : undefined;
       if (gateway) onCleanup(() => gateway.close());
@@ -108,8 +114,10 @@ export function register(program: Command): void {
           );
           if (gateway.consoleUrl) out.line(`web console: ${out.style("bold", gateway.consoleUrl)}`);
           const gw = gateway.endpoints.find((e) => e.startsWith("tcp")) ?? gateway.endpoints[0];
-          out.line(`try: QI_TOKEN=${gateway.token} qi services --url ${gw} --user ${gateway.user}`);
-        } else out.line(`try: qi services --url ${url}`);
+          out.line(`try: QI_TOKEN=${gateway.token} npx qi services --url ${gw} --user ${gateway.user}`);
+          if (gateway.allowsRegistration)
+            out.line("outside clients may register services (--allow-registration)");
+        } else out.line(`try: npx qi services --url ${url}`);
         out.line(out.style("dim", "Ctrl-C to stop"));
       }
       const sig = await waitForShutdown();
