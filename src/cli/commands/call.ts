@@ -1,10 +1,12 @@
 /** `qi call SERVICE.METHOD ARGS...`: JSON arguments in, the result out. */
 import type { Command } from "commander";
+import type { RemoteObject } from "../../object/index.js";
 import { type ConnectionOptions, connectSession, withConnectionOptions } from "../connect.js";
 import { usageError } from "../errors.js";
 import { tidyFloats } from "../floats.js";
 import { parseCliArg } from "../json-args.js";
 import { invokePrepared, prepareCall } from "../member-call.js";
+import { releaseAll, withObjectsSummarised } from "../object-results.js";
 import { Output } from "../output.js";
 import { action } from "../program.js";
 import { openService, parseTarget } from "../target.js";
@@ -30,7 +32,6 @@ export function register(program: Command): void {
       const out = new Output(!!opts.json);
       const target = parseTarget(targetText, "SERVICE.METHOD");
       const typed = rawArgs.map(parseCliArg);
-      const json = typed.map((a) => a.value);
       const timeoutMs = opts.callTimeout === undefined ? undefined : Number(opts.callTimeout);
       if (timeoutMs !== undefined && !(timeoutMs > 0))
         throw usageError(`--call-timeout must be a positive number of ms`);
@@ -41,8 +42,11 @@ export function register(program: Command): void {
         await invokePrepared(obj, prepared, timeoutMs),
         prepared.method.returnSignature,
       );
-      if (out.json) out.jsonLine(result);
-      else if (prepared.method.returnSignature !== "v" || result !== undefined) out.value(result);
+      const objects: RemoteObject[] = [];
+      const shown = withObjectsSummarised(result, target.service, objects);
+      releaseAll(objects);
+      if (out.json) out.jsonLine(shown);
+      else if (prepared.method.returnSignature !== "v" || result !== undefined) out.value(shown);
       return 0;
     }),
   );
