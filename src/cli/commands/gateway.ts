@@ -105,7 +105,7 @@ export function register(program: Command): void {
         if (!opts.anonymous && (opts.user === undefined || token === undefined)) {
           throw usageError(
             "the gateway requires authentication",
-            "give --user with QI_GATEWAY_TOKEN or --token-file, a --config with credentials, or --anonymous",
+            "--user NAME with QI_GATEWAY_TOKEN or --token-file FILE, --config FILE with credentials, or --anonymous",
           );
         }
         options = {

@@ -15,7 +15,7 @@ import { type BridgeFlagValues, bridgeFlagOptions, bridgeRequests, runBridges } 
 import { runEmbeddedGateway } from "../embedded-gateway.js";
 import { onCleanup, waitForShutdown } from "../lifecycle.js";
 import { createLogger } from "../logger.js";
-import { usageError } from "../errors.js";
+import { usageError, withListenHint } from "../errors.js";
 import { Output } from "../output.js";
 import { action } from "../program.js";
 
@@ -65,24 +65,30 @@ export function register(program: Command): void {
         throw usageError("bridges run beside the gateway", "drop --no-gateway to use --bridge");
       const session = new Session(sessionOptions({ dispatch: opts.dispatch }));
       onCleanup(() => session.close());
-      const endpoints = await session.listenStandalone(opts.listen);
+      const endpoints = await withListenHint(
+        session.listenStandalone(opts.listen),
+        "--listen with another port for the Service Directory, e.g. --listen tcp://127.0.0.1:0",
+      );
       const url = endpoints.find((e) => isLoopbackUrl(e)) ?? endpoints[0];
       const demo = opts.demo ? await startDemo(session, { logger }) : undefined;
       if (demo) onCleanup(() => demo.stop());
       const gateway = opts.gateway
-        ? await runEmbeddedGateway({
-            sdUrl: url,
-            listen: opts.gateway,
-            user: opts.user,
-            token: tokenFromFlags({
-              argvToken: opts.token,
-              tokenFile: opts.tokenFile,
-              envToken: process.env.QI_GATEWAY_TOKEN,
-              envName: "QI_GATEWAY_TOKEN",
+        ? await withListenHint(
+            runEmbeddedGateway({
+              sdUrl: url,
+              listen: opts.gateway,
+              user: opts.user,
+              token: tokenFromFlags({
+                argvToken: opts.token,
+                tokenFile: opts.tokenFile,
+                envToken: process.env.QI_GATEWAY_TOKEN,
+                envName: "QI_GATEWAY_TOKEN",
+              }),
+              logger,
+              allowRegistration: !!opts.allowRegistration,
             }),
-            logger,
-            allowRegistration: !!opts.allowRegistration,
-          })
+            "--gateway with other ports, e.g. --gateway tcp://127.0.0.1:0 ws://127.0.0.1:0",
+          )
         : undefined;
       if (gateway) onCleanup(() => gateway.close());
       if (gateway) await runBridges(gateway.gateway, bridges, { logger, demo: !!demo, out });
