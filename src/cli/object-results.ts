@@ -27,7 +27,8 @@ export function summarise(obj: RemoteObject, service: string): ObjectSummary {
     object: `${service} service #${obj.serviceId}, object #${obj.objectId}`,
     ...(meta.description ? { description: meta.description } : {}),
     methods: names(meta.methods),
-    signals: names(meta.signals),
+    // A property is also a signal of the same id: listed once, as a property.
+    signals: names(new Map([...meta.signals].filter(([uid]) => !meta.properties.has(uid)))),
     properties: names(meta.properties),
   };
 }
