@@ -48,7 +48,10 @@ beforeAll(async () => {
     maxBuffer: 64 * 1024 * 1024,
   });
   tarball = join(dir, packed.stdout.trim().split("\n").pop()!);
-  await writeFile(join(app, "package.json"), JSON.stringify({ name: "qi-app", private: true, type: "module" }));
+  await writeFile(
+    join(app, "package.json"),
+    JSON.stringify({ name: "qi-app", private: true, type: "module" }),
+  );
   await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", tarball], {
     cwd: app,
     maxBuffer: 64 * 1024 * 1024,
@@ -64,7 +67,12 @@ describe("npm pack → npm install → use", () => {
   it("ships the build, the docs, the licence and source maps with their sources", async () => {
     const { stdout } = await run("tar", ["-tzf", tarball]);
     const files = stdout.split("\n");
-    for (const f of ["package/LICENSE", "package/README.md", "package/docs/cli.md", "package/dist/cli/main.js"])
+    for (const f of [
+      "package/LICENSE",
+      "package/README.md",
+      "package/docs/cli.md",
+      "package/dist/cli/main.js",
+    ])
       expect(files).toContain(f);
     expect(files).toContain("package/dist/index.d.ts");
     expect(files).toContain("package/dist/web/index.html");
@@ -84,7 +92,16 @@ describe("npm pack → npm install → use", () => {
   it("qi start runs the simulated robot, the gateway and the console from the installed package", async () => {
     const child = spawn(
       "npx",
-      ["--no-install", "qi", "start", "--listen", "tcp://127.0.0.1:0", "--gateway", "tcp://127.0.0.1:0", "ws://127.0.0.1:0"],
+      [
+        "--no-install",
+        "qi",
+        "start",
+        "--listen",
+        "tcp://127.0.0.1:0",
+        "--gateway",
+        "tcp://127.0.0.1:0",
+        "ws://127.0.0.1:0",
+      ],
       { cwd: app, env: { ...process.env, NO_COLOR: "1" }, detached: true },
     );
     children.push(child);
