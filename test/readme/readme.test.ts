@@ -118,7 +118,7 @@ describe("the README", () => {
       const file = join(dir, `block-${i}.mts`);
       await writeFile(file, `${localise(block)}\nexport {};\n`);
       const result = await runScript(file);
-      expect(result, `README block ${i}:\n${block}`).toMatchObject({ code: 0 });
+      expect(result.code, `README block ${i} failed: ${result.stderr}\n${block}`).toBe(0);
       if (block.includes("registerService")) expect(result.stdout).toContain("Calc.add(2, 3) = 5");
     }
   }, 180_000);
