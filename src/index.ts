@@ -6,7 +6,13 @@
 
 // A client and a service host (the API of libqi / Python's qi.Session)
 export {
+  Application,
+  type ApplicationOptions,
   type ReregisteredService,
+  type RobotLogger,
+  type RobotLoggerOptions,
+  type RobotLogLevel,
+  robotLogger,
   ServiceDirectory,
   type ServiceDirectoryOptions,
   type ServiceInfo,

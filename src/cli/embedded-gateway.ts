@@ -19,6 +19,8 @@ export interface EmbeddedGatewayConfig {
   logger: Logger;
   /** The robot's XMPP account when `listen` has an xmpp:// entry (qi start --xmpp). */
   xmpp?: XmppListenOptions;
+  /** Outside clients may register services (off by default, as for `qi gateway`). */
+  allowRegistration?: boolean;
 }
 
 export interface RunningGateway {
@@ -28,6 +30,7 @@ export interface RunningGateway {
   token: string;
   /** The web console URL, when a ws listener and the built console exist. */
   consoleUrl: string | undefined;
+  allowsRegistration: boolean;
   close(): Promise<void>;
 }
 
@@ -50,6 +53,7 @@ export async function runEmbeddedGateway(config: EmbeddedGatewayConfig): Promise
     authProvider: new GatewayAuthProvider({ [config.user]: { token: hashToken(token) } }),
     logger: config.logger,
     xmpp: config.xmpp,
+    allowServiceRegistration: !!config.allowRegistration,
     ws: root
       ? {
           httpHandler: gatewayWebHandler(root, () => gateway),
@@ -61,5 +65,13 @@ export async function runEmbeddedGateway(config: EmbeddedGatewayConfig): Promise
   const endpoints = gw.endpoints();
   const ws = endpoints.find((e) => e.startsWith("ws://") || e.startsWith("wss://"));
   const consoleUrl = root && ws ? ws.replace(/^ws/, "http").replace(/\/qi$/, "") + "/" : undefined;
-  return { gateway: gw, endpoints, user: config.user, token, consoleUrl, close: () => gw.close() };
+  return {
+    gateway: gw,
+    endpoints,
+    user: config.user,
+    token,
+    consoleUrl,
+    allowsRegistration: !!config.allowRegistration,
+    close: () => gw.close(),
+  };
 }

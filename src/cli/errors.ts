@@ -88,7 +88,8 @@ export function classify(e: unknown): Classified {
       case "QI_ERR_TRANSPORT_TLS":
         return {
           exitCode: ExitCode.Connect,
-          message,
+          // The library's advice names SessionOptions fields (tls.ca…); a CLI user gets flags.
+          message: message.replace(/;\s*pass tls\.ca\b.*$/, ""),
           hint: "--ca FILE or --pin SHA256 for a robot with its own certificate (--insecure accepts any)",
         };
       case "QI_ERR_TRANSPORT_CONNECT":
@@ -96,7 +97,7 @@ export function classify(e: unknown): Classified {
       case "QI_ERR_TRANSPORT_ABORTED":
         return { exitCode: ExitCode.Connect, message, hint: CONNECT_HINT };
       case "QI_ERR_TRANSPORT_LISTEN":
-        return { exitCode: ExitCode.Failure, message, hint: "another port, e.g. --listen tcp://127.0.0.1:0" };
+        return { exitCode: ExitCode.Failure, message, hint: "another port (port 0 picks a free one)" };
       default:
         return { exitCode: ExitCode.Failure, message, hint: undefined };
     }
@@ -152,4 +153,19 @@ export function formatErrorLine(message: string, hint: string | undefined): stri
 
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/**
+ * A listener that cannot listen (port taken) named with the flag that moves it: `qi start`
+ * has two (--listen for the directory, --gateway for the gateway), so the hint depends on
+ * which one failed.
+ */
+export async function withListenHint<T>(work: Promise<T>, hint: string): Promise<T> {
+  try {
+    return await work;
+  } catch (e) {
+    if (isTransportError(e) && e.code === "QI_ERR_TRANSPORT_LISTEN")
+      throw new CliError(oneLine((e as Error).message), ExitCode.Failure, hint, { cause: e });
+    throw e;
+  }
 }

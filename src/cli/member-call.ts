@@ -7,7 +7,13 @@ import { Capability } from "../connection/index.js";
 import type { RemoteObject } from "../object/index.js";
 import { decode, Dynamic, encode, MessageFlags, type MetaMethod, parseSignature } from "../wire/index.js";
 import { failure } from "./errors.js";
-import { argsFromJson, ConversionError, jsonToDynamic } from "./json-args.js";
+import {
+  argsFromJson,
+  asTypedWhereStrings,
+  type CliArg,
+  ConversionError,
+  jsonToDynamic,
+} from "./json-args.js";
 import { methodsNamed, noSuchMember } from "./target.js";
 
 export interface PreparedCall {
@@ -23,8 +29,10 @@ export function prepareCall(
   obj: RemoteObject,
   service: string,
   member: string,
-  json: unknown[],
+  typed: CliArg[] | unknown[],
 ): PreparedCall {
+  const cli = typed.every(isCliArg) ? (typed as CliArg[]) : undefined;
+  const json = cli ? cli.map((a) => a.value) : typed;
   const sep = member.indexOf("::");
   const name = sep >= 0 ? member.slice(0, sep) : member;
   let methods = methodsNamed(obj, name);
@@ -47,14 +55,31 @@ export function prepareCall(
   const dynamic = new Dynamic(`(${"m".repeat(json.length)})`, json.map(jsonToDynamic));
   const problems: string[] = [];
   for (const method of byCount) {
-    try {
-      return { method, args: argsFromJson(json, method.parametersSignature), dynamic };
-    } catch (e) {
-      if (!(e instanceof ConversionError)) throw e;
-      problems.push(`${method.parametersSignature}: ${e.message}`);
+    const attempts = [json];
+    if (cli) attempts.push(asTypedWhereStrings(cli, parameterCodes(method.parametersSignature)));
+    let problem = "";
+    for (const values of attempts) {
+      try {
+        return { method, args: argsFromJson(values, method.parametersSignature), dynamic };
+      } catch (e) {
+        if (!(e instanceof ConversionError)) throw e;
+        problem ||= e.message;
+      }
     }
+    problems.push(`${method.parametersSignature}: ${nameParameter(problem, method)}`);
   }
-  if (byCount.length === 1) return { method: byCount[0], args: undefined, dynamic };
+  const only = byCount[0];
+  // A dynamic method converts for itself; a typed one would only answer with a vaguer error.
+  if (
+    byCount.length === 1 &&
+    (obj.peer.conn.remoteCapabilities.get(Capability.MessageFlags) !== true || takesDynamic(only))
+  )
+    return { method: only, args: undefined, dynamic };
+  if (byCount.length === 1)
+    throw failure(
+      `${service}.${name}${only.parametersSignature}: ${problems[0].slice(only.parametersSignature.length + 2)}`,
+      `\`qi info ${service}\` for its parameters; strings may be given plain (hello) or as JSON ('"hello"')`,
+    );
   throw failure(
     `the arguments fit no overload of ${service}.${name} (${problems.join("; ")})`,
     `\`qi info ${service}\``,
@@ -110,4 +135,27 @@ export function arity(paramsSig: string): number | undefined {
   const node = parseSignature(paramsSig);
   if (node.kind === "tuple") return node.members.length;
   return node.kind === "scalar" && node.code === "m" ? undefined : 1;
+}
+
+function isCliArg(v: unknown): v is CliArg {
+  return typeof v === "object" && v !== null && "text" in v && "value" in v;
+}
+
+/** The type code of each parameter when it is a scalar (`s`, `i`…), else undefined. */
+function parameterCodes(paramsSig: string): (string | undefined)[] {
+  const node = parseSignature(paramsSig);
+  const members = node.kind === "tuple" ? node.members : [node];
+  return members.map((m) => (m.kind === "scalar" ? m.code : undefined));
+}
+
+function takesDynamic(m: MetaMethod): boolean {
+  return parameterCodes(m.parametersSignature).some((c) => c === "m");
+}
+
+/** "argument 2: expected …" → "argument 2 (b): expected …" with the parameter's documented name. */
+function nameParameter(message: string, m: MetaMethod): string {
+  return message.replace(/^argument (\d+)/, (whole, n: string) => {
+    const param = m.parameters?.[Number(n) - 1]?.name;
+    return param ? `${whole} (${param})` : whole;
+  });
 }

@@ -10,6 +10,7 @@ import { register as gateway } from "./commands/gateway.js";
 import { register as get } from "./commands/get.js";
 import { register as info } from "./commands/info.js";
 import { register as log } from "./commands/log.js";
+import { register as logSend } from "./commands/log-send.js";
 import { register as post } from "./commands/post.js";
 import { register as robots } from "./commands/robots.js";
 import { register as sd } from "./commands/sd.js";
@@ -77,9 +78,25 @@ export function buildProgram(): Command {
     .exitOverride()
     .addHelpText(
       "after",
-      `\nExamples:\n  qi start                          # a local Service Directory with a simulated robot\n  qi services\n  qi call ALTextToSpeech.say '"hello"'\n  qi watch ALMemory.dataChanged\n\nEnvironment: QI_URL, QI_USER, QI_TOKEN, QI_DISPATCH, NO_COLOR (qi gateway: QI_GATEWAY_TOKEN, QI_ATTACH_TOKEN)\n\n${EXIT_CODES_HELP}\n`,
+      `\nExamples:\n  qi start                          # a local Service Directory with a simulated robot\n  qi services\n  qi call ALTextToSpeech.say hello\n  qi watch ALMemory.dataChanged\n\nEnvironment: QI_URL, QI_USER, QI_TOKEN, QI_DISPATCH, NO_COLOR (qi gateway: QI_GATEWAY_TOKEN, QI_ATTACH_TOKEN)\n\n${EXIT_CODES_HELP}\n`,
     );
-  for (const add of [start, sd, gateway, demo, services, info, call, post, watch, log, get, set, trace, top])
+  for (const add of [
+    start,
+    sd,
+    gateway,
+    demo,
+    services,
+    info,
+    call,
+    post,
+    watch,
+    log,
+    logSend,
+    get,
+    set,
+    trace,
+    top,
+  ])
     add(program);
   robots(program);
   for (const cmd of [program, ...program.commands]) {

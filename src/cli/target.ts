@@ -6,6 +6,7 @@ import type { MetaMethod, MetaProperty, MetaSignal } from "../wire/index.js";
 import { serviceWaitOf } from "./connect.js";
 import { CliError, ExitCode, failure, usageError } from "./errors.js";
 import { startSpinner } from "./spinner.js";
+import { closest } from "./suggest.js";
 
 export interface Target {
   service: string;
@@ -46,8 +47,17 @@ export async function openService(session: Session, name: string): Promise<Remot
     if (!isUnknownService(e)) throw e;
     const wait = serviceWaitOf(session);
     if (wait === 0) {
+      const guess = await session
+        .services()
+        .then((list) =>
+          closest(
+            name,
+            list.map((s) => s.name),
+          ),
+        )
+        .catch(() => undefined);
       throw new CliError(
-        `unknown service "${name}"`,
+        guess ? `unknown service "${name}"; did you mean ${guess}?` : `unknown service "${name}"`,
         ExitCode.Failure,
         "`qi services` for the registered services, or --wait MS to wait for it",
         { cause: e },
@@ -106,5 +116,14 @@ export function noSuchMember(
   if (isProperty && kind !== "property") actually = ` (it is a property: use qi get/set/watch)`;
   else if (isSignal && kind !== "signal") actually = ` (it is a signal: use qi watch/post)`;
   else if (isMethod && kind !== "method") actually = ` (it is a method: use qi call/post)`;
+  else {
+    const meta = obj.metaObject;
+    const pool = kind === "method" ? meta.methods : kind === "signal" ? meta.signals : meta.properties;
+    const guess = closest(
+      name,
+      [...pool.values()].map((m) => m.name),
+    );
+    if (guess) actually = `; did you mean ${guess}?`;
+  }
   return failure(`${service} has no ${kind} "${name}"${actually}`, `\`qi info ${service}\` for its members`);
 }

@@ -50,10 +50,10 @@ export function clientTlsFromFlags(
   if (flags.insecure && (flags.ca !== undefined || pins.length > 0))
     throw usageError(
       `${p}insecure accepts any certificate: it cannot go with ${p}ca or ${p}pin`,
-      "drop --insecure",
+      `dropping ${p}insecure`,
     );
   if ((flags.cert === undefined) !== (flags.key === undefined))
-    throw usageError(`${p}cert and ${p}key go together`, "give the client certificate and its key");
+    throw usageError(`${p}cert and ${p}key go together`, `both ${p}cert FILE and ${p}key FILE`);
   if (flags.ca !== undefined) out.ca = readPem(flags.ca, `${p}ca`);
   if (pins.length > 0) {
     try {

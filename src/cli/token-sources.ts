@@ -39,7 +39,7 @@ export function tokenFromFlags(flags: TokenFlags, warn: Warn = warnOnStderr): st
   const flag = flags.flag ?? "--token";
   const envName = flags.envName ?? "QI_TOKEN";
   if (flags.argvToken !== undefined && flags.tokenFile !== undefined)
-    throw usageError(`${flag} and --token-file are two sources for one token`, "give only one");
+    throw usageError(`${flag} and --token-file are two sources for one token`, "only one of them");
   if (flags.tokenFile !== undefined) return readTokenFile(flags.tokenFile, warn);
   if (flags.argvToken !== undefined) {
     warn(argvTokenWarning(flag, envName));

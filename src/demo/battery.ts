@@ -2,7 +2,7 @@
  * An ALBattery-like service: `charge` (percent, float) drains slowly and, below 20 %,
  * "docks" and charges back to 100 %.
  */
-import { QiObject } from "../object/index.js";
+import { CheckedObject } from "./checked-properties.js";
 import type { LogFn } from "./log-manager.js";
 import type { DemoService } from "./types.js";
 
@@ -14,12 +14,13 @@ const CHARGE_PER_TICK = 0.5;
 export function createBattery(initialCharge = 87, log?: LogFn): DemoService {
   let charging = false;
   let timer: ReturnType<typeof setInterval> | undefined;
-  const object = new QiObject({ description: "Simulated ALBattery: a slowly drifting charge" });
+  const object = new CheckedObject({ description: "Simulated ALBattery: a slowly drifting charge" });
   object
     .method("getBatteryCharge", "()", "i", () => Math.round(object.getProperty("charge") as number), {
       description: "Charge in percent, rounded",
     })
-    .property("charge", "f", initialCharge);
+    .property("charge", "f", initialCharge)
+    .readOnly("charge");
 
   const tick = () => {
     let charge = object.getProperty("charge") as number;
@@ -33,7 +34,7 @@ export function createBattery(initialCharge = 87, log?: LogFn): DemoService {
         log?.("warning", "ALBattery", `battery low (${Math.round(charge)} %): docking to charge`);
       }
     }
-    object.setProperty("charge", Math.round(charge * 100) / 100);
+    object.setOwn("charge", Math.round(charge * 100) / 100);
   };
 
   return {

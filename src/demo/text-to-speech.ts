@@ -2,7 +2,7 @@
  * An ALTextToSpeech-like service: `say` logs the text instead of speaking it, taking a
  * little time per character, and brackets it with `started(id)` / `done(id)`.
  */
-import { QiObject } from "../object/index.js";
+import { CheckedObject, inRange, oneOf } from "./checked-properties.js";
 import type { LogFn } from "./log-manager.js";
 import type { DemoOptions, DemoService } from "./types.js";
 
@@ -15,7 +15,7 @@ const MAX_SPEECH_MS = 2_000;
 export function createTextToSpeech({ logger }: DemoOptions, log?: LogFn): DemoService {
   let nextId = 1;
   const timers = new Set<ReturnType<typeof setTimeout>>();
-  const object = new QiObject({ description: "Simulated ALTextToSpeech: logs what it would say" });
+  const object = new CheckedObject({ description: "Simulated ALTextToSpeech: logs what it would say" });
   object
     .method(
       "say",
@@ -68,7 +68,9 @@ export function createTextToSpeech({ logger }: DemoOptions, log?: LogFn): DemoSe
     .signal("started", "(i)")
     .signal("done", "(i)")
     .property("volume", "f", 0.8)
-    .property("language", "s", "English");
+    .property("language", "s", "English")
+    .checked("volume", inRange("volume", 0, 1))
+    .checked("language", oneOf("language", LANGUAGES));
   return {
     name: "ALTextToSpeech",
     object,

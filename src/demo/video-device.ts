@@ -8,7 +8,8 @@
  * into the message anyway). Frames are produced only while someone is subscribed to `image`
  * and streaming is on (the default).
  */
-import { QiObject } from "../object/index.js";
+import type { QiObject } from "../object/index.js";
+import { CheckedObject, inRange } from "./checked-properties.js";
 import { Raw } from "../wire/index.js";
 import type { DemoService } from "./types.js";
 
@@ -33,7 +34,7 @@ function makePattern(): Uint8Array {
 }
 
 /** A QiObject that knows how many subscribers a signal has (to stream only when watched). */
-class CameraObject extends QiObject {
+class CameraObject extends CheckedObject {
   watchedUid = -1;
   onWatchers: (count: number) => void = () => {};
   private watchers = 0;
@@ -97,7 +98,8 @@ export function createVideoDevice(): DemoService {
       description: "Whether frames are being emitted now",
     })
     .signal("image", "(iiIr)")
-    .property("fps", "i", 5);
+    .property("fps", "i", 5)
+    .checked("fps", inRange("fps", 1, MAX_FPS, true));
 
   const meta = object.metaObject();
   const uidOf = (name: string) => [...meta.signals.values()].find((s) => s.name === name)!.uid;

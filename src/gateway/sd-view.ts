@@ -76,7 +76,8 @@ function viewTemplate(): QiObject {
       checkName(ctx, name);
       const missing = () => new QiError("ERR_NO_SUCH_SERVICE", `Cannot find service '${name}' in index`);
       if (!ctx.canSee(name)) throw missing();
-      const info = ctx.services().find((s) => s.name === name);
+      const known = listOrDetached(ctx);
+      const info = known.find((s) => s.name === name);
       if (info) return publish(ctx, info);
       if (!ctx.lookup) throw missing();
       return ctx.lookup(name).then((found) => {
@@ -86,8 +87,7 @@ function viewTemplate(): QiObject {
     })
     .method("services", "()", `[${INFO}]`, function () {
       const ctx = contextOf(this.connection);
-      return ctx
-        .services()
+      return listOrDetached(ctx)
         .filter((s) => ctx.canSee(s.name))
         .map((info) => publish(ctx, info));
     })
@@ -113,6 +113,20 @@ function viewTemplate(): QiObject {
     })
     .method("_socketOfService", "(I)", "o", () => null);
   return template;
+}
+
+/**
+ * The services the gateway knows; none at all (not even the directory itself, service 1) means
+ * it has lost its Service Directory, which a client must hear as an error, not as an empty robot.
+ */
+function listOrDetached(ctx: SdViewContext): ServiceInfo[] {
+  const list = ctx.services();
+  if (list.length === 0)
+    throw new QiError(
+      "ERR_DISCONNECTED",
+      "The gateway has lost its Service Directory (reconnecting); try again in a moment.",
+    );
+  return list;
 }
 
 /** A name longer than any service has is refused, and never echoed back or logged whole. */

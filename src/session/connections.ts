@@ -22,6 +22,7 @@ import { type Channel, isLoopbackUrl, parseUrl } from "../transport/index.js";
 import { encode } from "../wire/index.js";
 import { decodeMetaObject } from "../wire/index.js";
 import type { ResolvedSessionOptions } from "./options.js";
+import { selfClientTls } from "./self-tls.js";
 import type { ServiceInfo } from "./service-info.js";
 
 /** The user of a directory's own client connection (listenStandalone). */
@@ -50,14 +51,15 @@ export class SessionConnections {
     if (existing) return existing;
     const o = this.options;
     const opening = (async () => {
+      const self = this.selfUrl === url;
       const channel = await o.transport.connect(url, {
-        tls: o.clientTls,
+        tls: self ? await selfClientTls(o.clientTls, o.serverTls) : o.clientTls,
         timeout: o.timeoutMs,
         maxPayload: o.maxPayload,
       });
       const conn = new Connection(channel, {
         role: "client",
-        authenticator: this.selfUrl === url ? this.selfAuthenticator() : o.authenticator,
+        authenticator: self ? this.selfAuthenticator() : o.authenticator,
         handshakeTimeoutMs: o.timeoutMs,
         maxQueuedBytes: o.maxQueuedBytes,
       });

@@ -30,6 +30,7 @@ import {
 import { DirectoryReconnection } from "./reconnection.js";
 import { ServiceDirectory, SERVICE_DIRECTORY_ID, SERVICE_DIRECTORY_NAME } from "./service-directory.js";
 import { type ReregisteredService, ServiceHost } from "./service-host.js";
+import { environmentDefaults } from "./environment.js";
 import { type ServiceInfo, serviceInfoFromValue } from "./service-info.js";
 
 export { DEFAULT_CONNECT_URL, DEFAULT_LISTEN_URL, type SessionOptions } from "./options.js";
@@ -112,12 +113,19 @@ export class Session extends EventEmitter<SessionEvents> {
   // --- connecting -------------------------------------------------------------------------
 
   /**
-   * Connects to a Service Directory (or a gateway). Default: the page's own `ws(s)://host/qi`
-   * in a web page, `tcp://127.0.0.1:9559` elsewhere (SessionOptions.defaultUrl).
+   * Connects to a Service Directory (or a gateway). Without a URL: QI_URL (with QI_USER and
+   * QI_TOKEN as credentials when the session has none), as the qi command reads them; else the
+   * page's own `ws(s)://host/qi` in a web page, `tcp://127.0.0.1:9559` elsewhere
+   * (SessionOptions.defaultUrl).
    */
-  async connect(url: string = this.options.defaultUrl): Promise<void> {
+  async connect(url?: string): Promise<void> {
     if (this.sdConnection && !this.sdConnection.isClosed)
       throw new QiError("ERR_PROTOCOL", "session already connected");
+    if (url === undefined) {
+      const env = environmentDefaults();
+      url = env.url ?? this.options.defaultUrl;
+      this.options.authenticator ??= env.authenticator;
+    }
     const normalized = this.normalizeConnectUrl(url);
     const conn = await this.connections.open(normalized);
     await this.attachDirectory(conn, normalized);

@@ -46,6 +46,7 @@ export class WsChannel extends NodeChannelBase {
   /**
    * `libraryLimit`: server side, the maxPayload the `ws` server was made with; a lower limit
    * (setMaxPayload) is then enforced on frame headers, before `ws` buffers anything.
+   * @internal made by the ws drivers only: keeps the `ws` types out of the published .d.ts
    */
   constructor(
     ws: WebSocket,

@@ -14,7 +14,7 @@ import { describe, expect, it } from "vitest";
 import { ROOT, SRC } from "../../scripts/import-graph.js";
 
 const ROOT_NAMES = `
-  Action AuthContext AuthData AuthProvider AuthProviderFactory AuthProviderOption AuthResult AuthState
+  Action Application ApplicationOptions AuthContext AuthData AuthProvider AuthProviderFactory AuthProviderOption AuthResult AuthState
   ByteString CallContext ChallengeAuthenticator ChallengeAuthProvider ChallengeSecrets ClientAuthenticator
   ClientTlsOptions ConfigError connectSync DEFAULT_LIMITS DEFAULT_LOGIN_LIMITS DEFAULT_SYNC_TIMEOUT_MS
   DispatchError DispatchErrorCode DispatchMode Dispatcher DispatcherOptions Dynamic Gateway GatewayAuthProvider
@@ -23,7 +23,8 @@ const ROOT_NAMES = `
   isTransportError isWireError loadGatewayConfig LoginLimitOptions MetaMethod MetaMethodParameter MetaObject
   MetaProperty MetaSignal MethodImpl MethodOptions ObjectRef Optional parseSignature PemInput
   PermissionsConfig printSignature QiBaseError QiError QiErrorCode QiErrorDetails QiObject QiObjectOptions Raw
-  RemoteObject RemoteProperty RemoteSignal ReregisteredService RouterLimits RuleSet RunOptions ServerTlsOptions
+  RemoteObject RemoteProperty RemoteSignal ReregisteredService RobotLogger RobotLoggerOptions RobotLogLevel
+  robotLogger RouterLimits RuleSet RunOptions ServerTlsOptions
   ServiceDirectory ServiceDirectoryOptions ServiceInfo Session SessionEvents SessionOptions SignalCallback
   startGateway Strand Struct SyncConnectOptions SyncObject SyncProperty SyncSession TransportError
   TransportErrorCode UserPermissions UserTokenAuthenticator UserTokenAuthProvider validateGatewayConfig

@@ -18,7 +18,8 @@ export function echoService(): QiObject {
   return new QiObject({ description: "test helpers" })
     .method("echo", "(m)", "m", (v: unknown) => v, {
       description: "returns its argument",
-      parameters: [{ name: "value" }],
+      parameters: [{ name: "value", description: "anything at all" }],
+      returnDescription: "the same value",
     })
     .method("add", "(ii)", "i", (a: number, b: number) => a + b, {
       parameters: [{ name: "a" }, { name: "b" }],
@@ -35,6 +36,13 @@ export function echoService(): QiObject {
     )
     .method("sum", "({si})", "i", (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0))
     .method("point", "(ii)", "(ii)<Point,x,y>", (x: number, y: number) => new Struct("Point", { x, y }))
+    .method("makeCounter", "(i)", "o", (start: number) => {
+      let value = start;
+      return new QiObject({ description: "a counter" })
+        .method("next", "()", "i", () => ++value)
+        .signal("wrapped", "()")
+        .property("step", "i", 1);
+    })
     .method("fail", "()", "v", () => {
       throw new Error("failed on purpose");
     })

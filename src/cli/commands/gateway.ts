@@ -43,6 +43,7 @@ interface Options extends BridgeFlagValues, FleetFlagValues {
   attachKey?: string;
   attachInsecure?: boolean;
   anonymous?: boolean;
+  allowRegistration?: boolean;
   metrics?: string;
   origin?: string[];
   json?: boolean;
@@ -70,6 +71,10 @@ export function register(program: Command): void {
     .option("--attach-token-file <file>", "file holding the Service Directory user's token (mode 600)")
     .option("--attach-insecure", "accept any certificate from the Service Directory (tcps)")
     .option("--anonymous", "let clients in without credentials (not for open networks)")
+    .option(
+      "--allow-registration",
+      "let outside clients register services (config: registration: { enabled: true })",
+    )
     .option(
       "--metrics <host:port>",
       "serve Prometheus metrics there (loopback only unless the config gives a token)",
@@ -100,6 +105,7 @@ export function register(program: Command): void {
         }
         if (opts.listen) options.listen = opts.listen;
         if (opts.metrics) options.metricsAddress = opts.metrics;
+        if (opts.allowRegistration) options.allowServiceRegistration = true;
       } else {
         const token = await clientUserToken(opts);
         if (!opts.listen && opts.fleet === undefined)
@@ -110,7 +116,7 @@ export function register(program: Command): void {
         if (!opts.anonymous && !edge && (opts.user === undefined || token === undefined)) {
           throw usageError(
             "the gateway requires authentication",
-            "give --user with QI_GATEWAY_TOKEN or --token-file, a --config with credentials, or --anonymous",
+            "--user NAME with QI_GATEWAY_TOKEN or --token-file FILE, --config FILE with credentials, or --anonymous",
           );
         }
         options = {
@@ -122,6 +128,7 @@ export function register(program: Command): void {
               ? new GatewayAuthProvider({ [opts.user]: { token: hashToken(token) } })
               : undefined,
           metricsAddress: opts.metrics,
+          allowServiceRegistration: !!opts.allowRegistration,
         };
       }
       applyUpstreamFlags(options, opts);

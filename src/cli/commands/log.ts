@@ -106,14 +106,17 @@ export function register(program: Command): void {
   );
 }
 
-/** A level word or number (0-6). */
+/**
+ * A level word or number (1-6). "silent" (0) is refused: a listener at that level shows
+ * nothing, which a user asking for logs never means.
+ */
 export function parseLevel(text: string): number {
   const t = text.trim().toLowerCase();
   const byName = LEVELS.indexOf(t === "warn" ? "warning" : t);
-  if (byName >= 0) return byName;
+  if (byName >= 1) return byName;
   const n = Number(t);
-  if (t !== "" && Number.isInteger(n) && n >= 0 && n < LEVELS.length) return n;
-  throw usageError(`--level must be one of ${LEVELS.slice(1).join(", ")} (or 0-6), got "${text}"`);
+  if (t !== "" && Number.isInteger(n) && n >= 1 && n < LEVELS.length) return n;
+  throw usageError(`--level must be one of ${LEVELS.slice(1).join(", ")} (or 1-6), got "${text}"`);
 }
 
 function fieldsOf(v: unknown): Record<string, unknown> {

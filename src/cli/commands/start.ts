@@ -17,7 +17,7 @@ import { runEmbeddedGateway } from "../embedded-gateway.js";
 import { type FleetFlagValues, fleetFlagOptions, fleetRequest, runFleetRobot } from "../fleet-flags.js";
 import { onCleanup, waitForShutdown } from "../lifecycle.js";
 import { createLogger } from "../logger.js";
-import { usageError } from "../errors.js";
+import { usageError, withListenHint } from "../errors.js";
 import { Output } from "../output.js";
 import { action } from "../program.js";
 
@@ -31,6 +31,7 @@ interface Options extends BridgeFlagValues, FleetFlagValues {
   json?: boolean;
   dispatch?: string;
   xmpp?: string;
+  allowRegistration?: boolean;
 }
 
 export function register(program: Command): void {
@@ -51,6 +52,10 @@ export function register(program: Command): void {
       "the gateway token for this run (generated when omitted; visible in ps: prefer QI_GATEWAY_TOKEN or --token-file)",
     )
     .option("--token-file <file>", "file holding the gateway token for this run (mode 600)")
+    .option(
+      "--allow-registration",
+      "let the gateway's clients register services (a service host, a tablet page)",
+    )
     .option("--json", "print the endpoints as one JSON line")
     .option(
       "--xmpp <config>",
@@ -74,24 +79,31 @@ export function register(program: Command): void {
       const xmpp = opts.xmpp ? loadXmppEntryConfig(opts.xmpp) : undefined;
       const session = new Session(sessionOptions({ dispatch: opts.dispatch }));
       onCleanup(() => session.close());
-      const endpoints = await session.listenStandalone(opts.listen);
+      const endpoints = await withListenHint(
+        session.listenStandalone(opts.listen),
+        "--listen with another port for the Service Directory, e.g. --listen tcp://127.0.0.1:0",
+      );
       const url = endpoints.find((e) => isLoopbackUrl(e)) ?? endpoints[0];
       const demo = opts.demo ? await startDemo(session, { logger }) : undefined;
       if (demo) onCleanup(() => demo.stop());
       const gateway = opts.gateway
-        ? await runEmbeddedGateway({
-            sdUrl: url,
-            listen: xmpp ? [...opts.gateway, xmpp.url] : opts.gateway,
-            xmpp: xmpp?.options,
-            user: opts.user,
-            token: tokenFromFlags({
-              argvToken: opts.token,
-              tokenFile: opts.tokenFile,
-              envToken: process.env.QI_GATEWAY_TOKEN,
-              envName: "QI_GATEWAY_TOKEN",
+        ? await withListenHint(
+            runEmbeddedGateway({
+              sdUrl: url,
+              listen: xmpp ? [...opts.gateway, xmpp.url] : opts.gateway,
+              xmpp: xmpp?.options,
+              user: opts.user,
+              token: tokenFromFlags({
+                argvToken: opts.token,
+                tokenFile: opts.tokenFile,
+                envToken: process.env.QI_GATEWAY_TOKEN,
+                envName: "QI_GATEWAY_TOKEN",
+              }),
+              logger,
+              allowRegistration: !!opts.allowRegistration,
             }),
-            logger,
-          })
+            "--gateway with other ports, e.g. --gateway tcp://127.0.0.1:0 ws://127.0.0.1:0",
+          )
         : undefined;
       if (gateway) onCleanup(() => gateway.close());
       if (gateway) await runBridges(gateway.gateway, bridges, { logger, demo: !!demo, out });
@@ -124,8 +136,10 @@ export function register(program: Command): void {
           );
           if (gateway.consoleUrl) out.line(`web console: ${out.style("bold", gateway.consoleUrl)}`);
           const gw = gateway.endpoints.find((e) => e.startsWith("tcp")) ?? gateway.endpoints[0];
-          out.line(`try: QI_TOKEN=${gateway.token} qi services --url ${gw} --user ${gateway.user}`);
-        } else out.line(`try: qi services --url ${url}`);
+          out.line(`try: QI_TOKEN=${gateway.token} npx qi services --url ${gw} --user ${gateway.user}`);
+          if (gateway.allowsRegistration)
+            out.line("outside clients may register services (--allow-registration)");
+        } else out.line(`try: npx qi services --url ${url}`);
         out.line(out.style("dim", "Ctrl-C to stop"));
       }
       const sig = await waitForShutdown();

@@ -15,6 +15,8 @@ interface Options extends ConnectionOptions {
   json?: boolean;
 }
 
+export const MIN_INTERVAL_MS = 100;
+
 export interface MethodStatsRow {
   id: number;
   name: string;
@@ -38,8 +40,9 @@ export function register(program: Command): void {
     action(async (name: string, opts: Options) => {
       const out = new Output(!!opts.json);
       const interval = Number(opts.interval);
-      if (!Number.isFinite(interval) || interval < 0)
-        throw usageError(`--interval must be a number of ms, got "${opts.interval}"`);
+      // Each sample is a stats() call: below this the command would only load the robot.
+      if (!Number.isFinite(interval) || interval < MIN_INTERVAL_MS)
+        throw usageError(`--interval must be at least ${MIN_INTERVAL_MS} ms, got "${opts.interval}"`);
       const session = await connectSession(opts);
       const obj = await openService(session, name);
       const wasEnabled = await obj.call<boolean>("isStatsEnabled");

@@ -1,9 +1,17 @@
-/** `qi trace SERVICE`: calls, results, errors and signals of a service as they happen (traceObject). */
+/**
+ * `qi trace [SERVICE|PATTERN...]`: calls, results, errors and signals of services as they
+ * happen (traceObject); without an argument, of every service (as qicli's trace). A service
+ * that refuses tracing (a gateway lets only admins trace) is skipped with a note when it was
+ * matched by a pattern, and is an error when named.
+ */
 import type { Command } from "commander";
 import { Struct } from "../../wire/index.js";
 import { type ConnectionOptions, connectSession, withConnectionOptions } from "../connect.js";
 import { EventBudget, onCleanup } from "../lifecycle.js";
 import { formatHuman, Output, toJson } from "../output.js";
+import type { Session } from "../../session/index.js";
+import { failure } from "../errors.js";
+import { expandServices } from "../patterns.js";
 import { action } from "../program.js";
 import { openService } from "../target.js";
 import { parseCount } from "./watch.js";
@@ -20,53 +28,70 @@ export function register(program: Command): void {
     program
       .command("trace")
       .description("print the calls, results, errors and signals of a service as they happen")
-      .argument("<service>", "service name")
+      .argument("[services...]", "service names or patterns (default: every service)")
       .option("-n, --count <n>", "exit after this many trace events")
       .option("--json", "one JSON object per event"),
   ).action(
-    action(async (name: string, opts: Options) => {
+    action(async (names: string[], opts: Options) => {
       const out = new Output(!!opts.json);
       const limit = parseCount(opts.count);
       const session = await connectSession(opts);
-      const obj = await openService(session, name);
-      const meta = obj.metaObject;
-      const memberName = (uid: number) =>
-        meta.methods.get(uid)?.name ?? meta.signals.get(uid)?.name ?? `#${uid}`;
-      const wasEnabled = await obj.call<boolean>("isTraceEnabled");
+      const patterns = names.length === 0 ? ["*"] : names;
       const budget = new EventBudget(limit);
-      const sig = obj.signal("traceObject");
-      const link = await sig.connect((event: unknown) => {
-        if (!budget.take()) return;
-        const f = event instanceof Struct ? event.fields : (event as Record<string, unknown>);
-        const ts = f.timestamp instanceof Struct ? f.timestamp.fields : { tv_sec: 0, tv_usec: 0 };
-        const time = new Date(Number(ts.tv_sec) * 1000 + Math.floor(Number(ts.tv_usec) / 1000)).toISOString();
-        const kind = KINDS[Number(f.kind)] ?? `kind ${String(f.kind)}`;
-        const member = memberName(Number(f.slotId));
-        if (out.json) {
-          out.line(
-            JSON.stringify({
-              time,
-              id: toJson(f.id),
-              kind,
-              member,
-              slotId: toJson(f.slotId),
-              arguments: toJson(f.arguments),
-            }),
-          );
-        } else {
-          const style = kind === "error" ? "red" : kind === "signal" ? "yellow" : "cyan";
-          out.line(
-            `${out.style("dim", time)} ${out.style("dim", `#${String(f.id)}`)} ${out.style(style, kind.padEnd(6))} ${name}.${member} ${formatHuman(f.arguments)}`,
-          );
+      const traced: string[] = [];
+      for (const name of await expandServices(session, patterns)) {
+        const named = patterns.includes(name);
+        try {
+          await traceOne(session, name, out, budget);
+          traced.push(name);
+        } catch (e) {
+          if (named) throw e;
+          process.stderr.write(`not tracing ${name}: ${(e as Error).message}\n`);
         }
-      });
-      onCleanup(async () => {
-        await sig.disconnect(link);
-        if (!wasEnabled) await obj.call("enableTrace", false);
-      });
-      process.stderr.write(`tracing ${name} (Ctrl-C to stop)\n`);
+      }
+      if (traced.length === 0)
+        throw failure("no service could be traced", "`qi trace SERVICE` for its error");
+      process.stderr.write(`tracing ${traced.join(", ")} (Ctrl-C to stop)\n`);
       await budget.done();
       return 0;
     }),
   );
+}
+
+async function traceOne(session: Session, name: string, out: Output, budget: EventBudget): Promise<void> {
+  const obj = await openService(session, name);
+  const meta = obj.metaObject;
+  const memberName = (uid: number) => meta.methods.get(uid)?.name ?? meta.signals.get(uid)?.name ?? `#${uid}`;
+  const wasEnabled = await obj.call<boolean>("isTraceEnabled");
+  const sig = obj.signal("traceObject");
+  const link = await sig.connect((event: unknown) => {
+    if (!budget.take()) return;
+    const f = event instanceof Struct ? event.fields : (event as Record<string, unknown>);
+    const ts = f.timestamp instanceof Struct ? f.timestamp.fields : { tv_sec: 0, tv_usec: 0 };
+    const time = new Date(Number(ts.tv_sec) * 1000 + Math.floor(Number(ts.tv_usec) / 1000)).toISOString();
+    const kind = KINDS[Number(f.kind)] ?? `kind ${String(f.kind)}`;
+    const member = memberName(Number(f.slotId));
+    if (out.json) {
+      out.line(
+        JSON.stringify({
+          time,
+          service: name,
+          id: toJson(f.id),
+          kind,
+          member,
+          slotId: toJson(f.slotId),
+          arguments: toJson(f.arguments),
+        }),
+      );
+    } else {
+      const style = kind === "error" ? "red" : kind === "signal" ? "yellow" : "cyan";
+      out.line(
+        `${out.style("dim", time)} ${out.style("dim", `#${String(f.id)}`)} ${out.style(style, kind.padEnd(6))} ${name}.${member} ${formatHuman(f.arguments)}`,
+      );
+    }
+  });
+  onCleanup(async () => {
+    await sig.disconnect(link);
+    if (!wasEnabled) await obj.call("enableTrace", false);
+  });
 }

@@ -1,11 +1,16 @@
-/** `qi watch SERVICE.SIGNAL...`: print signals (and property changes) live, with timestamps. */
+/**
+ * `qi watch SERVICE.SIGNAL...`: print signals (and property changes) live, with timestamps.
+ * Patterns as qicli takes them: `ALMemory.*`, `'AL*.on*'`, or a bare `ALMemory` (all of it).
+ */
 import type { Command } from "commander";
 import type { RemoteObject } from "../../object/index.js";
 import { type ConnectionOptions, connectSession, withConnectionOptions } from "../connect.js";
-import { usageError } from "../errors.js";
+import { FIRST_USER_MEMBER } from "../describe.js";
+import { failure, usageError } from "../errors.js";
 import { EventBudget, onCleanup } from "../lifecycle.js";
 import { tidyFloats } from "../floats.js";
 import { formatHuman, Output, toJson } from "../output.js";
+import { expandServices, isPattern, membersMatching } from "../patterns.js";
 import { action } from "../program.js";
 import { noSuchMember, openService, parseTarget, signalNamed } from "../target.js";
 
@@ -19,24 +24,47 @@ export function register(program: Command): void {
     program
       .command("watch")
       .description("print signals (or property changes) as they are emitted; Ctrl-C stops")
-      .argument("<targets...>", "SERVICE.SIGNAL or SERVICE.PROPERTY, one or more")
+      .argument(
+        "<targets...>",
+        "SERVICE.SIGNAL or SERVICE.PROPERTY, or patterns: ALMemory.* 'AL*.*' ALMemory",
+      )
       .option("-n, --count <n>", "exit after this many events in total")
       .option("--json", "one JSON object per event"),
   ).action(
     action(async (targets: string[], opts: Options) => {
       const out = new Output(!!opts.json);
       const limit = parseCount(opts.count);
-      const parsed = targets.map((t) => parseTarget(t, "SERVICE.SIGNAL"));
+      const parsed = targets.map((t) => parseTarget(t.includes(".") ? t : `${t}.*`, "SERVICE.SIGNAL"));
       const session = await connectSession(opts);
       const objects = new Map<string, RemoteObject>();
       const budget = new EventBudget(limit);
-      for (const { service, member } of parsed) {
+      const open = async (service: string) => {
         let obj = objects.get(service);
         if (!obj) {
           obj = await openService(session, service);
           objects.set(service, obj);
         }
-        if (!signalNamed(obj, member)) throw noSuchMember(service, "signal", member, obj);
+        return obj;
+      };
+      const chosen: Array<{ service: string; member: string; obj: RemoteObject }> = [];
+      for (const { service: servicePattern, member: memberPattern } of parsed) {
+        for (const service of await expandServices(session, [servicePattern])) {
+          const obj = await open(service);
+          if (!isPattern(memberPattern)) {
+            if (!signalNamed(obj, memberPattern)) throw noSuchMember(service, "signal", memberPattern, obj);
+            chosen.push({ service, member: memberPattern, obj });
+            continue;
+          }
+          const userSignals = [...obj.metaObject.signals.values()]
+            .filter((s) => s.uid >= FIRST_USER_MEMBER)
+            .map((s) => s.name);
+          for (const member of membersMatching(userSignals, memberPattern))
+            chosen.push({ service, member, obj });
+        }
+      }
+      if (chosen.length === 0)
+        throw failure(`nothing to watch in ${targets.join(", ")}`, "`qi info SERVICE` for its signals");
+      for (const { service, member, obj } of chosen) {
         const sig = obj.signal(member);
         const link = await sig.connect((...raw: unknown[]) => {
           const args = tidyFloats(raw, sig.signature) as unknown[];
