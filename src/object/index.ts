@@ -9,6 +9,7 @@ export {
   type QiObjectOptions,
 } from "./qi-object.js";
 export {
+  type CallOutcome,
   type InvokeOptions,
   RemoteObject,
   RemoteProperty,

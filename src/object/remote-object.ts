@@ -13,10 +13,23 @@ import { parseSignature } from "../wire/index.js";
 import { Dynamic } from "../wire/index.js";
 import { Reserved } from "./reserved.js";
 import type { PeerObjects } from "./peer.js";
+import { type CallOutcome, watchedCall } from "./watched-call.js";
+
+export type { CallOutcome } from "./watched-call.js";
 
 export interface InvokeOptions {
-  /** Aborting sends a Cancel to the callee and rejects with ERR_CANCELED. */
+  /**
+   * Aborting sends a Cancel to the callee. A Cancel is a request (libqi): the callee answers
+   * Canceled only if the method stopped. By default the promise rejects with ERR_CANCELED at
+   * once (the web meaning of an AbortSignal); `outcome` keeps the real answer observable.
+   */
   signal?: AbortSignal;
+  /**
+   * "wait": after an abort, the promise settles with what the callee really answers (its result,
+   * its error, or ERR_CANCELED when it stopped). A function: the promise still rejects at once,
+   * and the function is told the real outcome when it comes.
+   */
+  outcome?: "wait" | ((outcome: CallOutcome) => void);
   timeoutMs?: number;
 }
 
@@ -91,6 +104,18 @@ export class RemoteObject {
       return Promise.reject(e);
     }
     const { method, payload, flags } = prepared;
+    if (options.signal !== undefined && options.outcome !== undefined)
+      return this.peer.dispatcher.yieldWhile(
+        watchedCall<T>(
+          this.peer.conn,
+          { service: this.serviceId, object: this.objectId, action: method.uid },
+          { payload, flags, name: method.name },
+          options.signal,
+          options.outcome,
+          options.timeoutMs,
+          (m) => this.decodeReply(m, method.returnSignature) as T,
+        ),
+      );
     // yieldWhile: in sync dispatch mode, a served method waiting here must let queued calls
     // run, or a peer calling back into this process would deadlock (dispatcher rule 2).
     return this.peer.dispatcher
