@@ -13,9 +13,11 @@ import { parseSignature } from "../wire/index.js";
 import { Dynamic } from "../wire/index.js";
 import { Reserved } from "./reserved.js";
 import type { PeerObjects } from "./peer.js";
+import { RemoteProperty, RemoteSignal } from "./remote-members.js";
 import { type CallOutcome, watchedCall } from "./watched-call.js";
 
 export type { CallOutcome } from "./watched-call.js";
+export { RemoteProperty, RemoteSignal } from "./remote-members.js";
 
 export interface InvokeOptions {
   /**
@@ -55,12 +57,14 @@ interface SignalSubscription {
 let nextLocalLink = 1;
 
 export class RemoteObject {
-  readonly peer: PeerObjects;
-  readonly serviceId: number;
   readonly objectId: number;
-  readonly metaObject: MetaObject;
   readonly uid: Uint8Array | undefined;
+  private boundPeer: PeerObjects;
+  private boundService: number;
+  private meta: MetaObject;
   private released = false;
+  /** Why calls fail for now (the service is gone until it is registered again), if they do. */
+  private suspended: string | undefined;
   private readonly subscriptions = new Map<number, SignalSubscription>();
   private readonly byName = new Map<string, MetaMethod[]>();
 
@@ -71,21 +75,95 @@ export class RemoteObject {
     metaObject: MetaObject,
     uid?: Uint8Array,
   ) {
-    this.peer = peer;
-    this.serviceId = serviceId;
+    this.boundPeer = peer;
+    this.boundService = serviceId;
     this.objectId = objectId;
-    this.metaObject = metaObject;
+    this.meta = metaObject;
     this.uid = uid;
-    for (const m of metaObject.methods.values()) {
-      const list = this.byName.get(m.name) ?? [];
-      list.push(m);
-      this.byName.set(m.name, list);
-    }
+    this.indexMethods();
     peer.conn.setEventHandler(serviceId, objectId, (msg) => this.onEvent(msg));
+  }
+
+  /** The connection's object layer this proxy talks through (another one after a reconnection). */
+  get peer(): PeerObjects {
+    return this.boundPeer;
+  }
+
+  get serviceId(): number {
+    return this.boundService;
+  }
+
+  get metaObject(): MetaObject {
+    return this.meta;
   }
 
   get isReleased(): boolean {
     return this.released || this.peer.conn.isClosed;
+  }
+
+  /** Whether calls can go out now (bound to an open connection, its service registered). */
+  get isUsable(): boolean {
+    return !this.isReleased && this.suspended === undefined;
+  }
+
+  /**
+   * The service behind this proxy went away (Session): calls fail with `reason` until rebind();
+   * the app's signal listeners stay, to be registered again there.
+   */
+  suspend(reason: string): void {
+    this.suspended = reason;
+    for (const sub of this.subscriptions.values()) {
+      // A host that still serves the object would keep delivering to the old link: end it.
+      if (sub.remoteLink !== undefined && !this.peer.conn.isClosed) this.unregister(sub.uid, sub.remoteLink);
+      sub.remoteLink = undefined;
+      sub.registering = undefined;
+    }
+  }
+
+  /**
+   * The service is back, maybe on another connection and under another id (Session, after a
+   * reconnection): calls go there, and every signal with local listeners is registered again,
+   * once. Members are kept by uid: a service registered again with other members keeps the
+   * listeners of those that still exist.
+   */
+  async rebind(peer: PeerObjects, serviceId: number, metaObject: MetaObject): Promise<void> {
+    if (peer === this.boundPeer && serviceId === this.boundService && this.isUsable) return;
+    this.boundPeer = peer;
+    this.boundService = serviceId;
+    this.meta = metaObject;
+    this.released = false;
+    this.suspended = undefined;
+    this.indexMethods();
+    peer.conn.setEventHandler(serviceId, this.objectId, (msg) => this.onEvent(msg));
+    peer.adoptProxy(this);
+    const again: Promise<void>[] = [];
+    for (const sub of [...this.subscriptions.values()]) {
+      if (sub.listeners.size === 0 || !this.hasSignal(sub.uid)) {
+        this.subscriptions.delete(sub.uid);
+        continue;
+      }
+      this.registerRemote(sub);
+      again.push(sub.registering!.catch(() => {}));
+    }
+    await Promise.all(again);
+  }
+
+  /** How many signals this proxy holds a remote subscription for (each registered once). */
+  get subscriptionCount(): number {
+    return this.subscriptions.size;
+  }
+
+  private indexMethods(): void {
+    this.byName.clear();
+    for (const m of this.meta.methods.values()) {
+      const list = this.byName.get(m.name) ?? [];
+      list.push(m);
+      this.byName.set(m.name, list);
+    }
+  }
+
+  private hasSignal(uid: number): boolean {
+    return this.meta.signals.has(uid) || this.meta.properties.has(uid);
   }
 
   /** Calls a method by name (`name` or `name::(sig)` to pick an overload). */
@@ -176,10 +254,16 @@ export class RemoteObject {
     this.peer.releaseRemote(this.serviceId, this.objectId);
   }
 
-  /** Called when the connection closed under it. */
+  /**
+   * Called when the connection closed under it. The app's signal listeners are kept: a
+   * Session that reconnects rebinds its service proxies and registers them again; an object
+   * passed by reference is never rebound and fails with ERR_DISCONNECTED from now on.
+   */
   markReleased(): void {
-    this.released = true;
-    this.subscriptions.clear();
+    for (const sub of this.subscriptions.values()) {
+      sub.remoteLink = undefined;
+      sub.registering = undefined;
+    }
   }
 
   describe(): string {
@@ -195,20 +279,7 @@ export class RemoteObject {
     if (!sub) {
       sub = { uid, signature, listeners: new Map(), remoteLink: undefined, registering: undefined };
       this.subscriptions.set(uid, sub);
-      const link = (BigInt(uid) << 32n) | BigInt(nextLocalLink++ & 0xffffffff);
-      const s = sub;
-      s.registering = this.peer.conn
-        .call(
-          { service: this.serviceId, object: this.objectId, action: Reserved.registerEvent },
-          encode("(IIL)", [this.serviceId, uid, link]),
-        )
-        .then(() => {
-          s.remoteLink = link;
-        })
-        .catch((e) => {
-          if (this.subscriptions.get(uid) === s) this.subscriptions.delete(uid);
-          throw e;
-        });
+      this.registerRemote(sub, true);
     }
     const localId = nextLocalLink++;
     sub.listeners.set(localId, callback);
@@ -230,6 +301,27 @@ export class RemoteObject {
     await sub.registering?.catch(() => {});
     if (sub.remoteLink !== undefined && !this.peer.conn.isClosed)
       await this.peer.dispatcher.yieldWhile(this.unregister(uid, sub.remoteLink));
+  }
+
+  /** registerEvent for one subscription on the current connection (spec §5.6). */
+  private registerRemote(sub: SignalSubscription, forgetOnFailure = false): void {
+    const uid = sub.uid;
+    const link = (BigInt(uid) << 32n) | BigInt(nextLocalLink++ & 0xffffffff);
+    const conn = this.peer.conn;
+    sub.remoteLink = undefined;
+    sub.registering = conn
+      .call(
+        { service: this.serviceId, object: this.objectId, action: Reserved.registerEvent },
+        encode("(IIL)", [this.serviceId, uid, link]),
+      )
+      .then(() => {
+        // Rebound meanwhile: this link belongs to a connection the proxy left.
+        if (this.peer.conn === conn) sub.remoteLink = link;
+      })
+      .catch((e) => {
+        if (forgetOnFailure && this.subscriptions.get(uid) === sub) this.subscriptions.delete(uid);
+        throw e;
+      });
   }
 
   private unregister(uid: number, link: bigint): Promise<void> {
@@ -337,53 +429,15 @@ export class RemoteObject {
 
   private checkUsable(): void {
     // A proxy whose connection died is marked released too: report the disconnection first.
-    if (this.peer.conn.isClosed)
-      throw new QiError("ERR_DISCONNECTED", `connection of ${this.describe()} is closed`);
     if (this.released) throw new QiError("ERR_CLOSED", `${this.describe()} was released`);
-  }
-}
-
-export class RemoteSignal {
-  constructor(
-    private readonly owner: RemoteObject,
-    readonly uid: number,
-    readonly signature: string,
-  ) {}
-
-  /** Subscribes; resolves with a link id for `disconnect` once the host acknowledged. */
-  connect(callback: SignalCallback): Promise<number> {
-    return this.owner.connectSignal(this.uid, this.signature, callback);
-  }
-
-  disconnect(link: number): Promise<void> {
-    return this.owner.disconnectSignal(this.uid, link);
-  }
-}
-
-export class RemoteProperty<T> {
-  constructor(
-    private readonly owner: RemoteObject,
-    readonly uid: number,
-    readonly name: string,
-    readonly signature: string,
-  ) {}
-
-  async get(): Promise<T> {
-    const v = await this.owner.invoke<Dynamic>("property", [new Dynamic("s", this.name)]);
-    return (v instanceof Dynamic ? v.value : v) as T;
-  }
-
-  async set(value: T): Promise<void> {
-    await this.owner.invoke("setProperty", [new Dynamic("s", this.name), new Dynamic(this.signature, value)]);
-  }
-
-  /** Change notifications: the property is also a signal with the same id (spec §3.1). */
-  connect(callback: (value: T) => void): Promise<number> {
-    return this.owner.connectSignal(this.uid, `(${this.signature})`, callback as SignalCallback);
-  }
-
-  disconnect(link: number): Promise<void> {
-    return this.owner.disconnectSignal(this.uid, link);
+    if (this.peer.conn.isClosed)
+      throw new QiError(
+        "ERR_DISCONNECTED",
+        this.objectId === 1
+          ? `connection of ${this.describe()} is closed`
+          : `connection of ${this.describe()} is closed: an object passed by reference is not re-created by a reconnection`,
+      );
+    if (this.suspended !== undefined) throw new QiError("ERR_DISCONNECTED", this.suspended);
   }
 }
 
