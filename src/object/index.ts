@@ -29,3 +29,4 @@ export {
   passOn,
   requestSignature,
 } from "./relay.js";
+export * from "./subscription-rate.js";

@@ -1,6 +1,7 @@
 /** The signal and property handles of a RemoteObject (`proxy.signal(name)`, `proxy.property(name)`). */
 import { Dynamic } from "../wire/index.js";
 import type { RemoteObject, SignalCallback } from "./remote-object.js";
+import type { SubscriptionRate } from "./subscription-rate.js";
 
 export class RemoteSignal {
   constructor(
@@ -9,9 +10,13 @@ export class RemoteSignal {
     readonly signature: string,
   ) {}
 
-  /** Subscribes; resolves with a link id for `disconnect` once the host acknowledged. */
-  connect(callback: SignalCallback): Promise<number> {
-    return this.owner.connectSignal(this.uid, this.signature, callback);
+  /**
+   * Subscribes; resolves with a link id for `disconnect` once the host acknowledged. `rate`:
+   * at most `maxRate` events/s and/or only the newest (`latestOnly`), paced by the gateway
+   * (subscription-rate.ts); it applies to this proxy's one subscription to the signal.
+   */
+  connect(callback: SignalCallback, rate?: SubscriptionRate): Promise<number> {
+    return this.owner.connectSignal(this.uid, this.signature, callback, rate);
   }
 
   disconnect(link: number): Promise<void> {
@@ -37,8 +42,8 @@ export class RemoteProperty<T> {
   }
 
   /** Change notifications: the property is also a signal with the same id (spec §3.1). */
-  connect(callback: (value: T) => void): Promise<number> {
-    return this.owner.connectSignal(this.uid, `(${this.signature})`, callback as SignalCallback);
+  connect(callback: (value: T) => void, rate?: SubscriptionRate): Promise<number> {
+    return this.owner.connectSignal(this.uid, `(${this.signature})`, callback as SignalCallback, rate);
   }
 
   disconnect(link: number): Promise<void> {

@@ -9,11 +9,17 @@ import { decode, encode, encodePayload, type Payload } from "../wire/index.js";
 import { inferSignature } from "../wire/index.js";
 import { type Message, MessageFlags } from "../wire/index.js";
 import type { MetaMethod, MetaObject } from "../wire/index.js";
-import { parseSignature } from "../wire/index.js";
 import { Dynamic } from "../wire/index.js";
 import { Reserved } from "./reserved.js";
 import type { PeerObjects } from "./peer.js";
+import { overloadsFor } from "./overloads.js";
 import { RemoteProperty, RemoteSignal } from "./remote-members.js";
+import {
+  checkSubscriptionRate,
+  SUBSCRIPTION_RATE_ACTION,
+  SUBSCRIPTION_RATE_SIGNATURE,
+  type SubscriptionRate,
+} from "./subscription-rate.js";
 import { type CallOutcome, watchedCall } from "./watched-call.js";
 
 export type { CallOutcome } from "./watched-call.js";
@@ -52,6 +58,10 @@ interface SignalSubscription {
   /** The link id we registered with; undefined while registering. */
   remoteLink: bigint | undefined;
   registering: Promise<void> | undefined;
+  /** Pacing asked of the gateway for this subscription (sent again after a reconnection). */
+  rate: SubscriptionRate | undefined;
+  /** latestOnly: the newest event of the current batch, delivered once the batch is read. */
+  latest: unknown[] | undefined;
 }
 
 let nextLocalLink = 1;
@@ -273,13 +283,32 @@ export class RemoteObject {
   // --- signals ----------------------------------------------------------------------------
 
   /** Adds a local listener; the first one registers the remote subscription. */
-  async connectSignal(uid: number, signature: string, callback: SignalCallback): Promise<number> {
+  async connectSignal(
+    uid: number,
+    signature: string,
+    callback: SignalCallback,
+    rate?: SubscriptionRate,
+  ): Promise<number> {
     this.checkUsable();
+    if (rate !== undefined) checkSubscriptionRate(rate);
     let sub = this.subscriptions.get(uid);
     if (!sub) {
-      sub = { uid, signature, listeners: new Map(), remoteLink: undefined, registering: undefined };
+      sub = {
+        uid,
+        signature,
+        listeners: new Map(),
+        remoteLink: undefined,
+        registering: undefined,
+        rate,
+        latest: undefined,
+      };
       this.subscriptions.set(uid, sub);
       this.registerRemote(sub, true);
+    } else if (rate !== undefined) {
+      // One remote subscription per signal: the last pacing asked for is the one.
+      sub.rate = rate;
+      const s = sub;
+      sub.registering = (sub.registering ?? Promise.resolve()).then(() => this.sendRate(s));
     }
     const localId = nextLocalLink++;
     sub.listeners.set(localId, callback);
@@ -316,12 +345,39 @@ export class RemoteObject {
       )
       .then(() => {
         // Rebound meanwhile: this link belongs to a connection the proxy left.
-        if (this.peer.conn === conn) sub.remoteLink = link;
+        if (this.peer.conn !== conn) return;
+        sub.remoteLink = link;
+        return this.sendRate(sub);
       })
       .catch((e) => {
         if (forgetOnFailure && this.subscriptions.get(uid) === sub) this.subscriptions.delete(uid);
         throw e;
       });
+  }
+
+  /**
+   * Asks the gateway to pace this subscription (subscription-rate.ts). A peer that does not
+   * know member 87 answers an Error: the events then come unpaced (latestOnly still holds
+   * here, for what arrives in one read).
+   */
+  private sendRate(sub: SignalSubscription): Promise<void> {
+    const rate = sub.rate;
+    if (rate === undefined || sub.remoteLink === undefined) return Promise.resolve();
+    return this.peer.conn
+      .call(
+        { service: this.serviceId, object: this.objectId, action: SUBSCRIPTION_RATE_ACTION },
+        encode(SUBSCRIPTION_RATE_SIGNATURE, [
+          this.serviceId,
+          sub.uid,
+          sub.remoteLink,
+          rate.maxRate ?? 0,
+          rate.latestOnly === true,
+        ]),
+      )
+      .then(
+        () => {},
+        () => {},
+      );
   }
 
   private unregister(uid: number, link: bigint): Promise<void> {
@@ -354,6 +410,25 @@ export class RemoteObject {
     } catch {
       return; // an undecodable event is dropped; the connection goes on
     }
+    if (sub.rate?.latestOnly) {
+      // Events read in one go (a backlog in the socket after the app was busy): only the
+      // newest is delivered, once the batch has been read.
+      const first = sub.latest === undefined;
+      sub.latest = args;
+      // A timer, not setImmediate: the browser bundle runs this too. Either way it fires after
+      // the reads of this turn of the event loop.
+      if (first)
+        setTimeout(() => {
+          const newest = sub.latest;
+          sub.latest = undefined;
+          if (newest !== undefined) this.deliverEvent(sub, newest);
+        }, 0);
+      return;
+    }
+    this.deliverEvent(sub, args);
+  }
+
+  private deliverEvent(sub: SignalSubscription, args: unknown[]): void {
     for (const cb of sub.listeners.values()) {
       this.peer.dispatcher.deliver(() => cb(...args));
     }
@@ -362,7 +437,7 @@ export class RemoteObject {
   // --- calls ------------------------------------------------------------------------------
 
   private prepareCall(name: string, args: unknown[]): PreparedCall {
-    const candidates = this.candidates(name, args.length);
+    const candidates = overloadsFor(this.byName, name, args.length, this.describe());
     const ctx = this.peer.codecContext(this.serviceId, "client");
     let lastError: unknown;
     for (const method of candidates) {
@@ -387,28 +462,6 @@ export class RemoteObject {
       `arguments do not fit ${sigs}: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
       { cause: lastError },
     );
-  }
-
-  private candidates(name: string, argc: number): MetaMethod[] {
-    const sep = name.indexOf("::");
-    if (sep >= 0) {
-      const base = name.slice(0, sep);
-      const sig = name.slice(sep + 2);
-      const exact = (this.byName.get(base) ?? []).filter((m) => m.parametersSignature === sig);
-      if (exact.length === 0)
-        throw new QiError("ERR_NO_SUCH_MEMBER", `no method "${name}" on ${this.describe()}`);
-      return exact;
-    }
-    const all = this.byName.get(name);
-    if (!all || all.length === 0)
-      throw new QiError("ERR_NO_SUCH_MEMBER", `no method "${name}" on ${this.describe()}`);
-    if (all.length === 1 && acceptsCount(all[0], argc)) return all;
-    const byCount = all.filter((m) => acceptsCount(m, argc));
-    if (byCount.length === 0) {
-      const sigs = all.map((m) => `${m.name}::${m.parametersSignature}`).join(", ");
-      throw new QiError("ERR_BAD_ARGUMENTS", `${argc} argument(s) do not fit ${sigs}`);
-    }
-    return byCount;
   }
 
   private decodeReply(msg: Message, returnSig: string): unknown {
@@ -439,12 +492,6 @@ export class RemoteObject {
       );
     if (this.suspended !== undefined) throw new QiError("ERR_DISCONNECTED", this.suspended);
   }
-}
-
-/** Whether a method can take `argc` arguments (a tuple of that many, or anything for `m`). */
-function acceptsCount(m: MetaMethod, argc: number): boolean {
-  const node = parseSignature(m.parametersSignature);
-  return node.kind === "tuple" ? node.members.length === argc : true;
 }
 
 /**
