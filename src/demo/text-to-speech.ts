@@ -31,7 +31,8 @@ export function createTextToSpeech({ logger }: DemoOptions, log?: LogFn): DemoSe
         );
         log?.("info", "ALTextToSpeech", `say: ${text}`);
         object.emit("started", id);
-        return new Promise<void>((resolve) => {
+        const signal = this.signal as AbortSignal | undefined; // undefined when called as a plain function
+        return new Promise<void>((resolve, reject) => {
           const t = setTimeout(
             () => {
               timers.delete(t);
@@ -41,6 +42,13 @@ export function createTextToSpeech({ logger }: DemoOptions, log?: LogFn): DemoSe
             Math.min(MAX_SPEECH_MS, text.length * MS_PER_CHAR),
           );
           timers.add(t);
+          // Honours cancel (issue 11): it stops speaking, so a caller told Canceled was.
+          signal?.addEventListener("abort", () => {
+            clearTimeout(t);
+            timers.delete(t);
+            object.emit("done", id);
+            reject(signal.reason);
+          });
         });
       },
       { description: "Says a text (logs it) and returns when done", parameters: [{ name: "text" }] },

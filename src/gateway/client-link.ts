@@ -6,7 +6,7 @@
  */
 import type { Connection } from "../connection/index.js";
 import type { QiObject } from "../object/index.js";
-import type { MetaObject } from "../wire/index.js";
+import type { Message, MetaObject } from "../wire/index.js";
 import { Index2, Index3 } from "./router/nested-maps.js";
 import type { Fanout } from "./router/signal-fanout.js";
 
@@ -64,6 +64,11 @@ export interface ForwardedCall {
   /** The member called and the MetaObject it belongs to: to read a late Reply (releaseLateReply). */
   action: number;
   meta: MetaObject;
+  /**
+   * Set once the client canceled it: the Cancel went upstream and the service's real answer
+   * (Reply, Error or Canceled) is relayed when it comes, never a Canceled made up here.
+   */
+  relayLate?: (answer: Message) => void;
 }
 
 let nextClientNumber = 1;

@@ -247,6 +247,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       authenticator: this.options.authenticator,
       clientTls: this.options.tls,
       dispatcher: this.options.dispatcher,
+      reconnect: false, // the gateway re-attaches by itself (attachOnce)
     });
     session.on("serviceRegistered", (id, name) => this.onRegistered(session, id, name));
     session.on("serviceUnregistered", (id) => this.onUnregistered(id));

@@ -9,6 +9,7 @@ export {
   type QiObjectOptions,
 } from "./qi-object.js";
 export {
+  type CallOutcome,
   type InvokeOptions,
   RemoteObject,
   RemoteProperty,
@@ -28,3 +29,4 @@ export {
   passOn,
   requestSignature,
 } from "./relay.js";
+export * from "./subscription-rate.js";

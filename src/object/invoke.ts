@@ -123,14 +123,14 @@ class ServedRequest {
         this.succeed(result);
         return;
       }
-      this.track(false);
+      this.track();
       return Promise.resolve(result).then(
         (v) => this.succeed(v),
         (e) => this.fail(e),
       );
     }
     // Sync mode, strands and the pool need a signal up front: the task may wait or run elsewhere.
-    this.track(true);
+    this.track();
     const runOptions = {
       strand: target.strand,
       signal: this.served.signal,
@@ -138,12 +138,27 @@ class ServedRequest {
       label: entry.meta.name,
     };
     const args = this.decoded.args;
+    // The method's own outcome, once it started: the dispatcher gives up on a canceled task at
+    // once, but a Cancel is only a request (libqi): a method that was running is answered with
+    // what it really does (its result, its error, or Canceled if it stopped on the signal).
+    let outcome: Promise<unknown> | undefined;
+    const body = () => {
+      const r = entry.impl!.apply(context, args);
+      outcome = Promise.resolve(r);
+      return r;
+    };
     const running = entry.pool
       ? dispatcher.runOnPool(entry.pool.module, entry.pool.export, args, runOptions)
-      : dispatcher.run(() => entry.impl!.apply(context, args), runOptions);
+      : dispatcher.run(body, runOptions);
     return running.then(
       (v) => this.succeed(v),
       (e) => {
+        const started = outcome;
+        if (started !== undefined && this.served.aborted && isDispatchError(e, "QI_ERR_DISPATCH_CANCELED"))
+          return started.then(
+            (v) => this.succeed(v),
+            (err) => this.fail(err),
+          );
         // A timeout (or the dispatcher closing) ends the call here; the method learns it from
         // `this.signal`, which the dispatcher does not own.
         if (isDispatchError(e)) this.served.abort(e);
@@ -152,20 +167,15 @@ class ServedRequest {
     );
   }
 
-  /** A call that may still be running when a Cancel arrives: remembered by its message id. */
-  private track(dispatcherAnswersCancel: boolean): void {
+  /**
+   * A call that may still be running when a Cancel arrives: remembered by its message id. A
+   * Cancel is a request (libqi 4.0.5, spec §5.5): it aborts `this.signal`, and the call is
+   * answered Canceled only if the method then stops (rejects with the abort); a method that
+   * ignores the signal runs to its end and its real result or error goes back.
+   */
+  private track(): void {
     if (!this.isCall) return;
-    const { peer, msg } = this;
-    peer.inflight.set(msg.id, this.served);
-    if (!dispatcherAnswersCancel) {
-      // The method runs unsupervised: a Cancel is answered here at once (spec §5.5), the method
-      // sees it only if it looks at `this.signal`.
-      this.served.onAbort = () => {
-        if (this.answered || peer.conn.isClosed) return;
-        this.answered = true;
-        peer.conn.replyCanceled(msg);
-      };
-    }
+    this.peer.inflight.set(this.msg.id, this.served);
   }
 
   private done(): void {
@@ -214,7 +224,6 @@ class ServedContext implements CallContext {
 /** The cancel handle of a call being served; its AbortController is made on first use. */
 export class ServedCall {
   aborted = false;
-  onAbort: (() => void) | undefined;
   private controller: AbortController | undefined;
   private reason: unknown;
 
@@ -231,12 +240,16 @@ export class ServedCall {
     this.aborted = true;
     this.reason = reason;
     this.controller?.abort(reason);
-    this.onAbort?.();
   }
 }
 
+/** A method that stopped on its signal rejects with its reason (ERR_CANCELED) or an AbortError. */
 function isCanceled(e: unknown): boolean {
-  return isDispatchError(e, "QI_ERR_DISPATCH_CANCELED") || isQiError(e, "QI_ERR_CANCELED");
+  return (
+    isDispatchError(e, "QI_ERR_DISPATCH_CANCELED") ||
+    isQiError(e, "QI_ERR_CANCELED") ||
+    (e instanceof Error && e.name === "AbortError")
+  );
 }
 
 function record(

@@ -9,14 +9,35 @@ import { decode, encode, encodePayload, type Payload } from "../wire/index.js";
 import { inferSignature } from "../wire/index.js";
 import { type Message, MessageFlags } from "../wire/index.js";
 import type { MetaMethod, MetaObject } from "../wire/index.js";
-import { parseSignature } from "../wire/index.js";
 import { Dynamic } from "../wire/index.js";
 import { Reserved } from "./reserved.js";
 import type { PeerObjects } from "./peer.js";
+import { overloadsFor } from "./overloads.js";
+import { RemoteProperty, RemoteSignal } from "./remote-members.js";
+import {
+  checkSubscriptionRate,
+  SUBSCRIPTION_RATE_ACTION,
+  SUBSCRIPTION_RATE_SIGNATURE,
+  type SubscriptionRate,
+} from "./subscription-rate.js";
+import { type CallOutcome, watchedCall } from "./watched-call.js";
+
+export type { CallOutcome } from "./watched-call.js";
+export { RemoteProperty, RemoteSignal } from "./remote-members.js";
 
 export interface InvokeOptions {
-  /** Aborting sends a Cancel to the callee and rejects with ERR_CANCELED. */
+  /**
+   * Aborting sends a Cancel to the callee. A Cancel is a request (libqi): the callee answers
+   * Canceled only if the method stopped. By default the promise rejects with ERR_CANCELED at
+   * once (the web meaning of an AbortSignal); `outcome` keeps the real answer observable.
+   */
   signal?: AbortSignal;
+  /**
+   * "wait": after an abort, the promise settles with what the callee really answers (its result,
+   * its error, or ERR_CANCELED when it stopped). A function: the promise still rejects at once,
+   * and the function is told the real outcome when it comes.
+   */
+  outcome?: "wait" | ((outcome: CallOutcome) => void);
   timeoutMs?: number;
 }
 
@@ -37,17 +58,23 @@ interface SignalSubscription {
   /** The link id we registered with; undefined while registering. */
   remoteLink: bigint | undefined;
   registering: Promise<void> | undefined;
+  /** Pacing asked of the gateway for this subscription (sent again after a reconnection). */
+  rate: SubscriptionRate | undefined;
+  /** latestOnly: the newest event of the current batch, delivered once the batch is read. */
+  latest: unknown[] | undefined;
 }
 
 let nextLocalLink = 1;
 
 export class RemoteObject {
-  readonly peer: PeerObjects;
-  readonly serviceId: number;
   readonly objectId: number;
-  readonly metaObject: MetaObject;
   readonly uid: Uint8Array | undefined;
+  private boundPeer: PeerObjects;
+  private boundService: number;
+  private meta: MetaObject;
   private released = false;
+  /** Why calls fail for now (the service is gone until it is registered again), if they do. */
+  private suspended: string | undefined;
   private readonly subscriptions = new Map<number, SignalSubscription>();
   private readonly byName = new Map<string, MetaMethod[]>();
 
@@ -58,21 +85,95 @@ export class RemoteObject {
     metaObject: MetaObject,
     uid?: Uint8Array,
   ) {
-    this.peer = peer;
-    this.serviceId = serviceId;
+    this.boundPeer = peer;
+    this.boundService = serviceId;
     this.objectId = objectId;
-    this.metaObject = metaObject;
+    this.meta = metaObject;
     this.uid = uid;
-    for (const m of metaObject.methods.values()) {
-      const list = this.byName.get(m.name) ?? [];
-      list.push(m);
-      this.byName.set(m.name, list);
-    }
+    this.indexMethods();
     peer.conn.setEventHandler(serviceId, objectId, (msg) => this.onEvent(msg));
+  }
+
+  /** The connection's object layer this proxy talks through (another one after a reconnection). */
+  get peer(): PeerObjects {
+    return this.boundPeer;
+  }
+
+  get serviceId(): number {
+    return this.boundService;
+  }
+
+  get metaObject(): MetaObject {
+    return this.meta;
   }
 
   get isReleased(): boolean {
     return this.released || this.peer.conn.isClosed;
+  }
+
+  /** Whether calls can go out now (bound to an open connection, its service registered). */
+  get isUsable(): boolean {
+    return !this.isReleased && this.suspended === undefined;
+  }
+
+  /**
+   * The service behind this proxy went away (Session): calls fail with `reason` until rebind();
+   * the app's signal listeners stay, to be registered again there.
+   */
+  suspend(reason: string): void {
+    this.suspended = reason;
+    for (const sub of this.subscriptions.values()) {
+      // A host that still serves the object would keep delivering to the old link: end it.
+      if (sub.remoteLink !== undefined && !this.peer.conn.isClosed) this.unregister(sub.uid, sub.remoteLink);
+      sub.remoteLink = undefined;
+      sub.registering = undefined;
+    }
+  }
+
+  /**
+   * The service is back, maybe on another connection and under another id (Session, after a
+   * reconnection): calls go there, and every signal with local listeners is registered again,
+   * once. Members are kept by uid: a service registered again with other members keeps the
+   * listeners of those that still exist.
+   */
+  async rebind(peer: PeerObjects, serviceId: number, metaObject: MetaObject): Promise<void> {
+    if (peer === this.boundPeer && serviceId === this.boundService && this.isUsable) return;
+    this.boundPeer = peer;
+    this.boundService = serviceId;
+    this.meta = metaObject;
+    this.released = false;
+    this.suspended = undefined;
+    this.indexMethods();
+    peer.conn.setEventHandler(serviceId, this.objectId, (msg) => this.onEvent(msg));
+    peer.adoptProxy(this);
+    const again: Promise<void>[] = [];
+    for (const sub of [...this.subscriptions.values()]) {
+      if (sub.listeners.size === 0 || !this.hasSignal(sub.uid)) {
+        this.subscriptions.delete(sub.uid);
+        continue;
+      }
+      this.registerRemote(sub);
+      again.push(sub.registering!.catch(() => {}));
+    }
+    await Promise.all(again);
+  }
+
+  /** How many signals this proxy holds a remote subscription for (each registered once). */
+  get subscriptionCount(): number {
+    return this.subscriptions.size;
+  }
+
+  private indexMethods(): void {
+    this.byName.clear();
+    for (const m of this.meta.methods.values()) {
+      const list = this.byName.get(m.name) ?? [];
+      list.push(m);
+      this.byName.set(m.name, list);
+    }
+  }
+
+  private hasSignal(uid: number): boolean {
+    return this.meta.signals.has(uid) || this.meta.properties.has(uid);
   }
 
   /** Calls a method by name (`name` or `name::(sig)` to pick an overload). */
@@ -91,6 +192,18 @@ export class RemoteObject {
       return Promise.reject(e);
     }
     const { method, payload, flags } = prepared;
+    if (options.signal !== undefined && options.outcome !== undefined)
+      return this.peer.dispatcher.yieldWhile(
+        watchedCall<T>(
+          this.peer.conn,
+          { service: this.serviceId, object: this.objectId, action: method.uid },
+          { payload, flags, name: method.name },
+          options.signal,
+          options.outcome,
+          options.timeoutMs,
+          (m) => this.decodeReply(m, method.returnSignature) as T,
+        ),
+      );
     // yieldWhile: in sync dispatch mode, a served method waiting here must let queued calls
     // run, or a peer calling back into this process would deadlock (dispatcher rule 2).
     return this.peer.dispatcher
@@ -151,10 +264,16 @@ export class RemoteObject {
     this.peer.releaseRemote(this.serviceId, this.objectId);
   }
 
-  /** Called when the connection closed under it. */
+  /**
+   * Called when the connection closed under it. The app's signal listeners are kept: a
+   * Session that reconnects rebinds its service proxies and registers them again; an object
+   * passed by reference is never rebound and fails with ERR_DISCONNECTED from now on.
+   */
   markReleased(): void {
-    this.released = true;
-    this.subscriptions.clear();
+    for (const sub of this.subscriptions.values()) {
+      sub.remoteLink = undefined;
+      sub.registering = undefined;
+    }
   }
 
   describe(): string {
@@ -164,26 +283,32 @@ export class RemoteObject {
   // --- signals ----------------------------------------------------------------------------
 
   /** Adds a local listener; the first one registers the remote subscription. */
-  async connectSignal(uid: number, signature: string, callback: SignalCallback): Promise<number> {
+  async connectSignal(
+    uid: number,
+    signature: string,
+    callback: SignalCallback,
+    rate?: SubscriptionRate,
+  ): Promise<number> {
     this.checkUsable();
+    if (rate !== undefined) checkSubscriptionRate(rate);
     let sub = this.subscriptions.get(uid);
     if (!sub) {
-      sub = { uid, signature, listeners: new Map(), remoteLink: undefined, registering: undefined };
+      sub = {
+        uid,
+        signature,
+        listeners: new Map(),
+        remoteLink: undefined,
+        registering: undefined,
+        rate,
+        latest: undefined,
+      };
       this.subscriptions.set(uid, sub);
-      const link = (BigInt(uid) << 32n) | BigInt(nextLocalLink++ & 0xffffffff);
+      this.registerRemote(sub, true);
+    } else if (rate !== undefined) {
+      // One remote subscription per signal: the last pacing asked for is the one.
+      sub.rate = rate;
       const s = sub;
-      s.registering = this.peer.conn
-        .call(
-          { service: this.serviceId, object: this.objectId, action: Reserved.registerEvent },
-          encode("(IIL)", [this.serviceId, uid, link]),
-        )
-        .then(() => {
-          s.remoteLink = link;
-        })
-        .catch((e) => {
-          if (this.subscriptions.get(uid) === s) this.subscriptions.delete(uid);
-          throw e;
-        });
+      sub.registering = (sub.registering ?? Promise.resolve()).then(() => this.sendRate(s));
     }
     const localId = nextLocalLink++;
     sub.listeners.set(localId, callback);
@@ -205,6 +330,54 @@ export class RemoteObject {
     await sub.registering?.catch(() => {});
     if (sub.remoteLink !== undefined && !this.peer.conn.isClosed)
       await this.peer.dispatcher.yieldWhile(this.unregister(uid, sub.remoteLink));
+  }
+
+  /** registerEvent for one subscription on the current connection (spec §5.6). */
+  private registerRemote(sub: SignalSubscription, forgetOnFailure = false): void {
+    const uid = sub.uid;
+    const link = (BigInt(uid) << 32n) | BigInt(nextLocalLink++ & 0xffffffff);
+    const conn = this.peer.conn;
+    sub.remoteLink = undefined;
+    sub.registering = conn
+      .call(
+        { service: this.serviceId, object: this.objectId, action: Reserved.registerEvent },
+        encode("(IIL)", [this.serviceId, uid, link]),
+      )
+      .then(() => {
+        // Rebound meanwhile: this link belongs to a connection the proxy left.
+        if (this.peer.conn !== conn) return;
+        sub.remoteLink = link;
+        return this.sendRate(sub);
+      })
+      .catch((e) => {
+        if (forgetOnFailure && this.subscriptions.get(uid) === sub) this.subscriptions.delete(uid);
+        throw e;
+      });
+  }
+
+  /**
+   * Asks the gateway to pace this subscription (subscription-rate.ts). A peer that does not
+   * know member 87 answers an Error: the events then come unpaced (latestOnly still holds
+   * here, for what arrives in one read).
+   */
+  private sendRate(sub: SignalSubscription): Promise<void> {
+    const rate = sub.rate;
+    if (rate === undefined || sub.remoteLink === undefined) return Promise.resolve();
+    return this.peer.conn
+      .call(
+        { service: this.serviceId, object: this.objectId, action: SUBSCRIPTION_RATE_ACTION },
+        encode(SUBSCRIPTION_RATE_SIGNATURE, [
+          this.serviceId,
+          sub.uid,
+          sub.remoteLink,
+          rate.maxRate ?? 0,
+          rate.latestOnly === true,
+        ]),
+      )
+      .then(
+        () => {},
+        () => {},
+      );
   }
 
   private unregister(uid: number, link: bigint): Promise<void> {
@@ -237,6 +410,25 @@ export class RemoteObject {
     } catch {
       return; // an undecodable event is dropped; the connection goes on
     }
+    if (sub.rate?.latestOnly) {
+      // Events read in one go (a backlog in the socket after the app was busy): only the
+      // newest is delivered, once the batch has been read.
+      const first = sub.latest === undefined;
+      sub.latest = args;
+      // A timer, not setImmediate: the browser bundle runs this too. Either way it fires after
+      // the reads of this turn of the event loop.
+      if (first)
+        setTimeout(() => {
+          const newest = sub.latest;
+          sub.latest = undefined;
+          if (newest !== undefined) this.deliverEvent(sub, newest);
+        }, 0);
+      return;
+    }
+    this.deliverEvent(sub, args);
+  }
+
+  private deliverEvent(sub: SignalSubscription, args: unknown[]): void {
     for (const cb of sub.listeners.values()) {
       this.peer.dispatcher.deliver(() => cb(...args));
     }
@@ -245,7 +437,7 @@ export class RemoteObject {
   // --- calls ------------------------------------------------------------------------------
 
   private prepareCall(name: string, args: unknown[]): PreparedCall {
-    const candidates = this.candidates(name, args.length);
+    const candidates = overloadsFor(this.byName, name, args.length, this.describe());
     const ctx = this.peer.codecContext(this.serviceId, "client");
     let lastError: unknown;
     for (const method of candidates) {
@@ -272,28 +464,6 @@ export class RemoteObject {
     );
   }
 
-  private candidates(name: string, argc: number): MetaMethod[] {
-    const sep = name.indexOf("::");
-    if (sep >= 0) {
-      const base = name.slice(0, sep);
-      const sig = name.slice(sep + 2);
-      const exact = (this.byName.get(base) ?? []).filter((m) => m.parametersSignature === sig);
-      if (exact.length === 0)
-        throw new QiError("ERR_NO_SUCH_MEMBER", `no method "${name}" on ${this.describe()}`);
-      return exact;
-    }
-    const all = this.byName.get(name);
-    if (!all || all.length === 0)
-      throw new QiError("ERR_NO_SUCH_MEMBER", `no method "${name}" on ${this.describe()}`);
-    if (all.length === 1 && acceptsCount(all[0], argc)) return all;
-    const byCount = all.filter((m) => acceptsCount(m, argc));
-    if (byCount.length === 0) {
-      const sigs = all.map((m) => `${m.name}::${m.parametersSignature}`).join(", ");
-      throw new QiError("ERR_BAD_ARGUMENTS", `${argc} argument(s) do not fit ${sigs}`);
-    }
-    return byCount;
-  }
-
   private decodeReply(msg: Message, returnSig: string): unknown {
     const ctx = this.peer.codecContext(this.serviceId, "client");
     if (msg.flags & MessageFlags.DynamicPayload) {
@@ -312,60 +482,16 @@ export class RemoteObject {
 
   private checkUsable(): void {
     // A proxy whose connection died is marked released too: report the disconnection first.
-    if (this.peer.conn.isClosed)
-      throw new QiError("ERR_DISCONNECTED", `connection of ${this.describe()} is closed`);
     if (this.released) throw new QiError("ERR_CLOSED", `${this.describe()} was released`);
+    if (this.peer.conn.isClosed)
+      throw new QiError(
+        "ERR_DISCONNECTED",
+        this.objectId === 1
+          ? `connection of ${this.describe()} is closed`
+          : `connection of ${this.describe()} is closed: an object passed by reference is not re-created by a reconnection`,
+      );
+    if (this.suspended !== undefined) throw new QiError("ERR_DISCONNECTED", this.suspended);
   }
-}
-
-export class RemoteSignal {
-  constructor(
-    private readonly owner: RemoteObject,
-    readonly uid: number,
-    readonly signature: string,
-  ) {}
-
-  /** Subscribes; resolves with a link id for `disconnect` once the host acknowledged. */
-  connect(callback: SignalCallback): Promise<number> {
-    return this.owner.connectSignal(this.uid, this.signature, callback);
-  }
-
-  disconnect(link: number): Promise<void> {
-    return this.owner.disconnectSignal(this.uid, link);
-  }
-}
-
-export class RemoteProperty<T> {
-  constructor(
-    private readonly owner: RemoteObject,
-    readonly uid: number,
-    readonly name: string,
-    readonly signature: string,
-  ) {}
-
-  async get(): Promise<T> {
-    const v = await this.owner.invoke<Dynamic>("property", [new Dynamic("s", this.name)]);
-    return (v instanceof Dynamic ? v.value : v) as T;
-  }
-
-  async set(value: T): Promise<void> {
-    await this.owner.invoke("setProperty", [new Dynamic("s", this.name), new Dynamic(this.signature, value)]);
-  }
-
-  /** Change notifications: the property is also a signal with the same id (spec §3.1). */
-  connect(callback: (value: T) => void): Promise<number> {
-    return this.owner.connectSignal(this.uid, `(${this.signature})`, callback as SignalCallback);
-  }
-
-  disconnect(link: number): Promise<void> {
-    return this.owner.disconnectSignal(this.uid, link);
-  }
-}
-
-/** Whether a method can take `argc` arguments (a tuple of that many, or anything for `m`). */
-function acceptsCount(m: MetaMethod, argc: number): boolean {
-  const node = parseSignature(m.parametersSignature);
-  return node.kind === "tuple" ? node.members.length === argc : true;
 }
 
 /**

@@ -20,7 +20,7 @@ import { QiError } from "../connection/errors.js";
 import { MAIN_OBJECT_ID, PeerObjects, RemoteObject, type ServiceRegistry } from "../object/index.js";
 import { type Channel, isLoopbackUrl, parseUrl } from "../transport/index.js";
 import { encode } from "../wire/index.js";
-import { decodeMetaObject } from "../wire/index.js";
+import { decodeMetaObject, type MetaObject } from "../wire/index.js";
 import type { ResolvedSessionOptions } from "./options.js";
 import { selfClientTls } from "./self-tls.js";
 import type { ServiceInfo } from "./service-info.js";
@@ -228,14 +228,19 @@ function sameListener(a: string, b: string): boolean {
   }
 }
 
-/** Fetches a remote object's MetaObject (metaObject(0), spec §5.8) and builds its proxy. */
-export async function fetchProxy(conn: Connection, serviceId: number): Promise<RemoteObject> {
-  const peer = PeerObjects.of(conn)!;
+/** A service's MetaObject (metaObject(0) on its main object, spec §5.8). */
+export async function fetchMetaObject(conn: Connection, serviceId: number): Promise<MetaObject> {
   const reply = await conn.call(
     { service: serviceId, object: MAIN_OBJECT_ID, action: 2 },
     encode("(I)", [0]),
   );
-  const proxy = new RemoteObject(peer, serviceId, MAIN_OBJECT_ID, decodeMetaObject(reply.payload));
+  return decodeMetaObject(reply.payload);
+}
+
+/** Fetches a remote object's MetaObject and builds its proxy. */
+export async function fetchProxy(conn: Connection, serviceId: number): Promise<RemoteObject> {
+  const peer = PeerObjects.of(conn)!;
+  const proxy = new RemoteObject(peer, serviceId, MAIN_OBJECT_ID, await fetchMetaObject(conn, serviceId));
   peer.adoptProxy(proxy);
   return proxy;
 }

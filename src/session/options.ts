@@ -73,11 +73,13 @@ export interface SessionOptions {
   /** Answers and events queued toward a peer above which it is disconnected (default 128 MiB). */
   maxQueuedBytes?: number;
   /**
-   * A host of services that loses its Service Directory keeps its objects and listeners, tries
-   * to reconnect with this backoff (true: the defaults of reconnect.ts), and registers its
-   * services again once back (events "reconnecting", "servicesRegisteredAgain"). Default off
-   * (the gateway's upstream session re-attaches by itself): "disconnected" is then the end of
-   * the session's directory connection.
+   * Reconnection after losing the Service Directory (or gateway), on by default (true or
+   * omitted: the backoff of reconnect.ts; a BackoffPolicy to tune it; false: off, and
+   * "disconnected" is the end of the session's directory connection). Once back (events
+   * "reconnecting", "reconnected"): hosted services are registered again
+   * ("servicesRegisteredAgain"), the service proxies the app holds are rebound and their
+   * signals and property watches registered again; calls in flight and objects passed by
+   * reference fail with ERR_DISCONNECTED, saying so. docs/resilience.md.
    */
   reconnect?: boolean | BackoffPolicy;
 }
@@ -131,6 +133,7 @@ export function resolveSessionOptions(options: SessionOptions = {}): ResolvedSes
     dispatcher: dispatcher ?? new Dispatcher({ mode: options.dispatch }),
     ownsDispatcher: dispatcher === undefined,
     machineId: machineId ?? defaultMachineId(),
-    reconnect: reconnect === true ? {} : reconnect === false ? undefined : reconnect,
+    reconnect:
+      reconnect === false ? undefined : reconnect === true || reconnect === undefined ? {} : reconnect,
   };
 }

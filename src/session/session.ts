@@ -9,7 +9,7 @@
 import { EventEmitter } from "node:events";
 import { QiError } from "../connection/errors.js";
 import type { Connection } from "../connection/index.js";
-import type { QiObject, RemoteObject, RequestForwarder } from "../object/index.js";
+import { PeerObjects, type QiObject, type RemoteObject, type RequestForwarder } from "../object/index.js";
 import {
   formatUrl,
   isLoopbackUrl,
@@ -18,7 +18,8 @@ import {
   parseUrl,
   sortEndpoints,
 } from "../transport/index.js";
-import { fetchProxy, SessionConnections } from "./connections.js";
+import { fetchMetaObject, fetchProxy, SessionConnections } from "./connections.js";
+import { HeldServices } from "./held-services.js";
 import {
   DEFAULT_LISTEN_URL,
   DEFAULT_STANDALONE_URL,
@@ -36,9 +37,19 @@ import { type ServiceInfo, serviceInfoFromValue } from "./service-info.js";
 export { DEFAULT_CONNECT_URL, DEFAULT_LISTEN_URL, type SessionOptions } from "./options.js";
 export type { ReregisteredService } from "./service-host.js";
 
+/**
+ * Where a session stands with its Service Directory (or gateway): `idle` before connect(),
+ * `connected`, `reconnecting` after a loss (proxies suspended, calls fail at once with
+ * ERR_DISCONNECTED), `disconnected` after a loss it will not recover from (reconnect off, or
+ * maxAttempts reached), `closed` after close().
+ */
+export type SessionState = "idle" | "connected" | "reconnecting" | "disconnected" | "closed";
+
 export interface SessionEvents {
   connected: [];
   disconnected: [reason: string];
+  /** Back after a loss: hosted services registered again, held proxies rebound, signals registered again. */
+  reconnected: [];
   serviceRegistered: [id: number, name: string];
   serviceUnregistered: [id: number, name: string];
   /** Another attempt to reach the lost Service Directory will be made in `delayMs`. */
@@ -62,8 +73,9 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly reconnection: DirectoryReconnection | undefined;
   private readonly netListeners: Listener[] = [];
   private directory: ServiceDirectory | undefined;
-  private readonly serviceProxies = new Map<string, Promise<RemoteObject>>();
+  private readonly held: HeldServices;
   private closed = false;
+  private lost = false;
 
   constructor(options: SessionOptions = {}) {
     super();
@@ -83,6 +95,10 @@ export class Session extends EventEmitter<SessionEvents> {
       reconnecting: () => this.reconnection?.active ?? false,
     });
     this.connections = new SessionConnections(this.options, this.host.registry);
+    this.held = new HeldServices({
+      locate: (name) => this.serviceConnection(name),
+      reachedThrough: (name, conn) => this.connections.reachedThrough(name, conn),
+    });
     const policy = this.options.reconnect;
     this.reconnection =
       policy === undefined
@@ -96,7 +112,9 @@ export class Session extends EventEmitter<SessionEvents> {
               }
               await this.attachDirectory(conn, url);
               try {
-                return await this.host.registerAgain();
+                const again = this.host.size > 0 ? await this.host.registerAgain() : [];
+                await this.held.restoreAll();
+                return again;
               } catch (e) {
                 // Try the whole sequence again on a fresh connection.
                 conn.close(e instanceof QiError ? e : undefined);
@@ -105,7 +123,10 @@ export class Session extends EventEmitter<SessionEvents> {
             },
             reconnecting: (attempt, delayMs, lastError) =>
               this.emit("reconnecting", attempt, delayMs, lastError),
-            registeredAgain: (services) => this.emit("servicesRegisteredAgain", services),
+            registeredAgain: (services) => {
+              if (this.host.size > 0) this.emit("servicesRegisteredAgain", services);
+              this.emit("reconnected");
+            },
             failed: (lastError) => this.emit("reconnectFailed", lastError),
           });
   }
@@ -146,6 +167,14 @@ export class Session extends EventEmitter<SessionEvents> {
 
   get isConnected(): boolean {
     return !!this.sdConnection && this.sdConnection.isReady;
+  }
+
+  /** Where the session stands with its Service Directory (see SessionState). */
+  get state(): SessionState {
+    if (this.closed) return "closed";
+    if (this.isConnected) return "connected";
+    if (this.reconnection?.active) return "reconnecting";
+    return this.lost ? "disconnected" : "idle";
   }
 
   /** The URL of the Service Directory this session is connected to. */
@@ -216,28 +245,15 @@ export class Session extends EventEmitter<SessionEvents> {
     return serviceInfoFromValue(await this.sd().call("service", name));
   }
 
-  /** A proxy of the named service, over the best connection (spec §6.4); one per name while it lives. */
+  /**
+   * A proxy of the named service, over the best connection (spec §6.4); one per name for the
+   * session's life. It survives the service's and the session's losses: suspended meanwhile
+   * (calls fail at once with ERR_DISCONNECTED), rebound with its signal subscriptions once the
+   * service is back (held-services.ts).
+   */
   service(name: string): Promise<RemoteObject> {
     if (name === SERVICE_DIRECTORY_NAME) return Promise.resolve(this.sd());
-    const cached = this.serviceProxies.get(name);
-    if (cached) {
-      return cached.then((p) => {
-        if (!p.isReleased) return p;
-        this.serviceProxies.delete(name);
-        return this.service(name);
-      });
-    }
-    const created = (async () => {
-      const { connection, info } = await this.serviceConnection(name);
-      const proxy = await fetchProxy(connection, info.serviceId);
-      this.connections.reachedThrough(name, connection);
-      return proxy;
-    })();
-    this.serviceProxies.set(name, created);
-    created.catch(() => {
-      if (this.serviceProxies.get(name) === created) this.serviceProxies.delete(name);
-    });
-    return created;
+    return this.held.get(name);
   }
 
   /**
@@ -311,7 +327,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.reconnection?.cancel();
     this.connections.close(new QiError("ERR_CLOSED", "session closed"));
     await Promise.all(this.netListeners.splice(0).map((l) => l.close().catch(() => {})));
-    this.serviceProxies.clear();
+    this.held.forget();
     this.sdConnection = undefined;
     this.sdProxy = undefined;
     if (this.options.ownsDispatcher) await this.dispatcher.close();
@@ -332,29 +348,43 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** The libqi connect sequence (spec §5.8): metaObject, serviceAdded/Removed, machineId. */
   private async attachDirectory(conn: Connection, url: string): Promise<void> {
-    const sdProxy = await fetchProxy(conn, SERVICE_DIRECTORY_ID);
-    await sdProxy.signal("serviceAdded").connect((id: number, name: string) => {
-      this.emit("serviceRegistered", id, name);
-    });
-    await sdProxy.signal("serviceRemoved").connect((id: number, name: string) => {
-      this.serviceProxies.delete(name);
-      this.connections.forget(name);
-      this.emit("serviceUnregistered", id, name);
-    });
+    // After a loss, the directory's proxy the app may hold is rebound (its listeners, and the
+    // session's own, registered again once) rather than made anew.
+    const previous = this.sdProxy;
+    const peer = PeerObjects.of(conn);
+    let sdProxy: RemoteObject;
+    if (previous !== undefined && peer !== undefined) {
+      await previous.rebind(peer, SERVICE_DIRECTORY_ID, await fetchMetaObject(conn, SERVICE_DIRECTORY_ID));
+      sdProxy = previous;
+    } else {
+      sdProxy = await fetchProxy(conn, SERVICE_DIRECTORY_ID);
+      await sdProxy.signal("serviceAdded").connect((id: number, name: string) => {
+        this.emit("serviceRegistered", id, name);
+        void this.held.registered(name);
+      });
+      await sdProxy.signal("serviceRemoved").connect((id: number, name: string) => {
+        this.connections.forget(name);
+        this.held.suspend(
+          name,
+          `service "${name}" was unregistered; its proxy resumes when it is registered again`,
+        );
+        this.emit("serviceUnregistered", id, name);
+      });
+    }
     await sdProxy.call("machineId");
     this.sdConnection = conn;
     this.sdProxy = sdProxy;
     this.sdUrl = url;
+    this.lost = false;
     conn.onClose((reason) => {
       if (this.sdConnection !== conn) return;
       this.sdConnection = undefined;
-      this.sdProxy = undefined;
-      this.serviceProxies.clear();
       this.connections.forgetAllServices();
       if (this.closed) return;
+      this.lost = true;
+      // A standalone directory's own connection ends only with it; others look for it again.
+      if (!this.directory) this.reconnection?.start(url);
       this.emit("disconnected", reason.message);
-      // A host that lost its own directory (not a standalone one) looks for it again.
-      if (!this.directory && this.host.size > 0) this.reconnection?.start(url);
     });
     this.emit("connected");
   }

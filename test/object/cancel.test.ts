@@ -1,7 +1,8 @@
 /**
- * Cancel as the callee (spec §5.5, §10 K): a Cancel for a call being served is answered at once
- * with Canceled (or Error "Call has been canceled." without the shared RemoteCancelableCalls),
- * exactly once, whether or not the method looks at its AbortSignal.
+ * Cancel as the callee (spec §5.5), as libqi 4.0.5 does it: a Cancel is a request. A method
+ * that stops on its AbortSignal is answered Canceled (or Error "Call has been canceled."
+ * without the shared RemoteCancelableCalls); one that ignores it runs to its end and its real
+ * result goes back. Exactly one answer either way.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QiObject } from "../../src/object/index.js";
@@ -9,7 +10,7 @@ import { Session } from "../../src/session/index.js";
 import { decode, encode } from "../../src/wire/codec.js";
 import { MessageType } from "../../src/wire/message-types.js";
 import type { Dynamic } from "../../src/wire/values.js";
-import { headerHex, hex, RawPeer, unhex } from "../connection/raw-peer.js";
+import { RawPeer, unhex } from "../connection/raw-peer.js";
 import { defaultCapabilities } from "../../src/connection/capabilities.js";
 import { encodeCapabilityMap } from "../../src/connection/connection.js";
 
@@ -68,19 +69,16 @@ async function peer(caps = encodeCapabilityMap(defaultCapabilities())): Promise<
 }
 
 describe("Cancel (spec §5.5)", () => {
-  it("answers Canceled at once (§10 K) to a method that ignores its signal, and never answers twice", async () => {
+  it("a method that ignores its signal runs to its end: its real result is the one answer", async () => {
     const p = await peer();
     const answer = p.call(2, 1, 100, encode("(i)", [200]), 0, 9);
     await new Promise((r) => setTimeout(r, 20));
-    const t0 = performance.now();
     p.writeBytes(unhex("42dead42 0a000000 04000000 0000 07 00 02000000 01000000 00000000 09000000"));
     const f = await answer;
-    expect(performance.now() - t0).toBeLessThan(100);
-    expect(hex(f.bytes)).toBe(
-      headerHex({ id: 9, size: 0, type: 8, flags: 0, service: 2, object: 1, action: 100 }),
-    );
-    await new Promise((r) => setTimeout(r, 300));
+    expect(f.msg.type).toBe(MessageType.Reply);
+    expect(decode("i", f.msg.payload)).toBe(200);
     expect(finished).toContain("sleepy");
+    await new Promise((r) => setTimeout(r, 30));
     expect(p.frames.filter((x) => x.msg.id === 9)).toHaveLength(1);
   });
 
@@ -106,7 +104,7 @@ describe("Cancel (spec §5.5)", () => {
 
   it('without the shared RemoteCancelableCalls the answer is Error "Call has been canceled."', async () => {
     const p = await peer(encodeCapabilityMap(new Map([["MessageFlags", true]])));
-    const answer = p.call(2, 1, 100, encode("(i)", [100]), 0, 44);
+    const answer = p.call(2, 1, 101, encode("(i)", [5_000]), 0, 44);
     await new Promise((r) => setTimeout(r, 10));
     p.send({
       id: p.freshId(),

@@ -17,6 +17,8 @@ import { noSuchMember, openService, parseTarget, signalNamed } from "../target.j
 interface Options extends ConnectionOptions {
   count?: string;
   json?: boolean;
+  rate?: string;
+  latest?: boolean;
 }
 
 export function register(program: Command): void {
@@ -29,13 +31,21 @@ export function register(program: Command): void {
         "SERVICE.SIGNAL or SERVICE.PROPERTY, or patterns: ALMemory.* 'AL*.*' ALMemory",
       )
       .option("-n, --count <n>", "exit after this many events in total")
-      .option("--json", "one JSON object per event"),
+      .option("--json", "one JSON object per event")
+      .option("--rate <hz>", "at most this many events per second per target, paced by the gateway")
+      .option("--latest", "only the newest event when this terminal falls behind (never a backlog)"),
   ).action(
     action(async (targets: string[], opts: Options) => {
       const out = new Output(!!opts.json);
       const limit = parseCount(opts.count);
       const parsed = targets.map((t) => parseTarget(t.includes(".") ? t : `${t}.*`, "SERVICE.SIGNAL"));
+      const maxRate = opts.rate === undefined ? undefined : Number(opts.rate);
+      if (maxRate !== undefined && !(maxRate > 0 && maxRate <= 1000))
+        throw usageError(`--rate must be a number of events per second in (0, 1000], got "${opts.rate}"`);
+      const rate = { maxRate, latestOnly: !!opts.latest };
       const session = await connectSession(opts);
+      session.on("disconnected", (why) => process.stderr.write(`connection lost (${why}); reconnecting…\n`));
+      session.on("reconnected", () => process.stderr.write("reconnected; watching again\n"));
       const objects = new Map<string, RemoteObject>();
       const budget = new EventBudget(limit);
       const open = async (service: string) => {
@@ -75,7 +85,7 @@ export function register(program: Command): void {
             out.line(
               `${out.style("dim", time)} ${out.style("cyan", `${service}.${member}`)} ${args.map(formatHuman).join(" ")}`,
             );
-        });
+        }, rate);
         onCleanup(() => sig.disconnect(link));
       }
       process.stderr.write(`watching ${targets.join(", ")} (Ctrl-C to stop)\n`);

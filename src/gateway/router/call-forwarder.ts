@@ -12,13 +12,21 @@
 import type { Logger } from "pino";
 import { type Connection, canceledCallId, errorText, isQiError, QiError } from "../../connection/index.js";
 import { postTerminate } from "../../object/index.js";
-import { type Message, MessageType, mayContainObject, passOn } from "../../wire/index.js";
+import {
+  type Dynamic,
+  decode,
+  type Message,
+  MessageType,
+  mayContainObject,
+  passOn,
+} from "../../wire/index.js";
 import type { ClientLink, ForwardedCall } from "../client-link.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { rewriteObjects } from "../object-rewrite.js";
 import type { Permissions } from "../permissions.js";
 import { UpstreamShares } from "../upstream-share.js";
 import type { ClientFlow } from "./client-flow.js";
+import { whenClosed } from "./connection-hooks.js";
 import type { RouterLimits } from "./limits.js";
 import { refuseMember } from "./member-rights.js";
 import type { ObjectMap } from "./object-map.js";
@@ -26,6 +34,8 @@ import { ctxOf, mapObjects, replyPayloadSignature, requestPayloadSignature } fro
 import type { Replies } from "./replies.js";
 import type { Target, UpstreamView } from "./target.js";
 
+/** The reason a client's Cancel gives the upstream call (its real answer is relayed later). */
+const CLIENT_CANCELED = new QiError("ERR_CANCELED", "canceled by the client");
 const BUSY = "The service is busy: too many calls in flight through the gateway; try again later.";
 const HEADER = 28;
 const NO_OPTIONS = {};
@@ -34,6 +44,7 @@ export class CallForwarder {
   private readonly shares: UpstreamShares;
   /** The target of each service's main object while its connection and MetaObject stay the same. */
   private readonly serviceTargets = new Map<number, Target>();
+  private readonly lateByConn = new WeakMap<Connection, Set<() => void>>();
 
   constructor(
     private readonly clients: ReadonlySet<ClientLink>,
@@ -164,6 +175,8 @@ export class CallForwarder {
       },
       (e) => {
         this.shares.release(load, user);
+        // Canceled by the client: the service's own answer to the Cancel is awaited (relayLate).
+        if (e === CLIENT_CANCELED && call.relayLate !== undefined) return;
         if (link.inflight.get(msg.id) === call) link.inflight.delete(msg.id);
         // Counted once, here (replies.error would count it again); a cancel is not an error.
         const canceled = isQiError(e, "ERR_CANCELED");
@@ -175,11 +188,71 @@ export class CallForwarder {
     );
   }
 
-  /** A client's Cancel: the forwarded call is given up on upstream too. */
+  /**
+   * A client's Cancel is forwarded, and whatever the service then answers is relayed: the
+   * gateway never makes up Canceled for a call still running upstream (libqi: a Cancel is a
+   * request; a method that ignores it returns its result). The call stays in the client's
+   * inflight table (its pending limit) until that answer, or the upstream connection's end.
+   */
   cancel(link: ClientLink, msg: Message): void {
     const id = canceledCallId(msg);
     const call = id === undefined ? undefined : link.inflight.get(id);
-    if (call) this.cancelForwarded(call, new QiError("ERR_CANCELED", "canceled by the client"));
+    if (call === undefined || call.relayLate !== undefined || id === undefined) return;
+    const target = this.targetForLate(call);
+    const relay = (late: Message) => {
+      if (link.inflight.get(id) !== call) return this.releaseLateReply(call, late);
+      link.inflight.delete(id);
+      if (link.conn.isClosed) return this.releaseLateReply(call, late);
+      const original = { ...msg, id, type: MessageType.Call, action: call.action };
+      if (late.type === MessageType.Reply) this.answerFromUpstream(link, original, target, late);
+      else if (late.type === MessageType.Error)
+        link.conn.replyError(original, errorPayloadText(late.payload));
+      else link.conn.replyCanceled(original);
+    };
+    call.relayLate = relay;
+    // The connection forgets late answers when it closes: the client is told then.
+    const lost = () => {
+      if (link.inflight.get(id) !== call) return;
+      link.inflight.delete(id);
+      if (!link.conn.isClosed)
+        link.conn.replyError(
+          { ...msg, id, type: MessageType.Call, action: call.action },
+          "The service's connection closed after the call was canceled; its outcome is unknown.",
+        );
+    };
+    const waiting = this.awaitingLate(call.upstream);
+    waiting.add(lost);
+    call.upstream.cancelCall(call.upstreamId, CLIENT_CANCELED, (late) => {
+      waiting.delete(lost);
+      relay(late);
+    });
+  }
+
+  /** Canceled calls of an upstream connection waiting for their answer; one close hook each. */
+  private awaitingLate(conn: Connection): Set<() => void> {
+    let set = this.lateByConn.get(conn);
+    if (set === undefined) {
+      const made = new Set<() => void>();
+      set = made;
+      this.lateByConn.set(conn, made);
+      whenClosed(conn, () => {
+        for (const lost of made) lost();
+        made.clear();
+      });
+    }
+    return set;
+  }
+
+  /** Enough of a Target to map objects in a late Reply to the client. */
+  private targetForLate(call: ForwardedCall): Target {
+    return {
+      conn: call.upstream,
+      service: call.service,
+      objectId: 1,
+      meta: call.meta,
+      serviceName: "",
+      calls: this.metrics.serviceCalls(""),
+    };
   }
 
   /** A client left: its calls in flight are given up on. */
@@ -288,5 +361,15 @@ export class CallForwarder {
       // An undecodable late Reply holds nothing we could release.
       this.logger.debug({ err: errorText(e) }, "undecodable late reply");
     }
+  }
+}
+
+/** The text of a service's Error answer (a dynamic holding a string, spec §1.3). */
+function errorPayloadText(payload: Uint8Array): string {
+  try {
+    const d = decode("m", payload) as Dynamic;
+    return typeof d.value === "string" ? d.value : String(d.value);
+  } catch {
+    return "unreadable error";
   }
 }

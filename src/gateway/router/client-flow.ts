@@ -57,6 +57,18 @@ export class ClientFlow {
     return false;
   }
 
+  /**
+   * An event held back for this client (subscriber-pacer.ts) was replaced by a newer one: it
+   * counts as dropped, and toward the hard limit like any event a stalled client is owed.
+   */
+  replacedHeldEvent(link: ClientLink, bytes: number, copies: number): void {
+    link.droppedEvents += copies;
+    link.owedBytes += (bytes + HEADER) * copies;
+    this.metrics.droppedEvents(copies);
+    const queued = link.conn.channel.bufferedBytes;
+    if (queued + link.owedBytes > this.limits.hardQueuedBytes) this.dropStalled(link, queued);
+  }
+
   /** The client left: stop waiting for its drain. */
   forget(link: ClientLink): void {
     link.stopWaitingForDrain?.();

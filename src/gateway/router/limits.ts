@@ -4,6 +4,11 @@ export interface RouterLimits {
   maxPendingCalls: number;
   /** Bytes queued toward a client above which its events are dropped (and counted). */
   maxQueuedBytes: number;
+  /**
+   * Bytes queued toward a client above which its events wait (the newest per subscription)
+   * so that answers to its calls go first (issue 11, docs/resilience.md).
+   */
+  streamQueueBytes: number;
   /** Bytes queued toward a client above which it is disconnected. */
   hardQueuedBytes: number;
   /** Calls all clients together may have in flight on one shared upstream connection. */
@@ -26,6 +31,7 @@ export const DEFAULT_LIMITS: RouterLimits = {
   maxPendingCalls: 1_000,
   maxQueuedBytes: 8 * 1024 * 1024,
   hardQueuedBytes: 64 * 1024 * 1024,
+  streamQueueBytes: 256 * 1024,
   // Below the 10,000 a Connection and a service host take, so the gateway's own calls
   // (MetaObjects, subscriptions) still fit when clients have filled their shares.
   maxUpstreamPendingCalls: 8_000,

@@ -13,7 +13,7 @@
  */
 import type { Logger } from "pino";
 import { type Connection, errorText } from "../../connection/index.js";
-import { Reserved } from "../../object/index.js";
+import { Reserved, SUBSCRIPTION_RATE_ACTION } from "../../object/index.js";
 import { type Message, MessageType } from "../../wire/index.js";
 import type { ClientLink } from "../client-link.js";
 import type { GatewayMetrics } from "../metrics.js";
@@ -152,6 +152,9 @@ export class Router {
         // the rejection go unhandled (found by test/gateway/fuzz.test.ts: an empty payload).
         if (isCall)
           this.signals.unsubscribe(link, msg).catch((e) => this.replies.error(link, msg, errorText(e)));
+        return;
+      case SUBSCRIPTION_RATE_ACTION:
+        if (isCall) this.signals.setRate(link, msg);
         return;
       case Reserved.terminate:
         if (msg.object !== 1) this.objects.releaseClientObject(link, msg.object);

@@ -7,9 +7,15 @@
  * other's events).
  */
 import type { Address, Connection } from "../../connection/index.js";
-import { Reserved, subscriptionArgs } from "../../object/index.js";
+import {
+  checkSubscriptionRate,
+  Reserved,
+  SUBSCRIPTION_RATE_SIGNATURE,
+  subscriptionArgs,
+} from "../../object/index.js";
 import {
   convertValue,
+  decode,
   defaultValue,
   encode,
   type Message,
@@ -28,6 +34,7 @@ import { Index3 } from "./nested-maps.js";
 import type { ObjectMap } from "./object-map.js";
 import { convertEvent, ctxOf, mapObjects } from "./payloads.js";
 import type { Replies } from "./replies.js";
+import { SubscriberPacer } from "./subscriber-pacer.js";
 import type { Target } from "./target.js";
 
 const EMPTY = new Uint8Array(0);
@@ -40,6 +47,8 @@ interface Subscriber {
   address: Address;
   /** The client's link ids → the signature it wants the events in (registerEventWithSignature). */
   links: Map<bigint, string | undefined>;
+  /** Its rate, latest-only, and events held back behind answers (subscriber-pacer.ts). */
+  pacer: SubscriberPacer;
 }
 
 export interface Fanout {
@@ -165,11 +174,7 @@ export class SignalFanout {
     }
     let sub = f.subscribers.get(link);
     if (!sub) {
-      sub = {
-        clientObjectId: msg.object,
-        address: { service: f.service, object: msg.object, action: f.signal },
-        links: new Map(),
-      };
+      sub = this.subscriber(f, link, msg.object);
       f.subscribers.set(link, sub);
     }
     sub.links.set(clientLinkId, wanted);
@@ -195,7 +200,10 @@ export class SignalFanout {
     link.subscriptions.delete(msg.service, msg.object, clientLinkId);
     const sub = f.subscribers.get(link);
     sub?.links.delete(clientLinkId);
-    if (sub && sub.links.size === 0) f.subscribers.delete(link);
+    if (sub && sub.links.size === 0) {
+      sub.pacer.dispose();
+      f.subscribers.delete(link);
+    }
     if (f.subscribers.size === 0) this.drop(f, true);
     link.conn.reply(msg, EMPTY);
   }
@@ -203,6 +211,7 @@ export class SignalFanout {
   /** A client left: its share of every fan-out goes, and fan-outs nobody else uses close. */
   forgetClient(link: ClientLink): void {
     for (const f of new Set(link.subscriptions.values())) {
+      f.subscribers.get(link)?.pacer.dispose();
       f.subscribers.delete(link);
       if (f.subscribers.size === 0) this.drop(f, true);
     }
@@ -245,6 +254,7 @@ export class SignalFanout {
     signals.delete(f.signal);
     if (signals.size === 0 && f.conn.isClosed) this.objects.delete(f.conn, f.service, f.objectId);
     for (const [link, sub] of f.subscribers) {
+      sub.pacer.dispose();
       for (const id of sub.links.keys()) {
         if (link.subscriptions.get(f.service, sub.clientObjectId, id) === f)
           link.subscriptions.delete(f.service, sub.clientObjectId, id);
@@ -270,7 +280,7 @@ export class SignalFanout {
     this.objects.set(conn, service, objectId, signals);
     listenToEvents(conn, service, objectId, (msg) => {
       const f = signals.get(msg.action);
-      if (f !== undefined) this.deliver(f, msg, conn);
+      if (f !== undefined) this.deliver(f, msg);
     });
     if (!this.watched.has(conn)) {
       this.watched.add(conn);
@@ -286,34 +296,89 @@ export class SignalFanout {
     return signals;
   }
 
-  /** One upstream Event, to every client subscribed to its signal. */
-  private deliver(f: Fanout, msg: Message, conn: Connection): void {
-    const sig = msg.flags & MessageFlags.DynamicPayload ? "m" : f.signature;
-    const withObjects = mayContainObject(sig);
-    const bytes = msg.payload.byteLength;
-    for (const [link, sub] of f.subscribers) {
-      if (!this.flow.admitEvent(link, bytes, sub.links.size)) continue;
-      let payload = msg.payload;
-      if (withObjects) {
-        try {
-          payload = mapObjects(msg.payload, sig, conn, link.conn, (ref) =>
-            this.objectMap.importUpstreamObject(link, conn, ref),
-          );
-        } catch {
-          continue;
-        }
+  /**
+   * A subscriber's pacing (member 87, object/subscription-rate.ts): (service, signal, link,
+   * maxRate Hz, latestOnly) for one of the client's subscriptions on this object.
+   */
+  setRate(link: ClientLink, msg: Message): void {
+    let args: unknown[];
+    try {
+      args = decode(SUBSCRIPTION_RATE_SIGNATURE, msg.payload) as unknown[];
+    } catch {
+      this.replies.error(link, msg, `Malformed subscription rate: ${SUBSCRIPTION_RATE_SIGNATURE} expected.`);
+      return;
+    }
+    const [, , clientLinkId, maxRate, latestOnly] = args as [number, number, bigint, number, boolean];
+    const f = link.subscriptions.get(msg.service, msg.object, BigInt(clientLinkId));
+    const sub = f?.subscribers.get(link);
+    if (sub === undefined) {
+      this.replies.error(
+        link,
+        msg,
+        `No subscription with link ${clientLinkId} on ${msg.service}.${msg.object}.`,
+      );
+      return;
+    }
+    try {
+      checkSubscriptionRate({ maxRate });
+    } catch (e) {
+      this.replies.error(link, msg, (e as Error).message);
+      return;
+    }
+    sub.pacer.configure(maxRate, latestOnly);
+    link.conn.reply(msg, EMPTY);
+  }
+
+  private subscriber(f: Fanout, link: ClientLink, clientObjectId: number): Subscriber {
+    const sub: Subscriber = {
+      clientObjectId,
+      address: { service: f.service, object: clientObjectId, action: f.signal },
+      links: new Map(),
+      pacer: new SubscriberPacer(this.limits.streamQueueBytes, {
+        queued: () => link.conn.channel.bufferedBytes,
+        send: (payload, flags) => this.sendTo(f, link, sub, payload, flags),
+        dropped: (bytes) => this.flow.replacedHeldEvent(link, bytes, sub.links.size),
+        alive: () => !link.conn.isClosed && f.subscribers.get(link) === sub,
+      }),
+    };
+    return sub;
+  }
+
+  /** One upstream Event, to every client subscribed to its signal, each at its own pace. */
+  private deliver(f: Fanout, msg: Message): void {
+    for (const sub of f.subscribers.values()) sub.pacer.offer(msg.payload, msg.flags);
+  }
+
+  /** An event going out to one client now: objects mapped, converted per link as asked. */
+  private sendTo(
+    f: Fanout,
+    link: ClientLink,
+    sub: Subscriber,
+    upstreamPayload: Uint8Array,
+    flags: number,
+  ): void {
+    const sig = flags & MessageFlags.DynamicPayload ? "m" : f.signature;
+    if (!this.flow.admitEvent(link, upstreamPayload.byteLength, sub.links.size)) return;
+    let payload = upstreamPayload;
+    if (mayContainObject(sig)) {
+      try {
+        payload = mapObjects(upstreamPayload, sig, f.conn, link.conn, (ref) =>
+          this.objectMap.importUpstreamObject(link, f.conn, ref),
+        );
+      } catch {
+        return;
       }
-      for (const wanted of sub.links.values()) {
-        if (wanted === undefined) {
-          link.conn.sendEvent(sub.address, payload, msg.flags);
-          this.metrics.bytesOut(payload.byteLength + 28);
-          continue;
-        }
-        const converted = convertEvent(payload, sig, wanted, ctxOf(link.conn));
-        if (converted === undefined) continue;
-        link.conn.sendEvent(sub.address, converted, MessageFlags.DynamicPayload);
-        this.metrics.bytesOut(converted.byteLength + 28);
+    }
+    for (const wanted of sub.links.values()) {
+      if (wanted === undefined) {
+        link.conn.sendEvent(sub.address, payload, flags);
+        this.metrics.bytesOut(payload.byteLength + 28);
+        continue;
       }
+      const converted = convertEvent(payload, sig, wanted, ctxOf(link.conn));
+      if (converted === undefined) continue;
+      link.conn.sendEvent(sub.address, converted, MessageFlags.DynamicPayload);
+      this.metrics.bytesOut(converted.byteLength + 28);
     }
   }
 

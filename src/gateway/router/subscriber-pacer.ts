@@ -1,0 +1,106 @@
+/**
+ * What goes out to one client for one of its subscriptions, and when (issue 11):
+ * - a rate the subscriber asked for (member 87, object/subscription-rate.ts): at most one
+ *   event per interval; the newest of an interval goes at its end (a throttle that never
+ *   loses the last value: a property watch ends on the value the property has);
+ * - calls ahead of streams: while more than `backlogBytes` are queued toward the client (0 for
+ *   a latestOnly subscriber), events wait here instead of in the socket's queue, so an answer
+ *   to a call is never behind more than that. One event waits per subscription: a newer one
+ *   replaces it (counted as dropped), so a slow client gets the newest, never a backlog.
+ *
+ * Why priority and not a second channel: every client has one connection (libqi's, a
+ * browser's WebSocket), the answer and the stream share it; holding events back is invisible
+ * to the client and needs nothing from it, where a second channel would need a client that
+ * opens and authenticates it. What a kernel socket buffer holds cannot be overtaken, so the
+ * backlog limit keeps what the gateway itself writes ahead of answers small.
+ */
+
+/** How often a held event is tried again while the client's queue stays over the limit (ms). */
+const RETRY_MS = 5;
+
+export interface PacerHooks {
+  /** Bytes queued toward the client now. */
+  queued(): number;
+  /** Sends an event now. */
+  send(payload: Uint8Array, flags: number): void;
+  /** An event held here (of `bytes`) was replaced by a newer one. */
+  dropped(bytes: number): void;
+  /** Whether the client is still there. */
+  alive(): boolean;
+}
+
+export class SubscriberPacer {
+  private intervalMs = 0;
+  private latestOnly = false;
+  private lastSentAt = Number.NEGATIVE_INFINITY;
+  private held: { payload: Uint8Array; flags: number } | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly backlogBytes: number,
+    private readonly hooks: PacerHooks,
+  ) {}
+
+  /** The subscriber's own pacing: `maxRate` events/s (0: none), newest only. */
+  configure(maxRate: number, latestOnly: boolean): void {
+    this.intervalMs = maxRate > 0 ? 1000 / maxRate : 0;
+    this.latestOnly = latestOnly;
+    if (this.held !== undefined) this.schedule();
+  }
+
+  get isPaced(): boolean {
+    return this.intervalMs > 0 || this.latestOnly;
+  }
+
+  /** An upstream event for this subscriber: sent now, or held (the newest one) for later. */
+  offer(payload: Uint8Array, flags: number): void {
+    if (this.held === undefined && this.mayGo()) {
+      this.go(payload, flags);
+      return;
+    }
+    if (this.held !== undefined) this.hooks.dropped(this.held.payload.byteLength);
+    // Kept past this tick: a copy, as the framer may reuse what the payload views.
+    this.held = { payload: payload.slice(), flags };
+    this.schedule();
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.held = undefined;
+  }
+
+  private mayGo(): boolean {
+    if (this.hooks.queued() > (this.latestOnly ? 0 : this.backlogBytes)) return false;
+    return this.intervalMs === 0 || performance.now() - this.lastSentAt >= this.intervalMs;
+  }
+
+  private go(payload: Uint8Array, flags: number): void {
+    if (this.intervalMs > 0) this.lastSentAt = performance.now();
+    this.hooks.send(payload, flags);
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined) return;
+    const untilInterval = this.intervalMs > 0 ? this.lastSentAt + this.intervalMs - performance.now() : 0;
+    this.timer = setTimeout(() => this.flush(), Math.max(RETRY_MS, untilInterval));
+    // A held event must not keep a gateway process alive on its own.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    const held = this.held;
+    if (held === undefined) return;
+    if (!this.hooks.alive()) {
+      this.dispose();
+      return;
+    }
+    if (!this.mayGo()) {
+      this.schedule();
+      return;
+    }
+    this.held = undefined;
+    this.go(held.payload, held.flags);
+  }
+}
