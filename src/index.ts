@@ -21,6 +21,11 @@ export {
   type SessionOptions,
 } from "./session/index.js";
 
+// Other ways to reach a robot: give the Session one of these as its `transport`
+// (docs/xmpp.md: a robot behind NAT through an XMPP server; docs/fleet.md: a robot of a NATS fleet)
+export { type XmppConnectOptions, xmppTransport } from "./transport/index.js";
+export { fleetTransport, type FleetTransportOptions } from "./fleet/index.js";
+
 // Objects: defining and serving them, and proxies of remote ones
 export {
   type CallContext,

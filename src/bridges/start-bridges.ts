@@ -58,7 +58,8 @@ export async function startBridges(
       options.logger.warn({ bridge: entry.name }, entry.warning);
       options.warn?.(entry.warning);
       const user = typeof request.settings.user === "string" ? request.settings.user : `bridge-${entry.name}`;
-      const session = new Session({ transport: inProcessTransport(gateway, user) });
+      // No reconnection: the in-process channel ends only with the gateway, and the bridge with it.
+      const session = new Session({ transport: inProcessTransport(gateway, user), reconnect: false });
       await session.connect(`inproc://gateway/${entry.name}`);
       try {
         const plugin = await entry.load();

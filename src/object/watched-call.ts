@@ -4,7 +4,7 @@
  * a method that ignores the cancel still returns its result. The Cancel is sent with the
  * connection's late-answer hook, and the late Reply, Error or Canceled decides the outcome.
  */
-import type { Address, Connection } from "../connection/connection.js";
+import type { Address, Connection } from "../connection/index.js";
 import { isQiError, QiError } from "../connection/errors.js";
 import { type Dynamic, decode, type Message, MessageType, type Payload } from "../wire/index.js";
 

@@ -28,7 +28,7 @@ const ROOT_NAMES = `
   ServiceDirectory ServiceDirectoryOptions ServiceInfo Session SessionEvents SessionOptions SignalCallback
   startGateway Strand Struct SyncConnectOptions SyncObject SyncProperty SyncSession TransportError
   TransportErrorCode UserPermissions UserTokenAuthenticator UserTokenAuthProvider validateGatewayConfig
-  WireError WireErrorCode
+  WireError WireErrorCode XmppConnectOptions xmppTransport fleetTransport FleetTransportOptions
 `;
 const WIRE_NAMES = `
   ByteString CodecContext convertValue DEFAULT_MAX_DEPTH DEFAULT_MAX_PAYLOAD DecodedHeader DecodeHeaderOptions

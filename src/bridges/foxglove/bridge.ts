@@ -54,7 +54,7 @@ export async function startFoxglove(context: BridgeContext): Promise<RunningBrid
       close?.().catch(() => {});
     });
     (async () => {
-      const session = new Session({ transport: inProcessTransport(gateway, user) });
+      const session = new Session({ transport: inProcessTransport(gateway, user), reconnect: false });
       await session.connect(`inproc://gateway/foxglove/${user}`);
       close = await serveFoxgloveClient(ws, {
         session,

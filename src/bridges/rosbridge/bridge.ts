@@ -29,7 +29,7 @@ export async function startRosbridge(context: BridgeContext): Promise<RunningBri
     );
   let subscribers = 0;
   const openSession = async (user: string) => {
-    const session = new Session({ transport: inProcessTransport(gateway, user) });
+    const session = new Session({ transport: inProcessTransport(gateway, user), reconnect: false });
     await session.connect(`inproc://gateway/rosbridge/${user}`);
     return session;
   };
