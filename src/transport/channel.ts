@@ -405,7 +405,7 @@ export class SocketChannel extends NodeChannelBase implements PullReader {
     resumePulling(this.socket);
   }
 
-  /** @internal Pull mode: where the socket's next read goes (the framer's choice). */
+  /** Pull mode: where the socket's next read goes (the framer's choice). Part of PullReader. */
   buffer(): Uint8Array {
     if (this.isClosed || this.framer.isDead) return sharedRead(); // no read follows
     try {
@@ -417,7 +417,7 @@ export class SocketChannel extends NodeChannelBase implements PullReader {
     }
   }
 
-  /** @internal Pull mode: `n` bytes were read into the last buffer(); false stops reading. */
+  /** Pull mode: `n` bytes were read into the last buffer(); false stops reading. */
   commit(n: number): boolean {
     if (this.isClosed) return false;
     try {

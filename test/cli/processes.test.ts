@@ -86,7 +86,7 @@ describe("qi start", () => {
     const [url] = await sd.listenStandalone("tcp://127.0.0.1:0");
     const r = await runQi(["start", "--listen", url]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: .* — try another port/m);
+    expect(r.stderr).toMatch(/^error: .*address already in use — try --listen with another port/m);
   });
 });
 

@@ -34,7 +34,7 @@ import { Index3 } from "./nested-maps.js";
 import type { ObjectMap } from "./object-map.js";
 import { convertEvent, ctxOf, mapObjects } from "./payloads.js";
 import type { Replies } from "./replies.js";
-import { SubscriberPacer } from "./subscriber-pacer.js";
+import { HeldEvents, SubscriberPacer } from "./subscriber-pacer.js";
 import type { Target } from "./target.js";
 
 const EMPTY = new Uint8Array(0);
@@ -75,6 +75,8 @@ export class SignalFanout {
   /** (upstream connection, service, object) → its signals; an event handler is installed for each. */
   private readonly objects = new Index3<Connection, number, number, ObjectSignals>();
   private readonly watched = new WeakSet<Connection>();
+  /** Per client: the events of its unpaced subscriptions held behind answers (subscriber-pacer.ts). */
+  private readonly heldEvents = new WeakMap<ClientLink, HeldEvents>();
 
   constructor(
     private readonly clients: ReadonlySet<ClientLink>,
@@ -216,6 +218,8 @@ export class SignalFanout {
       if (f.subscribers.size === 0) this.drop(f, true);
     }
     link.subscriptions.clear();
+    this.heldEvents.get(link)?.dispose();
+    this.heldEvents.delete(link);
   }
 
   /** A service went away: its subscriptions are gone (upstream ended them itself). */
@@ -334,14 +338,28 @@ export class SignalFanout {
       clientObjectId,
       address: { service: f.service, object: clientObjectId, action: f.signal },
       links: new Map(),
-      pacer: new SubscriberPacer(this.limits.streamQueueBytes, {
-        queued: () => link.conn.channel.bufferedBytes,
-        send: (payload, flags) => this.sendTo(f, link, sub, payload, flags),
-        dropped: (bytes) => this.flow.replacedHeldEvent(link, bytes, sub.links.size),
-        alive: () => !link.conn.isClosed && f.subscribers.get(link) === sub,
-      }),
+      pacer: new SubscriberPacer(
+        this.limits.streamQueueBytes,
+        {
+          queued: () => link.conn.channel.bufferedBytes,
+          send: (payload, flags) => this.sendTo(f, link, sub, payload, flags),
+          dropped: (bytes) => this.flow.replacedHeldEvent(link, bytes, sub.links.size),
+          alive: () => !link.conn.isClosed && f.subscribers.get(link) === sub,
+        },
+        this.heldEventsOf(link),
+      ),
     };
     return sub;
+  }
+
+  /** The queue of a client's unpaced events (made on its first subscription). */
+  private heldEventsOf(link: ClientLink): HeldEvents {
+    let held = this.heldEvents.get(link);
+    if (held === undefined) {
+      held = new HeldEvents(this.limits.streamQueueBytes, this.limits.maxQueuedBytes);
+      this.heldEvents.set(link, held);
+    }
+    return held;
   }
 
   /** One upstream Event, to every client subscribed to its signal, each at its own pace. */
