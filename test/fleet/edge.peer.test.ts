@@ -12,7 +12,7 @@ import { Session } from "../../src/session/index.js";
 import { MessageType } from "../../src/wire/message-types.js";
 import type { Raw } from "../../src/wire/values.js";
 import { RawClient } from "../gateway/raw-client.js";
-import { cleanup, raw, runCleanup, until, type World, world } from "../gateway/world.js";
+import { cleanup, raw, runCleanup, sleep, until, type World, world } from "../gateway/world.js";
 import { type NatsCluster, natsServerPath, startCluster, waitRouted } from "./nats-cluster.js";
 
 const bin = natsServerPath();
@@ -138,7 +138,9 @@ describe.skipIf(!bin)("a fleet with edge gateways", () => {
     const t0 = Date.now();
     let answer: unknown;
     while (answer === undefined && Date.now() - t0 < 15_000) {
-      answer = await calc.call("add", 2, 2).catch(() => undefined);
+      // A failed call rejects at once while the session reconnects: wait between tries, or
+      // this loop would run on microtasks alone and starve the reconnection's timers.
+      answer = await calc.call("add", 2, 2).catch(() => sleep(50).then(() => undefined));
     }
     expect(answer).toBe(4);
     // Edge B was on node 2: its clients now get a clear error or work again; edge A is untouched.
@@ -146,6 +148,18 @@ describe.skipIf(!bin)("a fleet with edge gateways", () => {
     cleanup.push(() => a.close());
     await a.connect(edges[0].endpoints()[0]);
     expect(await (await a.service("Calc")).call("add", 3, 3)).toBe(6);
+    // Edge B serves again once its NATS connection has moved (a fresh client gets through).
+    const t1 = Date.now();
+    let viaB: unknown;
+    while (viaB === undefined && Date.now() - t1 < 20_000) {
+      const b = new Session({ user: "nao", token: "secret", reconnect: false });
+      viaB = await b
+        .connect(edges[1].endpoints()[0])
+        .then(async () => (await b.service("Calc")).call("add", 4, 4))
+        .catch(() => sleep(100).then(() => undefined))
+        .finally(() => b.close());
+    }
+    expect(viaB).toBe(8);
   });
 
   it("lets a client reconnect to edge B when edge A dies", async () => {
