@@ -228,6 +228,16 @@ describe.skipIf(!found)("ros1 bridge with the real ROS 1", () => {
     expect(stdout).toContain('data: "English"');
     const service = await ros.run("rosservice", ["call", "/robot/status"]);
     expect(service.stdout).toContain("all good");
+    // The bridge registers its publications and subscriptions one by one: publish once the new
+    // master lists it as a subscriber, or `pub -1` may have come and gone before it is.
+    await waitFor(
+      async () =>
+        /Subscribers:\s*\n\s*\* \/qi_gateway/.test(
+          (await ros.run("rostopic", ["info", "/cmd_vel"], 10_000)).stdout,
+        ),
+      "the bridge subscribed to /cmd_vel on the new master",
+      30_000,
+    );
     await ros.run("rostopic", ["pub", "-1", "/cmd_vel", "geometry_msgs/Twist", "{linear: {x: 2.0}}"]);
     await waitFor(() => world.moves.some((m) => m[0] === 2), "a move after the restart");
   }, 90_000);
