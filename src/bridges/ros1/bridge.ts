@@ -88,7 +88,7 @@ export async function startRos1(ctx: BridgeContext): Promise<RunningBridge> {
       settings.masterCheckMs,
       async () => {
         for (const t of outs) await registerPublisher(node, t.topic);
-        for (const t of ins) t.resubscribe();
+        for (const t of ins) await t.resubscribe();
         await registerServices(node, services, serviceNames);
       },
       logger,

@@ -40,10 +40,25 @@ export class TopicInBridge {
     this.subscribe();
   }
 
-  /** After a master restart: register again (a new Subscription, the old one closed). */
-  resubscribe(): void {
-    this.o.node.unsubscribe(this.topic);
-    this.subscribe();
+  /**
+   * Registers this subscription with a (restarted) master, keeping the node's subscription as
+   * it is. Not unsubscribe + subscribe: the library unregisters in the background, and that
+   * call could reach the master after the new registration and undo it.
+   */
+  async resubscribe(): Promise<void> {
+    const { node, entry } = this.o;
+    const [code, message, publishers] = await node.rosMasterClient.registerSubscriber(
+      node.name,
+      this.topic,
+      entry.type,
+      node.rosFollower.url()!,
+    );
+    if (code !== 1) throw new Error(`registerSubscriber ${this.topic}: ${String(message)}`);
+    // The publishers the new master knows already: connect to them as to announced ones.
+    if (Array.isArray(publishers)) {
+      const urls = publishers.filter((p): p is string => typeof p === "string");
+      node.rosFollower.emit("publisherUpdate", this.topic, urls, "/master");
+    }
   }
 
   close(): void {
