@@ -5,7 +5,14 @@
  */
 import { WireError } from "./errors.js";
 import { emptyMetaObject } from "./metaobject.js";
-import { isStructNode, printSignature, type SigNode, signatureEquals, toSigNode } from "./signature.js";
+import {
+  isStructNode,
+  printSignature,
+  type SigNode,
+  signatureEquals,
+  type TupleNode,
+  toSigNode,
+} from "./signature.js";
 import { ByteString, Dynamic, ObjectRef, Optional, Raw, Struct } from "./values.js";
 
 /** The value libqi default-constructs for a type (missing struct fields get these). */
@@ -55,6 +62,20 @@ export function defaultValue(sig: string | SigNode): unknown {
       return node.members.map((m) => defaultValue(m));
     }
   }
+}
+
+/**
+ * A tuple's values, in signature order, as the app sees them: a Struct when the signature
+ * names the tuple and its fields, the array itself otherwise (shared by the JSON and YARP
+ * conversions).
+ */
+export function tupleValue(node: TupleNode, items: unknown[]): unknown[] | Struct {
+  if (!node.fieldNames || node.name === undefined) return items;
+  const fields: Record<string, unknown> = {};
+  node.fieldNames.forEach((f, i) => {
+    fields[f] = items[i];
+  });
+  return new Struct(node.name, fields);
 }
 
 /** The range of each integer type code (shared with json.ts). */

@@ -9,7 +9,7 @@
  * ConversionError naming where. Back (toJson): bigint → number when safe, Raw → {"base64": …}
  * (or "<raw N bytes>" for humans), Map → object, Struct → object of its fields.
  */
-import { INT_RANGES } from "./convert.js";
+import { INT_RANGES, tupleValue } from "./convert.js";
 import { parseSignature, type SigNode } from "./signature.js";
 import { ByteString, Dynamic, ObjectRef, Optional, Raw, Struct } from "./values.js";
 
@@ -106,15 +106,10 @@ export function fromJson(value: unknown, sig: string | SigNode, path = "value"):
       if (!Array.isArray(value)) fail(path, `expected a JSON array of ${node.members.length} for a tuple`);
       if (value.length !== node.members.length)
         fail(path, `expected ${node.members.length} elements, got ${value.length}`);
-      const items = node.members.map((m, i) => fromJson(value[i], m, `${path}[${i}]`));
-      if (node.fieldNames && node.name !== undefined) {
-        const fields: Record<string, unknown> = {};
-        node.fieldNames.forEach((f, i) => {
-          fields[f] = items[i];
-        });
-        return new Struct(node.name, fields);
-      }
-      return items;
+      return tupleValue(
+        node,
+        node.members.map((m, i) => fromJson(value[i], m, `${path}[${i}]`)),
+      );
     }
     case "optional":
       return value === null ? Optional.NONE : Optional.of(fromJson(value, node.element, path));

@@ -13,6 +13,7 @@ import {
   Raw,
   type SigNode,
   Struct,
+  tupleValue,
 } from "../../wire/index.js";
 import { type Bottle, type BottleValue, Float, Vocab } from "./bottle.js";
 
@@ -131,15 +132,10 @@ export function itemToQi(v: BottleValue, node: SigNode, path: string): unknown {
       if (!Array.isArray(v)) return fail(path, "expected a list (…)");
       if (v.length !== node.members.length)
         fail(path, `expected ${node.members.length} items, got ${v.length}`);
-      const items = node.members.map((m, i) => itemToQi(v[i], m, `${path}[${i}]`));
-      if (node.fieldNames && node.name !== undefined) {
-        const fields: Record<string, unknown> = {};
-        node.fieldNames.forEach((f, i) => {
-          fields[f] = items[i];
-        });
-        return new Struct(node.name, fields);
-      }
-      return items;
+      return tupleValue(
+        node,
+        node.members.map((m, i) => itemToQi(v[i], m, `${path}[${i}]`)),
+      );
     }
     case "optional":
       return Array.isArray(v) && v.length === 0
