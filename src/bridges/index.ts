@@ -12,6 +12,7 @@ export {
   type BridgeRequest,
   checkBridgeNames,
   inProcessTransport,
+  openInProcessSession,
   type StartBridgesOptions,
   type StartedBridge,
   startBridges,

@@ -38,6 +38,16 @@ export function inProcessTransport(gateway: Gateway, identity: string): Transpor
   };
 }
 
+/**
+ * A Session logged in to `gateway` as `user`, in process. No reconnection: the in-process
+ * channel ends only with the gateway, and the bridge with it. `label` names it in the URL.
+ */
+export async function openInProcessSession(gateway: Gateway, user: string, label: string): Promise<Session> {
+  const session = new Session({ transport: inProcessTransport(gateway, user), reconnect: false });
+  await session.connect(`inproc://gateway/${label}`);
+  return session;
+}
+
 /** Throws (naming the known bridges) for a name this build does not have. */
 export function checkBridgeNames(names: readonly string[]): void {
   for (const name of names)
@@ -58,9 +68,7 @@ export async function startBridges(
       options.logger.warn({ bridge: entry.name }, entry.warning);
       options.warn?.(entry.warning);
       const user = typeof request.settings.user === "string" ? request.settings.user : `bridge-${entry.name}`;
-      // No reconnection: the in-process channel ends only with the gateway, and the bridge with it.
-      const session = new Session({ transport: inProcessTransport(gateway, user), reconnect: false });
-      await session.connect(`inproc://gateway/${entry.name}`);
+      const session = await openInProcessSession(gateway, user, entry.name);
       try {
         const plugin = await entry.load();
         const bridge = await plugin.start({

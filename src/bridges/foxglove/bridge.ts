@@ -9,11 +9,10 @@
 import foxglove from "@foxglove/ws-protocol";
 import type { IncomingMessage } from "node:http";
 import type { WebSocket } from "ws";
-import { Session } from "../../session/index.js";
 import type { BridgeContext, BridgePlugin, RunningBridge } from "../plugin.js";
 import { listenWeb } from "../rosbridge/listener.js";
 import { rosbridgeSettings } from "../rosbridge/settings.js";
-import { inProcessTransport } from "../start-bridges.js";
+import { openInProcessSession } from "../start-bridges.js";
 import { serveFoxgloveClient } from "./client.js";
 
 export const DEFAULT_FOXGLOVE_LISTEN = "ws://127.0.0.1:8765";
@@ -54,8 +53,7 @@ export async function startFoxglove(context: BridgeContext): Promise<RunningBrid
       close?.().catch(() => {});
     });
     (async () => {
-      const session = new Session({ transport: inProcessTransport(gateway, user), reconnect: false });
-      await session.connect(`inproc://gateway/foxglove/${user}`);
+      const session = await openInProcessSession(gateway, user, `foxglove/${user}`);
       close = await serveFoxgloveClient(ws, {
         session,
         maxInFlightBytes: settings.maxInFlightBytes,

@@ -7,9 +7,8 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { WebSocket } from "ws";
-import { Session } from "../../session/index.js";
 import type { BridgeContext, BridgePlugin, RunningBridge } from "../plugin.js";
-import { inProcessTransport } from "../start-bridges.js";
+import { openInProcessSession } from "../start-bridges.js";
 import { RosbridgeClient } from "./client.js";
 import { parseFrame } from "./frames.js";
 import { listenWeb } from "./listener.js";
@@ -28,11 +27,7 @@ export async function startRosbridge(context: BridgeContext): Promise<RunningBri
       `rosbridge is open: every web client acts as ${context.user} without logging in`,
     );
   let subscribers = 0;
-  const openSession = async (user: string) => {
-    const session = new Session({ transport: inProcessTransport(gateway, user), reconnect: false });
-    await session.connect(`inproc://gateway/rosbridge/${user}`);
-    return session;
-  };
+  const openSession = (user: string) => openInProcessSession(gateway, user, `rosbridge/${user}`);
 
   const onConnection = (ws: WebSocket, request: IncomingMessage) => {
     const remote = request.socket.remoteAddress ?? "unknown";
