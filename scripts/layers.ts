@@ -11,6 +11,7 @@ export const LAYERS = [
   "connection", // handshake, message ids, pending calls, routing to bound objects
   "object", // QiObject, RemoteObject, objects by reference
   "session", // Session, Service Directory, ServiceInfo
+  "record", // recording signals to MCAP files and replaying them (qi record, qi play)
   "gateway", // the Gateway
   "bridges", // the gateway's plug-ins to other robotics frameworks (ROS 1, rosbridge, Foxglove, YARP)
   "fleet", // many robots and their clients over a NATS cluster: robot side, edge gateways, presence

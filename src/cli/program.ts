@@ -11,7 +11,9 @@ import { register as get } from "./commands/get.js";
 import { register as info } from "./commands/info.js";
 import { register as log } from "./commands/log.js";
 import { register as logSend } from "./commands/log-send.js";
+import { register as play } from "./commands/play.js";
 import { register as post } from "./commands/post.js";
+import { register as record } from "./commands/record.js";
 import { register as robots } from "./commands/robots.js";
 import { register as sd } from "./commands/sd.js";
 import { register as services } from "./commands/services.js";
@@ -99,6 +101,7 @@ export function buildProgram(): Command {
   ])
     add(program);
   robots(program);
+  for (const add of [record, play]) add(program);
   for (const cmd of [program, ...program.commands]) {
     const hint = cmd === program ? "qi --help" : `qi ${cmd.name()} --help`;
     cmd.configureOutput({
