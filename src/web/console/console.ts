@@ -10,6 +10,7 @@ import { connect, defaultUrl, type RemoteObject, type Session } from "../client/
 import { $, describeError, h, setStatus } from "./dom.js";
 import { login as loginState, startStats, stopStatsTimer } from "./gateway-page.js";
 import { renderService, unwatchAll } from "./member-views.js";
+import { mountRecorder } from "./recorder.js";
 
 let session: Session | undefined;
 let current: { name: string; proxy: RemoteObject } | undefined;
@@ -133,6 +134,7 @@ function start(): void {
   $("tab-services").addEventListener("click", () => showTab("services"));
   $("tab-gateway").addEventListener("click", () => showTab("gateway"));
   $("gateway-refresh").addEventListener("click", () => startStats());
+  mountRecorder($("events-panel"), () => session);
   document.body.dataset.ready = "1";
 }
 
