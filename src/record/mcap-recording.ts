@@ -15,6 +15,8 @@ export interface RecordingOptions {
   maxPendingBytes?: number;
   /** How values become JSON (the console passes its client's toJson). */
   toJson?: ToJson;
+  /** Events are no longer written once their bytes reach this (`full` turns true). */
+  maxBytes?: number;
 }
 
 export interface RecordingStats {
@@ -48,11 +50,13 @@ export class McapRecording {
   private readonly channels = new Map<string, { id: number; member: QiMember }>();
   private readonly maxPending: number;
   private readonly json: ToJson | undefined;
+  private readonly maxBytes: number;
 
   private constructor(writable: IWritable, options: RecordingOptions) {
     this.writer = new McapWriter({ writable, useStatistics: true, useChunks: true });
     this.maxPending = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     this.json = options.toJson;
+    this.maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   }
 
   static async start(writable: IWritable, options: RecordingOptions = {}): Promise<McapRecording> {
@@ -64,6 +68,11 @@ export class McapRecording {
   /** The first write error, if the file could not be written (the disk is full…). */
   get error(): unknown {
     return this.failure;
+  }
+
+  /** Whether the events reached `maxBytes` (later ones are not written). */
+  get full(): boolean {
+    return this.stats.bytes >= this.maxBytes;
   }
 
   /** Registers the channel of a member (once); resolves with its key for `write`. */
@@ -109,11 +118,12 @@ export class McapRecording {
 
   /**
    * Records one event on a channel (`key` from addMember) at `timeNs` (ns since the epoch).
-   * Returns false when it was dropped (the writer is behind, or the recording is closed).
+   * Returns false when it was not written (the writer is behind, the recording is full or
+   * closed).
    */
   write(key: string, event: unknown, timeNs: bigint): boolean {
     const channel = this.channels.get(key);
-    if (!channel || this.closed || this.failure !== undefined) return false;
+    if (!channel || this.closed || this.full || this.failure !== undefined) return false;
     const data = encodeEvent(channel.member, event, timeNs, this.json);
     if (this.pendingBytes + data.byteLength > this.maxPending) {
       this.stats.dropped++;

@@ -221,6 +221,17 @@ describe("qi record, stopped with Ctrl-C", () => {
   });
 });
 
+describe("qi record --max-size", () => {
+  it("stops at the size limit with a valid file", async () => {
+    const out = join(dir, "limited.mcap");
+    const r = await runQi(["record", "--url", url, "-o", out, "--max-size", "2M", "ALVideoDevice.image"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^--max-size 2M reached: 3 events, 2\.6 MiB/m);
+    const reader = await openMcap(out);
+    expect(reader.statistics!.messageCount).toBe(3n);
+  });
+});
+
 describe("qi play, bad files", () => {
   it("a truncated file: exit 1 naming where it ends", async () => {
     const bytes = readFileSync(file);

@@ -59,25 +59,26 @@ export function register(program: Command): void {
       });
       const recording = await McapRecording.start(fileWritable(file), {
         library: `qimessaging ${version()}`,
+        maxBytes,
       });
       const started = performance.now();
       let stop!: (why: string) => void;
       const stopped = new Promise<string>((resolve) => {
         stop = resolve;
       });
-      const progress = new Progress(recording.stats, started);
-      const recorder = await SessionRecorder.start(chosen, recording, {
-        calls: opts.calls,
-        onEvent: () => {
-          if (recording.stats.bytes >= maxBytes) stop(`--max-size ${opts.maxSize} reached`);
-          progress.maybePrint();
-        },
-      });
-      session.on("disconnected", (why) => stop(`connection lost (${why})`));
       const names = chosen.members.map((m) => `${m.service}.${m.member}`);
       process.stderr.write(
         `recording ${names.length <= 6 ? names.join(", ") : `${names.length} signals and properties`}${opts.calls ? " and calls" : ""} to ${opts.output} (Ctrl-C to stop)\n`,
       );
+      const progress = new Progress(recording.stats, started);
+      const recorder = await SessionRecorder.start(chosen, recording, {
+        calls: opts.calls,
+        onEvent: () => {
+          if (recording.full) stop(`--max-size ${opts.maxSize} reached`);
+          progress.maybePrint();
+        },
+      });
+      session.on("disconnected", (why) => stop(`connection lost (${why})`));
       const timer =
         durationMs === undefined ? undefined : setTimeout(() => stop("--duration reached"), durationMs);
       const why = await Promise.race([stopped, waitForShutdown().then(() => "stopped")]);

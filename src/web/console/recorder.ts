@@ -78,7 +78,7 @@ export function mountRecorder(host: HTMLElement, session: () => Session | undefi
       });
       const recorder = await SessionRecorder.start(chosen, recording, {
         onEvent: () => {
-          if (recording.stats.bytes >= MAX_BYTES) void stop();
+          if (recording.full) void stop();
         },
       });
       const timer = setInterval(() => {
