@@ -79,7 +79,13 @@ export function register(program: Command): void {
       });
       if (plan.services.size === 0)
         throw failure(`${path} holds no channel recorded by \`qi record\``, FILE_HINT);
-      const hosted = hostRecording(plan);
+      let hosted: ReturnType<typeof hostRecording>;
+      try {
+        hosted = hostRecording(plan);
+      } catch (e) {
+        // A member the file describes that no object can have (a bad name, a duplicate).
+        throw failure(`${path}: cannot host the recorded services: ${(e as Error).message}`, FILE_HINT, e);
+      }
       // --url given on the command line: register on that Service Directory (QI_URL is not enough).
       const onExisting = cmd.getOptionValueSource("url") === "cli";
       let session: Session;
