@@ -66,10 +66,6 @@ export function register(program: Command): void {
       const stopped = new Promise<string>((resolve) => {
         stop = resolve;
       });
-      const names = chosen.members.map((m) => `${m.service}.${m.member}`);
-      process.stderr.write(
-        `recording ${names.length <= 6 ? names.join(", ") : `${names.length} signals and properties`}${opts.calls ? " and calls" : ""} to ${opts.output} (Ctrl-C to stop)\n`,
-      );
       const progress = new Progress(recording.stats, started);
       const recorder = await SessionRecorder.start(chosen, recording, {
         calls: opts.calls,
@@ -78,6 +74,11 @@ export function register(program: Command): void {
           progress.maybePrint();
         },
       });
+      const names = chosen.members.map((m) => `${m.service}.${m.member}`);
+      process.stderr.write(
+        `recording ${names.length <= 6 ? names.join(", ") : `${names.length} signals and properties`}${opts.calls ? " and calls" : ""} to ${opts.output} (Ctrl-C to stop)\n`,
+      );
+      progress.begin();
       session.on("disconnected", (why) => stop(`connection lost (${why})`));
       const timer =
         durationMs === undefined ? undefined : setTimeout(() => stop("--duration reached"), durationMs);
@@ -116,6 +117,8 @@ function fileWritable(file: import("node:fs/promises").FileHandle) {
 /** The progress line: events, bytes and rate; rewritten in place on a terminal, every 5 s on a pipe. */
 class Progress {
   private last = 0;
+  /** Off until the "recording …" line is out (the start values arrive while subscribing). */
+  private on = false;
   private readonly tty = process.stderr.isTTY === true;
 
   constructor(
@@ -123,7 +126,12 @@ class Progress {
     private readonly started: number,
   ) {}
 
+  begin(): void {
+    this.on = true;
+  }
+
   maybePrint(): void {
+    if (!this.on) return;
     const now = performance.now();
     if (now - this.last < (this.tty ? PROGRESS_TTY_MS : PROGRESS_PIPE_MS)) return;
     this.last = now;
