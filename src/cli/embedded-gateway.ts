@@ -21,6 +21,8 @@ export interface EmbeddedGatewayConfig {
   xmpp?: XmppListenOptions;
   /** Outside clients may register services (off by default, as for `qi gateway`). */
   allowRegistration?: boolean;
+  /** The robots found on the LAN, served as /robots.json (qi start --discover). */
+  robots?: () => object[];
 }
 
 export interface RunningGateway {
@@ -56,7 +58,7 @@ export async function runEmbeddedGateway(config: EmbeddedGatewayConfig): Promise
     allowServiceRegistration: !!config.allowRegistration,
     ws: root
       ? {
-          httpHandler: gatewayWebHandler(root, () => gateway),
+          httpHandler: gatewayWebHandler(root, () => gateway, config.robots),
         }
       : undefined,
   });
