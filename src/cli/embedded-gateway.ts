@@ -56,11 +56,12 @@ export async function runEmbeddedGateway(config: EmbeddedGatewayConfig): Promise
     logger: config.logger,
     xmpp: config.xmpp,
     allowServiceRegistration: !!config.allowRegistration,
-    ws: root
-      ? {
-          httpHandler: gatewayWebHandler(root, () => gateway, config.robots),
-        }
-      : undefined,
+    ws:
+      root || config.robots
+        ? {
+            httpHandler: gatewayWebHandler(root, () => gateway, config.robots),
+          }
+        : undefined,
   });
   gateway = gw;
   await gw.waitAttached();

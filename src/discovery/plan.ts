@@ -58,25 +58,34 @@ function listenerAddresses(
 }
 
 export function planAdvertisement(endpoints: string[], interfaces: Interfaces): AdvertisePlan {
-  const services: PlannedService[] = [];
-  const skipped: AdvertisePlan["skipped"] = [];
-  const ws: { scheme: "ws" | "wss"; port: number; addresses: string[] }[] = [];
+  // A wildcard listener shows in Gateway.endpoints() as one URL per address (127.0.0.1 among
+  // them): group by scheme and port, and skip a listener only when none of its URLs reach the LAN.
+  const groups = new Map<
+    string,
+    { scheme: string; port: number; addresses: string[]; skipped: AdvertisePlan["skipped"] }
+  >();
   for (const endpoint of endpoints) {
     const scheme = endpoint.slice(0, endpoint.indexOf(":"));
     // tcpsm (mutual TLS) needs a client certificate no discovering client has; xmpp, nats…
     // are not reached by address.
     if (!["tcp", "tcps", "ws", "wss"].includes(scheme)) continue;
     const found = listenerAddresses(endpoint, interfaces);
-    if ("skip" in found) {
-      skipped.push({ endpoint, reason: found.skip });
-      continue;
-    }
-    if (found.addresses.length === 0) {
-      skipped.push({ endpoint, reason: "no LAN interface" });
-      continue;
-    }
-    if (scheme === "ws" || scheme === "wss") ws.push({ ...found, scheme });
-    else services.push({ scheme: scheme as "tcp" | "tcps", port: found.port, addresses: found.addresses });
+    const port = "skip" in found ? Number(/:(\d+)(\/|$)/.exec(endpoint)?.[1] ?? 0) : found.port;
+    const key = `${scheme}:${port}`;
+    const group = groups.get(key) ?? { scheme, port, addresses: [], skipped: [] };
+    groups.set(key, group);
+    if ("skip" in found) group.skipped.push({ endpoint, reason: found.skip });
+    else if (found.addresses.length === 0) group.skipped.push({ endpoint, reason: "no LAN interface" });
+    else for (const a of found.addresses) if (!group.addresses.includes(a)) group.addresses.push(a);
+  }
+  const services: PlannedService[] = [];
+  const skipped: AdvertisePlan["skipped"] = [];
+  const ws: { scheme: "ws" | "wss"; port: number; addresses: string[] }[] = [];
+  for (const g of groups.values()) {
+    if (g.addresses.length === 0) skipped.push(...g.skipped);
+    else if (g.scheme === "ws" || g.scheme === "wss")
+      ws.push({ scheme: g.scheme, port: g.port, addresses: g.addresses });
+    else services.push({ scheme: g.scheme as "tcp" | "tcps", port: g.port, addresses: g.addresses });
   }
   for (const s of services) {
     const shared = ws.find((w) => s.addresses.every((a) => w.addresses.includes(a)));
