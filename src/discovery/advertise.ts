@@ -64,14 +64,15 @@ function recordsFor(
 
 export function advertise(options: AdvertiseOptions): Advertisement | undefined {
   const plan = planAdvertisement(options.endpoints, options.interfaces ?? networkInterfaces());
-  for (const s of plan.skipped)
-    options.warn(`mDNS: not advertising ${s.endpoint} (${s.reason}): LAN clients could not reach it`);
+  const skipped = plan.skipped.map((s) => `${s.endpoint}: ${s.reason}`).join(", ");
   if (plan.services.length === 0) {
+    // One line for the common case (qi start's 127.0.0.1 defaults), not one per listener.
     options.warn(
-      "mDNS: nothing to advertise (no tcp/tcps listener on a LAN address, e.g. tcp://0.0.0.0:9503); `qi discover` will not list this gateway",
+      `mDNS: not advertised on the LAN (${skipped || "no tcp/tcps listener"}); listen on a LAN address such as tcp://0.0.0.0:9503 to be found by \`qi discover\``,
     );
     return undefined;
   }
+  if (skipped) options.warn(`mDNS: not advertising ${skipped}`);
   // A separate host name: the machine's own `<host>.local` (avahi) answers with every address,
   // and clients would merge those with ours.
   const host = `${hostLabel(options.hostname ?? hostname())}-qi`;

@@ -112,8 +112,9 @@ describe("which listeners are advertised", () => {
     expect(
       advertise({ name: "x", endpoints: ["tcp://127.0.0.1:9503"], warn: (l) => lines.push(l), interfaces }),
     ).toBe(undefined);
-    expect(lines.join("\n")).toMatch(/not advertising tcp:\/\/127\.0\.0\.1:9503 \(loopback only\)/);
-    expect(lines.join("\n")).toMatch(/nothing to advertise/);
+    expect(lines).toEqual([
+      "mDNS: not advertised on the LAN (tcp://127.0.0.1:9503: loopback only); listen on a LAN address such as tcp://0.0.0.0:9503 to be found by `qi discover`",
+    ]);
   });
 });
 
