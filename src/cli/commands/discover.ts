@@ -4,7 +4,7 @@
  * discovery/ strips control characters before it reaches the terminal.
  */
 import type { Command } from "commander";
-import { type DiscoveredRobot, discover } from "../../discovery/index.js";
+import { DISCOVERY_LIMITS, type DiscoveredRobot, discover } from "../../discovery/index.js";
 import { CliError, ExitCode, usageError } from "../errors.js";
 import { Output, table } from "../output.js";
 import { action } from "../program.js";
@@ -48,7 +48,7 @@ export function register(program: Command): void {
         }
         if (found.dropped > 0)
           process.stderr.write(
-            `${found.dropped} more answers were dropped (at most ${found.robots.length} are kept)\n`,
+            `${found.dropped} more answers were dropped (at most ${DISCOVERY_LIMITS.maxRobots} robots are kept)\n`,
           );
         if (out.json) {
           out.line(JSON.stringify(found.robots));
