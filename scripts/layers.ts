@@ -18,6 +18,7 @@ export const LAYERS = [
   "config", // configuration files -> options of the Service Directory and the gateway
   "sync", // the synchronous client
   "demo", // the simulated robot's services
+  "discovery", // robots on the LAN over mDNS/DNS-SD: advertise the gateway, list what answers (no session)
   "web", // browser client, web console and its HTTP handler
   "cli", // the `qi` command
 ] as const;

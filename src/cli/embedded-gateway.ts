@@ -21,6 +21,8 @@ export interface EmbeddedGatewayConfig {
   xmpp?: XmppListenOptions;
   /** Outside clients may register services (off by default, as for `qi gateway`). */
   allowRegistration?: boolean;
+  /** The robots found on the LAN, served as /robots.json (qi start --discover). */
+  robots?: () => object[];
 }
 
 export interface RunningGateway {
@@ -54,11 +56,12 @@ export async function runEmbeddedGateway(config: EmbeddedGatewayConfig): Promise
     logger: config.logger,
     xmpp: config.xmpp,
     allowServiceRegistration: !!config.allowRegistration,
-    ws: root
-      ? {
-          httpHandler: gatewayWebHandler(root, () => gateway),
-        }
-      : undefined,
+    ws:
+      root || config.robots
+        ? {
+            httpHandler: gatewayWebHandler(root, () => gateway, config.robots),
+          }
+        : undefined,
   });
   gateway = gw;
   await gw.waitAttached();

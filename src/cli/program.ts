@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { register as call } from "./commands/call.js";
 import { register as demo } from "./commands/demo.js";
+import { register as discover } from "./commands/discover.js";
 import { register as gateway } from "./commands/gateway.js";
 import { register as get } from "./commands/get.js";
 import { register as info } from "./commands/info.js";
@@ -102,6 +103,7 @@ export function buildProgram(): Command {
     add(program);
   robots(program);
   for (const add of [record, play]) add(program);
+  discover(program);
   for (const cmd of [program, ...program.commands]) {
     const hint = cmd === program ? "qi --help" : `qi ${cmd.name()} --help`;
     cmd.configureOutput({

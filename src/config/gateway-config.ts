@@ -130,6 +130,11 @@ export const gatewayConfigSchema = z.strictObject({
     .optional(),
   /** External clients may register services inside (off by default; see permissions.register). */
   registration: z.strictObject({ enabled: z.boolean() }).optional(),
+  /** mDNS `_naoqi._tcp` (docs/discovery.md): false stops advertising; `discover` lists LAN robots in the console. */
+  advertise: z
+    .union([z.boolean(), z.strictObject({ name: z.string().min(1).max(63).optional() })])
+    .optional(),
+  discover: z.boolean().optional(),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -13,9 +13,11 @@ import { gatewayStats } from "./stats.js";
 export function gatewayWebHandler(
   root: string | undefined,
   gateway: () => Gateway | undefined,
+  robots?: () => object[],
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return createWebHandler({
     root,
+    robots,
     stats: (viewer) => {
       const gw = gateway();
       return gw ? gatewayStats(gw, viewer) : {};

@@ -7,6 +7,8 @@
  *   /stats.json   `stats(viewer)` as JSON (404 without it), never cached; behind
  *                 `authenticate` when given (HTTP Basic with the qi user and token), which
  *                 names the viewer (the stats show a user only what they may see)
+ *   /robots.json  `robots()` as JSON: the robots discovery found on the LAN (404 when discovery
+ *                 is off), behind `authenticate` as /stats.json
  *   /<file>       other files of `root` (dist/web), with their content type
  *
  * Only GET and HEAD; no directory listing; paths that leave `root` are refused. Pages get a
@@ -26,6 +28,8 @@ export interface WebHandlerOptions {
    * identity `authenticate` answered (undefined without `authenticate`).
    */
   stats?: (viewer: string | undefined) => object | Promise<object>;
+  /** Served as /robots.json (a bounded list: discovery/ keeps at most 64); absent: discovery is off. */
+  robots?: () => object[];
   /**
    * Guards /stats.json (it names users and peers): called with the user and token of an
    * `Authorization: Basic` header (both undefined without one) and the client's address, so
@@ -98,6 +102,37 @@ export function createWebHandler(
   options: WebHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const root = options.root === undefined ? undefined : resolve(options.root);
+  /**
+   * Who asks, by `authenticate` (undefined without it); null once a 401 has been sent. The
+   * robots on the LAN are guarded like the stats: the addresses of a site's machines are not
+   * for anyone who can reach the port.
+   */
+  const viewerOf = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    head: boolean,
+  ): Promise<string | undefined | null> => {
+    if (!options.authenticate) return undefined;
+    const credentials = basicCredentials(req.headers.authorization);
+    if (!credentials) {
+      unauthorized(res, "malformed Authorization header (expected Basic base64(user:token))", head);
+      return null;
+    }
+    const viewer = await options.authenticate(
+      credentials.user,
+      credentials.token,
+      plainAddress(req.socket.remoteAddress),
+    );
+    if (viewer === undefined) {
+      unauthorized(
+        res,
+        credentials.user === undefined ? "credentials required" : "invalid user or token",
+        head,
+      );
+      return null;
+    }
+    return viewer;
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const head = req.method === "HEAD";
     if (req.method !== "GET" && !head) {
@@ -110,6 +145,15 @@ export function createWebHandler(
       path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     } catch {
       send(res, 400, "text/plain; charset=utf-8", "bad request\n", head);
+      return;
+    }
+    if (path === "/robots.json") {
+      if (!options.robots) {
+        send(res, 404, "text/plain; charset=utf-8", "robot discovery is off (--discover)\n", head);
+        return;
+      }
+      if ((await viewerOf(req, res, head)) === null) return;
+      send(res, 200, TYPES[".json"], json(options.robots()), head);
       return;
     }
     if (path === "/stats.json") {

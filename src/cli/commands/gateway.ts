@@ -10,6 +10,13 @@ import { type GatewayOptions, GatewayAuthProvider, hashToken, startGateway } fro
 import { withDispatch } from "../connect.js";
 import { type BridgeFlagValues, bridgeFlagOptions, bridgeRequests, runBridges } from "../bridge-flags.js";
 import {
+  type DiscoveryConfig,
+  type DiscoveryFlagValues,
+  discoveryFlagOptions,
+  startAdvertising,
+  startRobotBrowser,
+} from "../discovery-flags.js";
+import {
   type FleetFlagValues,
   fleetFlagOptions,
   fleetRequest,
@@ -27,7 +34,7 @@ import { action } from "../program.js";
 import { gatewayWebHandler } from "../../web/index.js";
 import type { Gateway } from "../../gateway/index.js";
 
-interface Options extends BridgeFlagValues, FleetFlagValues {
+interface Options extends BridgeFlagValues, FleetFlagValues, DiscoveryFlagValues {
   attach: string;
   listen?: string[];
   config?: string;
@@ -85,6 +92,7 @@ export function register(program: Command): void {
   for (const option of tlsFlagOptions("attach", "the Service Directory")) command.addOption(option);
   for (const option of bridgeFlagOptions()) command.addOption(option);
   for (const option of fleetFlagOptions()) command.addOption(option);
+  for (const option of discoveryFlagOptions()) command.addOption(option);
   command.action(
     action(async (opts: Options, cmd: Command) => {
       const out = new Output(!!opts.json);
@@ -92,6 +100,7 @@ export function register(program: Command): void {
       let options: GatewayOptions;
       let configuredBridges: Record<string, Record<string, unknown>> | undefined;
       let configuredFleet: unknown;
+      let discovery: DiscoveryConfig = {};
       const edge = opts.fleet !== undefined && opts.robot === undefined; // the robot authenticates
       if (opts.config) {
         try {
@@ -99,6 +108,7 @@ export function register(program: Command): void {
           options = gatewayOptionsFromConfig(config, opts.config);
           configuredBridges = config.bridges;
           configuredFleet = config.fleet;
+          discovery = { advertise: config.advertise, discover: config.discover };
         } catch (e) {
           if (e instanceof ConfigError) throw usageError(e.message, "fix the file, see docs/gateway.md");
           throw e;
@@ -156,7 +166,7 @@ export function register(program: Command): void {
       if (!options.ws?.httpHandler) {
         options.ws = {
           ...options.ws,
-          httpHandler: gatewayWebHandler(root, () => gateway),
+          httpHandler: gatewayWebHandler(root, () => gateway, startRobotBrowser(opts, discovery)),
         };
       }
       gateway = await startGateway({
@@ -174,6 +184,7 @@ export function register(program: Command): void {
       };
       if (fleet) await runFleetRobot(gw, fleet, sd, logger, out);
       const endpoints = gw.endpoints();
+      startAdvertising(endpoints, opts, discovery);
       if (out.json)
         out.line(JSON.stringify({ endpoints, metrics: gw.metricsUrl() ?? null, attached: gw.isAttached }));
       else {

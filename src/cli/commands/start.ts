@@ -13,6 +13,12 @@ import { isLoopbackUrl } from "../../transport/index.js";
 import { sessionOptions, withDispatch } from "../connect.js";
 import { tokenFromFlags } from "../token-sources.js";
 import { type BridgeFlagValues, bridgeFlagOptions, bridgeRequests, runBridges } from "../bridge-flags.js";
+import {
+  type DiscoveryFlagValues,
+  discoveryFlagOptions,
+  startAdvertising,
+  startRobotBrowser,
+} from "../discovery-flags.js";
 import { runEmbeddedGateway } from "../embedded-gateway.js";
 import { type FleetFlagValues, fleetFlagOptions, fleetRequest, runFleetRobot } from "../fleet-flags.js";
 import { onCleanup, waitForShutdown } from "../lifecycle.js";
@@ -21,7 +27,7 @@ import { usageError, withListenHint } from "../errors.js";
 import { Output } from "../output.js";
 import { action } from "../program.js";
 
-interface Options extends BridgeFlagValues, FleetFlagValues {
+interface Options extends BridgeFlagValues, FleetFlagValues, DiscoveryFlagValues {
   listen: string;
   demo: boolean;
   gateway: string[] | false;
@@ -64,6 +70,7 @@ export function register(program: Command): void {
     .addOption(withDispatch());
   for (const option of bridgeFlagOptions()) command.addOption(option);
   for (const option of fleetFlagOptions()) command.addOption(option);
+  for (const option of discoveryFlagOptions()) command.addOption(option);
   command.action(
     action(async (opts: Options, cmd: Command) => {
       const out = new Output(!!opts.json);
@@ -101,11 +108,13 @@ export function register(program: Command): void {
               }),
               logger,
               allowRegistration: !!opts.allowRegistration,
+              robots: startRobotBrowser(opts),
             }),
             "--gateway with other ports, e.g. --gateway tcp://127.0.0.1:0 ws://127.0.0.1:0",
           )
         : undefined;
       if (gateway) onCleanup(() => gateway.close());
+      if (gateway) startAdvertising(gateway.endpoints, opts);
       if (gateway) await runBridges(gateway.gateway, bridges, { logger, demo: !!demo, out });
       if (fleet && gateway) await runFleetRobot(gateway.gateway, fleet, { url }, logger, out);
       const services = demo?.services ?? [];

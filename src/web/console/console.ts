@@ -11,6 +11,7 @@ import { $, describeError, h, setStatus } from "./dom.js";
 import { login as loginState, startStats, stopStatsTimer } from "./gateway-page.js";
 import { renderService, unwatchAll } from "./member-views.js";
 import { mountRecorder } from "./recorder.js";
+import { mountRobotChoices } from "./robot-choices.js";
 
 let session: Session | undefined;
 let current: { name: string; proxy: RemoteObject } | undefined;
@@ -128,6 +129,7 @@ function start(): void {
   ($("login-url") as HTMLInputElement).value =
     new URLSearchParams(location.search).get("url") ?? defaultUrl();
   $("login-form").addEventListener("submit", (e) => void login(e as SubmitEvent));
+  mountRobotChoices($("login-form") as HTMLFormElement, $("login-url") as HTMLInputElement);
   $("logout").addEventListener("click", () => void logout());
   $("refresh").addEventListener("click", () => void listServices());
   $("clear-events").addEventListener("click", () => $("events").replaceChildren());
