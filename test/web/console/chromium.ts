@@ -10,7 +10,8 @@ export const CHROMIUM = "/usr/bin/chromium";
 export const haveChromium = existsSync(CHROMIUM);
 export const ARTIFACTS = "test-artifacts/console";
 
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: more switches (e.g. for a page served by request interception). */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   const { chromium } = await import("playwright-core");
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -21,6 +22,7 @@ export async function launchChromium(): Promise<Browser> {
       "--disable-component-update",
       "--disable-sync",
       "--no-first-run",
+      ...extraArgs,
     ],
   });
 }
@@ -32,7 +34,9 @@ export async function logIn(page: Page, url: string, user: string, token: string
   await page.fill("#login-user", user);
   await page.fill("#login-token", token);
   await page.click("#login-button");
-  await page.waitForSelector("#services button[data-service='ServiceDirectory']");
+  await page.waitForSelector("#services button[data-service='ServiceDirectory'], #login-error:not([hidden])");
+  if (await page.isVisible("#login-error"))
+    throw new Error(`login refused: ${await page.textContent("#login-error")}`);
 }
 
 export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
