@@ -125,6 +125,15 @@ describe.skipIf(!haveChromium)(`the console rides through a restart of qi start 
       { timeout: 30_000 },
     );
     expect(await page.textContent("#camera-toggle")).toBe("stop camera");
+    // The property watch resumed too: back on ALBattery, its value is updated in place again
+    // (the battery changes its charge every second).
+    await page.click("#services button[data-service='ALBattery']");
+    await page.waitForFunction(
+      () => Number(document.querySelector("pre[data-property='charge']")?.getAttribute("data-updates")) >= 1,
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await page.textContent("button[data-watch-property='charge']")).toBe("stop");
     expect(await page.isVisible("#watchbar [data-live='camera:ALVideoDevice.image']")).toBe(true);
     await screenshot(page, "reconnected", false);
     expect(await page.isHidden("#login")).toBe(true);

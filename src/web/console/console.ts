@@ -15,11 +15,11 @@ import { followConnection } from "./connection-banner.js";
 import { $, describeError, h, setStatus } from "./dom.js";
 import { login as loginState, startStats, stopStatsTimer } from "./gateway-page.js";
 import { sharedPlot } from "./live.js";
-import { setupLogPanel, showLogs, stopLogs } from "./log-panel.js";
+import { renewLogs, setupLogPanel, showLogs, stopLogs } from "./log-panel.js";
 import { renderService, setObjectOpener } from "./member-views.js";
 import { clearMessages } from "./messages.js";
 import { setupMemoryPanel, showMemory, stopMemory } from "./memory-panel.js";
-import { closeAllObjects, openObjectPanel } from "./object-panel.js";
+import { closeAllObjects, markObjectsLost, openObjectPanel } from "./object-panel.js";
 import { stopAllSubscriptions } from "./subscriptions.js";
 
 const PAGES = ["services", "logs", "memory", "gateway"] as const;
@@ -52,7 +52,11 @@ async function login(ev: SubmitEvent): Promise<void> {
     });
     s.on("serviceRegistered", () => void listServices());
     s.on("serviceUnregistered", () => void listServices());
-    s.on("reconnected", () => void listServices());
+    s.on("reconnected", () => {
+      void listServices();
+      markObjectsLost();
+      void renewLogs(s);
+    });
     setStatus(connectedText, true);
     showPage(page === "gateway" ? "services" : page);
     await listServices();

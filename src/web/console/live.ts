@@ -36,26 +36,31 @@ export async function watchSignal(
   }
 }
 
-/** Watches property `name`: `shown` gets each new value (shortest float32 form). */
+/**
+ * Watches property `name`: every element showing it (`data-live-value` = its key, on whichever
+ * page is drawn now) gets each new value, float32 in its shortest form.
+ */
 export async function watchProperty(
   proxy: RemoteObject,
   label: string,
   name: string,
   signature: string,
-  shown: HTMLElement,
 ): Promise<void> {
   const key = `property:${label}.${name}`;
   const prop = proxy.property(name);
   try {
     const link = await prop.connect((v: unknown) => {
-      shown.textContent = show(tidyFloats(v, signature));
-      shown.classList.remove("bad");
-      shown.dataset.updates = String(Number(shown.dataset.updates ?? 0) + 1);
+      const text = show(tidyFloats(v, signature));
+      document.querySelectorAll<HTMLElement>("[data-live-value]").forEach((shown) => {
+        if (shown.dataset.liveValue !== key) return;
+        shown.textContent = text;
+        shown.classList.remove("bad");
+        shown.dataset.updates = String(Number(shown.dataset.updates ?? 0) + 1);
+      });
     });
     addSubscription({ key, label: `${label}.${name}`, owner: proxy, stop: () => prop.disconnect(link) });
   } catch (e) {
-    shown.textContent = describeError(e);
-    shown.classList.add("bad");
+    logEvent(`cannot watch ${label}.${name}: ${describeError(e)}`);
   }
 }
 

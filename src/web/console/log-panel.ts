@@ -128,6 +128,16 @@ export function setupLogPanel(session: () => Session | undefined): void {
   $("log-search").addEventListener("input", refilter);
 }
 
+/**
+ * After a reconnection: a listener is an object passed by reference, which the Session cannot
+ * restore, so a running one is replaced by a new one from the LogManager of the new connection.
+ */
+export async function renewLogs(session: Session): Promise<void> {
+  if (!listener) return;
+  await stopLogs();
+  await start(session);
+}
+
 /** Starts listening when the page is shown (once per login). */
 export function showLogs(session: Session | undefined): void {
   if (session && !listener) void start(session);

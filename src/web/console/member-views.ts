@@ -100,7 +100,12 @@ function signalView(proxy: RemoteObject, label: string, s: MetaSignal): HTMLElem
 }
 
 function propertyView(proxy: RemoteObject, label: string, p: MetaProperty): HTMLElement {
-  const value = h("pre", { class: "result", "data-property": p.name, text: "" });
+  const value = h("pre", {
+    class: "result",
+    "data-property": p.name,
+    "data-live-value": `property:${label}.${p.name}`,
+    text: "",
+  });
   const input = h("input", {
     placeholder: `new value (${readableType(p.signature)})`,
     "aria-label": `new value of ${p.name}`,
@@ -133,7 +138,7 @@ function propertyView(proxy: RemoteObject, label: string, p: MetaProperty): HTML
   const watch = toggleButton(
     `property:${label}.${p.name}`,
     { on: "stop", off: "watch" },
-    () => watchProperty(proxy, label, p.name, p.signature, value),
+    () => watchProperty(proxy, label, p.name, p.signature),
     { "data-watch-property": p.name },
   );
   const row = h("div", { class: "row" }, input, get, set, watch);

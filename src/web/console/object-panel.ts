@@ -39,6 +39,23 @@ export async function closeObjectPanel(title: string): Promise<void> {
   o.proxy.release();
 }
 
+/**
+ * After a reconnection: objects passed by reference are not restored by the Session (their
+ * calls fail with ERR_DISCONNECTED), so each open panel says so; closing it still cleans up.
+ */
+export function markObjectsLost(): void {
+  for (const { element } of open.values()) {
+    if (element.querySelector(".lost")) continue;
+    element.classList.add("stale");
+    element.querySelector("h2")?.after(
+      h("p", {
+        class: "error lost",
+        text: "This object was lost with the connection: call the method again for a new one.",
+      }),
+    );
+  }
+}
+
 export async function closeAllObjects(): Promise<void> {
   await Promise.all([...open.keys()].map(closeObjectPanel));
 }
