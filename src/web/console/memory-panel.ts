@@ -65,7 +65,7 @@ async function load(session: Session): Promise<void> {
         // Removed meanwhile.
       }
     }
-    status.textContent = `${keys.length} keys, live`;
+    status.textContent = "live";
   } catch (e) {
     status.textContent = describeError(e);
   }
