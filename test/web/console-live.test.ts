@@ -4,7 +4,8 @@
  * numeric signal argument and a property on one chart (pause holds the chart), watch a
  * property (value in place, float32 in its shortest form), stop it from the watch bar, open a
  * returned object (LogManager.createListener) as a panel and release it on close, show log
- * lines with level/category/search filters, ALMemory's keys live, and the layout at 420 px.
+ * lines with level/category/search filters, ALMemory's keys live, the layout at 420 px, and a
+ * watch at a rate the page asks for.
  * Screenshots: test-artifacts/console/{plots,object,logs,memory,narrow-420}.png (gitignored).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -247,6 +248,30 @@ describe.skipIf(!haveChromium)(`the console's live pages in Chromium (needs ${CH
     ).toBe(true);
     await screenshot(page, "narrow-420");
     await page.setViewportSize({ width: 1400, height: 1000 });
+    await page.click("#watchbar [data-stop='signal:Calc.tick']");
+    await page.waitForSelector("#watchbar [data-live='signal:Calc.tick']", { state: "detached" });
+  });
+
+  it("watches a signal at the rate the page asks the gateway for", async () => {
+    const count = () =>
+      page.evaluate(() =>
+        Number(document.querySelector("#messages [data-signal='signal:Calc.tick'] .count")?.textContent ?? 0),
+      );
+    const before = await count();
+    await page.selectOption("select[data-rate='tick']", "1"); // at most 1/s, newest wins
+    await page.click("button[data-watch='tick']");
+    await page.waitForSelector("#watchbar [data-live='signal:Calc.tick']");
+    for (let i = 1; i <= 30; i++) world.calc.emit("tick", i, `r${i}`);
+    // The newest event comes through (after at most a second); most of the burst does not.
+    await page.waitForFunction(() =>
+      Array.from(document.querySelectorAll("#messages [data-signal='signal:Calc.tick'] li .line")).some(
+        (l) => l.textContent === '[30,"r30"]',
+      ),
+    );
+    expect((await count()) - before).toBeLessThanOrEqual(5);
+    // The camera asks for the newest frame only by default.
+    await page.click("#services button[data-service='ALVideoDevice']");
+    expect(await page.inputValue("#camera-rate")).toBe("latest");
     expect(pageErrors).toEqual([]);
   });
 });

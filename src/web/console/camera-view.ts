@@ -7,7 +7,8 @@
  */
 import type { MetaSignal, Raw, RemoteObject } from "../client/index.js";
 import { describeError, h } from "./dom.js";
-import { addSubscription, toggleButton } from "./subscriptions.js";
+import { rateOf, rateSelect } from "./rate-select.js";
+import { addSubscription, isSubscribed, stopSubscription, toggleButton } from "./subscriptions.js";
 import { memberTypes, sigLine } from "./types.js";
 
 export function cameraView(proxy: RemoteObject, label: string, s: MetaSignal): HTMLElement {
@@ -53,36 +54,41 @@ export function cameraView(proxy: RemoteObject, label: string, s: MetaSignal): H
     }
   };
   const key = `camera:${label}.${s.name}`;
-  const button = toggleButton(
-    key,
-    { on: "stop camera", off: "show camera" },
-    async () => {
-      try {
-        const sig = proxy.signal(s.name);
-        const link = await sig.connect((w: number, hgt: number, seq: number, raw: Raw) => {
-          frames++;
-          latest = [w, hgt, seq, raw];
-          if (!pending) {
-            pending = true;
-            requestAnimationFrame(draw);
-          }
-        });
-        addSubscription({
-          key,
-          label: `camera ${label}.${s.name}`,
-          owner: proxy,
-          stop: () => sig.disconnect(link),
-        });
-      } catch (e) {
-        info.textContent = describeError(e);
-      }
-    },
-    { id: "camera-toggle" },
-  );
+  // A page wants the newest frame, not a queue of old ones.
+  const rate = rateSelect("latest", { id: "camera-rate", "aria-label": "camera frame rate" });
+  const onFrame = (w: number, hgt: number, seq: number, raw: Raw): void => {
+    frames++;
+    latest = [w, hgt, seq, raw];
+    if (!pending) {
+      pending = true;
+      requestAnimationFrame(draw);
+    }
+  };
+  const start = async (): Promise<void> => {
+    try {
+      const sig = proxy.signal(s.name);
+      const link = await sig.connect(onFrame as (...args: unknown[]) => void, rateOf(rate));
+      addSubscription({
+        key,
+        label: `camera ${label}.${s.name}`,
+        owner: proxy,
+        stop: () => sig.disconnect(link),
+      });
+    } catch (e) {
+      info.textContent = describeError(e);
+    }
+  };
+  // A new rate is a new subscription.
+  rate.addEventListener("change", async () => {
+    if (!isSubscribed(key)) return;
+    await stopSubscription(key);
+    await start();
+  });
+  const button = toggleButton(key, { on: "stop camera", off: "show camera" }, start, { id: "camera-toggle" });
   return h(
     "div",
     { class: "member" },
-    h("div", { class: "row" }, sigLine(s.name, memberTypes(s.signature)), button, info),
+    h("div", { class: "row" }, sigLine(s.name, memberTypes(s.signature)), rate, button, info),
     canvas,
   );
 }

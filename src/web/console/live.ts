@@ -9,6 +9,7 @@ import { describeError, logEvent } from "./dom.js";
 import { addMessage, openGroup } from "./messages.js";
 import { asNumber } from "./numeric.js";
 import { LivePlot } from "./plot.js";
+import type { Rate } from "./rate-select.js";
 import { addSubscription, stopSubscription } from "./subscriptions.js";
 import { show } from "./types.js";
 
@@ -21,6 +22,7 @@ export async function watchSignal(
   label: string,
   name: string,
   signature: string,
+  rate?: Rate,
 ): Promise<void> {
   const key = `signal:${label}.${name}`;
   const title = `${label}.${name}`;
@@ -28,7 +30,7 @@ export async function watchSignal(
     const sig = proxy.signal(name);
     const link = await sig.connect((...args: unknown[]) => {
       addMessage(key, title, toJson(tidyFloats(args, signature), "human"));
-    });
+    }, rate);
     openGroup(key, title);
     addSubscription({ key, label: title, owner: proxy, stop: () => sig.disconnect(link) });
   } catch (e) {

@@ -19,6 +19,7 @@ import { cameraView } from "./camera-view.js";
 import { describeError, h } from "./dom.js";
 import { plotMember, watchProperty, watchSignal } from "./live.js";
 import { isNumericSignature, numericMembers } from "./numeric.js";
+import { rateOf, rateSelect } from "./rate-select.js";
 import { toggleButton } from "./subscriptions.js";
 import { memberTypes, readableType, show, sigLine } from "./types.js";
 
@@ -78,13 +79,20 @@ function methodView(proxy: RemoteObject, label: string, m: MetaMethod): HTMLElem
 
 function signalView(proxy: RemoteObject, label: string, s: MetaSignal): HTMLElement {
   const types = memberTypes(s.signature);
+  const rate = rateSelect("all", { "data-rate": s.name, "aria-label": `rate of ${s.name}` });
   const watch = toggleButton(
     `signal:${label}.${s.name}`,
     { on: "stop", off: "watch" },
-    () => watchSignal(proxy, label, s.name, s.signature),
+    () => watchSignal(proxy, label, s.name, s.signature, rateOf(rate)),
     { "data-watch": s.name },
   );
-  const row = h("div", { class: "member row", "data-signal-member": s.name }, sigLine(s.name, types), watch);
+  const row = h(
+    "div",
+    { class: "member row", "data-signal-member": s.name },
+    sigLine(s.name, types),
+    rate,
+    watch,
+  );
   for (const i of numericMembers(types)) {
     const title = types.length === 1 ? "plot" : `plot [${i}]`;
     row.append(
