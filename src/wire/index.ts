@@ -2,6 +2,7 @@
 export * from "./codec.js";
 export * from "./convert.js";
 export * from "./errors.js";
+export { shortFloat32, tidyFloats } from "./floats.js";
 export * from "./framer.js";
 export * from "./header.js";
 export * from "./infer.js";

@@ -2,7 +2,7 @@
  * The web console in a real Chromium (playwright-core), against a Gateway on ws:// with
  * user/token authentication: log in (wrong token first), list services, call a method, watch
  * a signal, see camera frames drawn, read the gateway page (summary, connected clients, a 401).
- * Saves test-artifacts/console.png and console-gateway.png.
+ * Saves test-artifacts/console/services.png and gateway.png (gitignored).
  */
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -85,13 +85,22 @@ describe.skipIf(!haveChromium)(`web console in Chromium (needs ${CHROMIUM})`, ()
     const add = page.locator(".member[data-member='add']");
     await add.waitFor();
     expect(await add.locator(".sig").textContent()).toBe("add(int32 a, int32 b) → int32");
-    await add.locator("input").fill("[40, 2]");
+    // One field per parameter, with its type; a wrong one is named as the user sees it.
+    expect(await add.locator("label.param").allTextContents()).toEqual(["a int32", "b int32"]);
+    await add.locator("input[data-param='a']").fill("40");
+    await add.locator("input[data-param='b']").fill('"two"');
+    await add.locator("button[data-call='add']").click();
+    await page.waitForFunction(() =>
+      document.querySelector(".member[data-member='add'] pre")?.textContent?.startsWith("b (int32):"),
+    );
+    expect(await add.locator("pre").textContent()).not.toMatch(/arg|\[1\]/);
+    await add.locator("input[data-param='b']").fill("2");
     await add.locator("button[data-call='add']").click();
     await page.waitForFunction(() =>
       document.querySelector(".member[data-member='add'] pre")?.textContent?.startsWith("42"),
     );
     const greet = page.locator(".member[data-member='greet']");
-    await greet.locator("input").fill('["browser"]');
+    await greet.locator("input").fill("browser"); // a string parameter takes plain text
     await greet.locator("button").click();
     await page.waitForFunction(() =>
       document.querySelector(".member[data-member='greet'] pre")?.textContent?.startsWith('"hello browser"'),
@@ -115,10 +124,15 @@ describe.skipIf(!haveChromium)(`web console in Chromium (needs ${CHROMIUM})`, ()
       () => document.querySelector("button[data-watch='tick']")?.textContent === "stop",
     );
     for (let i = 1; i <= 3; i++) world.calc.emit("tick", i, `n${i}`);
-    await page.waitForFunction(() => document.querySelectorAll("#events li").length >= 3);
-    const lines = await page.locator("#events li").allTextContents();
-    expect(lines.some((l) => l.includes('Calc.tick(3,"n3")'))).toBe(true);
-    expect(lines.some((l) => l.includes('Calc.tick(1,"n1")'))).toBe(true);
+    const group = page.locator("#messages [data-signal='signal:Calc.tick']");
+    await page.waitForFunction(
+      () => document.querySelectorAll("#messages [data-signal='signal:Calc.tick'] li").length >= 3,
+    );
+    const lines = await group.locator("li .line").allTextContents();
+    expect(lines).toEqual(['[3,"n3"]', '[2,"n2"]', '[1,"n1"]']);
+    expect(await group.locator("li .n").allTextContents()).toEqual(["#3", "#2", "#1"]);
+    // The watch bar offers a stop wherever the user goes.
+    expect(await page.isVisible("#watchbar [data-stop='signal:Calc.tick']")).toBe(true);
   });
 
   it("draws camera frames (640×480 RGB) into a canvas", async () => {
@@ -154,8 +168,8 @@ describe.skipIf(!haveChromium)(`web console in Chromium (needs ${CHROMIUM})`, ()
         timeout: 5_000,
       },
     );
-    await mkdir("test-artifacts", { recursive: true });
-    await page.screenshot({ path: "test-artifacts/console.png", fullPage: true });
+    await mkdir("test-artifacts/console", { recursive: true });
+    await page.screenshot({ path: "test-artifacts/console/services.png", fullPage: true });
   });
 
   it("shows the gateway page from /stats.json", async () => {
@@ -190,8 +204,11 @@ describe.skipIf(!haveChromium)(`web console in Chromium (needs ${CHROMIUM})`, ()
     expect(Number(objects)).toBeGreaterThanOrEqual(0);
     expect(queued).toMatch(/^\d+(\.\d)? [kMG]?B$/);
     expect(dropped).toMatch(/^\d+$/);
-    await mkdir("test-artifacts", { recursive: true });
-    await page.screenshot({ path: "test-artifacts/console-gateway.png" });
+    await page.waitForFunction(
+      () => Number(document.getElementById("gateway-plot-traffic")?.dataset.points ?? 0) >= 3,
+    );
+    await mkdir("test-artifacts/console", { recursive: true });
+    await page.screenshot({ path: "test-artifacts/console/gateway.png", fullPage: true });
 
     // A refusal shows a clear message instead of the page (and stops polling).
     await page.unroute("**/stats.json");

@@ -29,6 +29,8 @@ export {
   fromJson,
   jsonToDynamic,
   parseJson,
+  shortFloat32,
+  tidyFloats,
   toJson,
 } from "../../wire/index.js";
 export type { MetaMethod, MetaObject, MetaProperty, MetaSignal } from "../../wire/index.js";

@@ -1,20 +1,34 @@
 /// <reference lib="dom" />
 /**
- * The web console: log in to a gateway (or any ws/wss qi endpoint), browse services, call
- * methods with JSON arguments, watch signals, read and set properties, show a camera
- * (`image(iiIr)` signals: width, height, sequence, RGB bytes) in a canvas, and the gateway's
- * page: a summary and its connected clients from /stats.json, fetched with the login's
- * credentials. Plain DOM, no framework; the client comes from ./qi.js.
+ * The web console: log in to a gateway (or any ws/wss qi endpoint) and
+ *   - Services: browse services, call methods (a field per parameter), watch signals (Messages:
+ *     JSON trees, per-signal pause/filter), watch and plot properties and numeric signal
+ *     arguments (one live chart), see a camera, open returned objects as panels;
+ *   - Logs: the robot's LogManager, as `qi log`;
+ *   - Memory: ALMemory's keys with live values;
+ *   - Gateway: summary, charts and clients from /stats.json with the login's credentials.
+ * A lost connection shows "reconnecting…" while the Session reconnects by itself. Plain DOM,
+ * no framework; the client comes from ./qi.js. Everything from the robot is shown as text.
  */
-import { connect, defaultUrl, type RemoteObject, type Session } from "../client/index.js";
+import { connect, defaultUrl, type Session } from "../client/index.js";
+import { followConnection } from "./connection-banner.js";
 import { $, describeError, h, setStatus } from "./dom.js";
 import { login as loginState, startStats, stopStatsTimer } from "./gateway-page.js";
-import { renderService, unwatchAll } from "./member-views.js";
+import { sharedPlot } from "./live.js";
+import { renewLogs, setupLogPanel, showLogs, stopLogs } from "./log-panel.js";
+import { renderService, setObjectOpener } from "./member-views.js";
+import { clearMessages } from "./messages.js";
+import { setupMemoryPanel, showMemory, stopMemory } from "./memory-panel.js";
+import { closeAllObjects, markObjectsLost, openObjectPanel } from "./object-panel.js";
 import { mountRecorder } from "./recorder.js";
 import { mountRobotChoices } from "./robot-choices.js";
+import { stopAllSubscriptions } from "./subscriptions.js";
 
+const PAGES = ["services", "logs", "memory", "gateway"] as const;
+type PageName = (typeof PAGES)[number];
 let session: Session | undefined;
-let current: { name: string; proxy: RemoteObject } | undefined;
+let currentService: string | undefined;
+let page: PageName = "services";
 
 // --- login -----------------------------------------------------------------------------------
 
@@ -32,15 +46,20 @@ async function login(ev: SubmitEvent): Promise<void> {
     const s = await connect(url, user !== "" || token !== "" ? { user, token } : {});
     session = s;
     loginState.credentials = user !== "" || token !== "" ? { user, token } : undefined;
-    s.on("disconnected", (reason: string) => {
-      setStatus(`disconnected: ${reason}`, false);
-      showLogin(`Disconnected: ${reason}`);
+    const connectedText = `connected to ${url}${user ? ` as ${user}` : ""}`;
+    followConnection(s, url, connectedText, (reason) => {
+      if (session !== s) return;
+      void logout(`Disconnected: ${reason}`);
     });
     s.on("serviceRegistered", () => void listServices());
     s.on("serviceUnregistered", () => void listServices());
-    setStatus(`connected to ${url}${user ? ` as ${user}` : ""}`, true);
-    $("login").hidden = true;
-    $("services-page").hidden = false;
+    s.on("reconnected", () => {
+      void listServices();
+      markObjectsLost();
+      void renewLogs(s);
+    });
+    setStatus(connectedText, true);
+    showPage(page === "gateway" ? "services" : page);
     await listServices();
   } catch (e) {
     setStatus("not connected", false);
@@ -51,8 +70,8 @@ async function login(ev: SubmitEvent): Promise<void> {
 }
 
 function showLogin(message?: string): void {
+  for (const p of PAGES) $(`${p}-page`).hidden = true;
   $("login").hidden = false;
-  $("services-page").hidden = true;
   const err = $("login-error");
   if (message) {
     err.textContent = message;
@@ -60,15 +79,18 @@ function showLogin(message?: string): void {
   }
 }
 
-async function logout(): Promise<void> {
-  await unwatchAll();
+async function logout(message?: string): Promise<void> {
   const s = session;
   session = undefined;
+  currentService = undefined;
+  await Promise.all([stopAllSubscriptions(), closeAllObjects(), stopLogs(), stopMemory()]);
+  sharedPlot.clear();
+  clearMessages();
+  $("service").replaceChildren(h("p", { class: "hint", text: "Pick a service." }));
   loginState.credentials = undefined;
-  current = undefined;
   await s?.close();
   setStatus("not connected", false);
-  showLogin();
+  showLogin(message);
 }
 
 // --- services --------------------------------------------------------------------------------
@@ -81,7 +103,7 @@ async function listServices(): Promise<void> {
     ul.replaceChildren(
       ...infos.map((info) => {
         const b = h("button", { type: "button", "data-service": info.name, text: info.name });
-        if (current?.name === info.name) b.classList.add("selected");
+        if (currentService === info.name) b.classList.add("selected");
         b.addEventListener("click", () => void openService(info.name));
         return h("li", {}, b);
       }),
@@ -97,30 +119,31 @@ async function openService(name: string): Promise<void> {
   document.querySelectorAll<HTMLElement>("#services button").forEach((b) => {
     b.classList.toggle("selected", b.dataset.service === name);
   });
-  let proxy: RemoteObject;
   try {
-    proxy = await session.service(name);
+    const proxy = await session.service(name);
+    currentService = name;
+    renderService(panel, name, proxy);
   } catch (e) {
     panel.replaceChildren(h("p", { class: "error", text: describeError(e) }));
-    return;
   }
-  current = { name, proxy };
-  renderService(panel, name, proxy.metaObject, proxy);
 }
 
-function showTab(which: "services" | "gateway"): void {
-  $("tab-services").classList.toggle("active", which === "services");
-  $("tab-gateway").classList.toggle("active", which === "gateway");
-  $("gateway-page").hidden = which !== "gateway";
-  if (which === "gateway") {
-    $("login").hidden = true;
-    $("services-page").hidden = true;
-    startStats();
-  } else {
-    stopStatsTimer();
-    if (session) $("services-page").hidden = false;
-    else $("login").hidden = false;
+// --- pages -----------------------------------------------------------------------------------
+
+function showPage(which: PageName): void {
+  page = which;
+  for (const p of PAGES) $(`tab-${p}`).classList.toggle("active", p === which);
+  if (which !== "gateway") stopStatsTimer();
+  // The gateway page reads /stats.json over HTTP: it shows without a qi session too.
+  if (!session && which !== "gateway") {
+    showLogin();
+    return;
   }
+  $("login").hidden = true;
+  for (const p of PAGES) $(`${p}-page`).hidden = p !== which;
+  if (which === "gateway") startStats();
+  if (which === "logs") showLogs(session);
+  if (which === "memory") showMemory(session);
 }
 
 // --- start -----------------------------------------------------------------------------------
@@ -132,11 +155,14 @@ function start(): void {
   mountRobotChoices($("login-form") as HTMLFormElement, $("login-url") as HTMLInputElement);
   $("logout").addEventListener("click", () => void logout());
   $("refresh").addEventListener("click", () => void listServices());
-  $("clear-events").addEventListener("click", () => $("events").replaceChildren());
-  $("tab-services").addEventListener("click", () => showTab("services"));
-  $("tab-gateway").addEventListener("click", () => showTab("gateway"));
+  $("clear-notices").addEventListener("click", () => $("notices").replaceChildren());
+  for (const p of PAGES) $(`tab-${p}`).addEventListener("click", () => showPage(p));
   $("gateway-refresh").addEventListener("click", () => startStats());
-  mountRecorder($("events-panel"), () => session);
+  $("plot-panel").append(sharedPlot.element);
+  setObjectOpener(openObjectPanel);
+  setupLogPanel(() => session);
+  setupMemoryPanel(() => session);
+  mountRecorder($("messages-panel"), () => session);
   document.body.dataset.ready = "1";
 }
 

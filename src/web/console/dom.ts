@@ -1,8 +1,11 @@
 /// <reference lib="dom" />
-/** The console's small DOM helpers: element lookup and creation, the status line, the event log. */
+/**
+ * The console's small DOM helpers: element lookup and creation (text only: nothing from the
+ * robot ever goes through innerHTML), the status line, the notices list.
+ */
 import { isQiError, TransportError } from "../client/index.js";
 
-const MAX_EVENTS = 300;
+const MAX_NOTICES = 100;
 
 export function $(id: string): HTMLElement {
   const el = document.getElementById(id);
@@ -38,8 +41,9 @@ export function describeError(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** A notice for the user (a watch that failed…), newest first. */
 export function logEvent(text: string): void {
-  const list = $("events");
+  const list = $("notices");
   list.prepend(h("li", { text: `${new Date().toLocaleTimeString()} ${text}` }));
-  while (list.childElementCount > MAX_EVENTS) list.lastElementChild?.remove();
+  while (list.childElementCount > MAX_NOTICES) list.lastElementChild?.remove();
 }

@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
-/** The gateway's page: a summary and its connected clients from /stats.json, refreshed every 2 s. */
+/** The gateway's page: a summary, charts and its connected clients from /stats.json, refreshed every 2 s. */
 import type { GatewayStatsJson } from "../stats.js";
 import { $, h } from "./dom.js";
+import { plotStats } from "./gateway-plots.js";
 
 /** What the user logged in with (undefined: anonymous or logged out), reused for /stats.json. */
 export const login: { credentials: { user: string; token: string } | undefined } = { credentials: undefined };
@@ -143,6 +144,7 @@ async function refreshStats(): Promise<void> {
     if (!Array.isArray(stats.clients)) throw new Error("/stats.json is not a gateway's statistics");
     renderSummary(stats);
     renderClients(stats);
+    plotStats(stats);
     $("gateway-updated").textContent = `updated ${new Date(stats.time).toLocaleTimeString()}`;
     content.hidden = false;
     err.hidden = true;
