@@ -216,7 +216,14 @@ describe("LogManager in the demo", () => {
     const [url] = await sd.listenStandalone("tcp://127.0.0.1:0");
     const demo = await startDemo(sd, { logger: pino({ level: "silent" }) });
     cleanups.push(() => demo.stop());
-    expect(demo.services).toEqual(["ALMemory", "ALTextToSpeech", "ALVideoDevice", "ALBattery", "LogManager"]);
+    expect(demo.services).toEqual([
+      "ALMemory",
+      "ALTextToSpeech",
+      "ALVideoDevice",
+      "ALBattery",
+      "LogManager",
+      "ALMotion",
+    ]);
     const client = new Session();
     cleanups.push(() => client.close());
     await client.connect(url);
