@@ -210,7 +210,7 @@ describe("LogManager", () => {
 });
 
 describe("LogManager in the demo", () => {
-  it("is registered last; ALTextToSpeech.say logs an info message through it", async () => {
+  it("is registered after the first four; ALTextToSpeech.say logs an info message through it", async () => {
     const sd = new Session();
     cleanups.push(() => sd.close());
     const [url] = await sd.listenStandalone("tcp://127.0.0.1:0");
