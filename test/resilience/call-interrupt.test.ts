@@ -68,16 +68,16 @@ async function callStarted(args: string[], started: string): Promise<QiProcess> 
 
 describe("Ctrl-C on `qi call` (a real process, a real SIGINT)", () => {
   it("a move that honours cancel: Cancel sent, the robot stopped, exit 4", async () => {
-    const proc = await callStarted(["ALMotion.moveTo", "4", "0", "0"], "moveTo:");
+    const proc = await callStarted(["ALMotion.moveTo", "9", "0", "0"], "moveTo:");
     proc.kill("SIGINT");
     const r = await proc.exit();
     expect(r.stderr).toMatch(/Cancel sent to ALMotion\.moveTo/);
     expect(r.stderr).toMatch(/canceled: the robot stopped/);
     expect(r.code).toBe(InterruptExit.Stopped);
-    // It stopped where it was: not at 4 m, and no move under way.
+    // It stopped where it was: not at 9 m (18 s away), and no move under way.
     expect(await motion.call("moveIsActive")).toBe(false);
     const [x] = await motion.call<number[]>("getRobotPosition", true);
-    expect(x).toBeLessThan(4);
+    expect(x).toBeLessThan(9);
   }, 90_000);
 
   it("a method that ignores the cancel: it ran to its end, its result printed, exit 5", async () => {
