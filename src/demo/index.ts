@@ -1,8 +1,9 @@
-/** demo/: the simulated robot's NAOqi-like services (ALMemory, ALTextToSpeech, ALVideoDevice, ALBattery, LogManager), hosted by any Session. */
+/** demo/: the simulated robot's NAOqi-like services (ALMemory, ALTextToSpeech, ALVideoDevice, ALBattery, LogManager, ALMotion), hosted by any Session. */
 import type { Session } from "../session/index.js";
 import { createBattery } from "./battery.js";
 import { createLogManager } from "./log-manager.js";
 import { createMemory } from "./memory.js";
+import { createMotion } from "./motion.js";
 import { createTextToSpeech } from "./text-to-speech.js";
 import type { DemoOptions, DemoService } from "./types.js";
 import { createVideoDevice } from "./video-device.js";
@@ -17,6 +18,7 @@ export {
   type LogManagerService,
 } from "./log-manager.js";
 export { createMemory } from "./memory.js";
+export { createMotion } from "./motion.js";
 export { createTextToSpeech } from "./text-to-speech.js";
 export type { DemoOptions, DemoService } from "./types.js";
 export { createVideoDevice, FRAME_BYTES, FRAME_HEIGHT, FRAME_WIDTH } from "./video-device.js";
@@ -29,8 +31,9 @@ export interface RunningDemo {
 }
 
 /**
- * Every demo service, not yet registered. LogManager comes last (so the other services keep
- * their ids) but is made first: the TTS and the battery log through it.
+ * Every demo service, not yet registered. LogManager comes after the first four (so they keep
+ * their ids) but is made first: the TTS, the battery and ALMotion log through it. ALMotion,
+ * added later, comes last for the same reason.
  */
 export function createDemoServices(options: DemoOptions): DemoService[] {
   const logs = createLogManager();
@@ -40,6 +43,7 @@ export function createDemoServices(options: DemoOptions): DemoService[] {
     createVideoDevice(),
     createBattery(undefined, logs.log),
     logs,
+    createMotion(logs.log),
   ];
 }
 

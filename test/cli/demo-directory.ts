@@ -6,4 +6,5 @@ export const DEMO_DIRECTORY = [
   "ALVideoDevice",
   "ALBattery",
   "LogManager",
+  "ALMotion",
 ];

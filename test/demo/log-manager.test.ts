@@ -210,13 +210,20 @@ describe("LogManager", () => {
 });
 
 describe("LogManager in the demo", () => {
-  it("is registered last; ALTextToSpeech.say logs an info message through it", async () => {
+  it("is registered after the first four; ALTextToSpeech.say logs an info message through it", async () => {
     const sd = new Session();
     cleanups.push(() => sd.close());
     const [url] = await sd.listenStandalone("tcp://127.0.0.1:0");
     const demo = await startDemo(sd, { logger: pino({ level: "silent" }) });
     cleanups.push(() => demo.stop());
-    expect(demo.services).toEqual(["ALMemory", "ALTextToSpeech", "ALVideoDevice", "ALBattery", "LogManager"]);
+    expect(demo.services).toEqual([
+      "ALMemory",
+      "ALTextToSpeech",
+      "ALVideoDevice",
+      "ALBattery",
+      "LogManager",
+      "ALMotion",
+    ]);
     const client = new Session();
     cleanups.push(() => client.close());
     await client.connect(url);

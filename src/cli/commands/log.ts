@@ -12,6 +12,7 @@ import { usageError } from "../errors.js";
 import { EventBudget, onCleanup } from "../lifecycle.js";
 import { Output, type Style } from "../output.js";
 import { action } from "../program.js";
+import { rideThrough } from "../ride-through.js";
 import { openService } from "../target.js";
 import { parseCount } from "./watch.js";
 
@@ -58,18 +59,8 @@ export function register(program: Command): void {
       const limit = parseCount(opts.count);
       const session = await connectSession(opts);
       const manager = await openService(session, "LogManager");
-      const listener = await manager.call<RemoteObject>("createListener");
-      onCleanup(() => listener.release());
-      await listener.call("setLevel", logLevel(level));
-      if (patterns.length > 0) {
-        // Everything else silent first, then the wanted categories: right whether the robot lets
-        // the most specific or the last filter win.
-        await listener.call("setCategory", "*", logLevel(0));
-        for (const p of patterns) await listener.call("setCategory", p, logLevel(level));
-      }
       const budget = new EventBudget(limit);
-      const sig = listener.signal("onLogMessage");
-      const link = await sig.connect((msg: unknown) => {
+      const print = (msg: unknown) => {
         const m = fieldsOf(msg);
         const lvl = levelOf(m.level);
         const category = String(m.category ?? "");
@@ -97,10 +88,38 @@ export function register(program: Command): void {
             `${out.style("dim", date)} ${style ? out.style(style, word) : word} ${out.style("cyan", category)}: ${message}`,
           );
         }
+      };
+      let current: { listener: RemoteObject; link: number } | undefined;
+      const listen = async () => {
+        const listener = await manager.call<RemoteObject>("createListener");
+        try {
+          await listener.call("setLevel", logLevel(level));
+          if (patterns.length > 0) {
+            // Everything else silent first, then the wanted categories: right whether the robot
+            // lets the most specific or the last filter win.
+            await listener.call("setCategory", "*", logLevel(0));
+            for (const p of patterns) await listener.call("setCategory", p, logLevel(level));
+          }
+          current = { listener, link: await listener.signal("onLogMessage").connect(print) };
+        } catch (e) {
+          releaseQuietly(listener);
+          throw e;
+        }
+      };
+      await listen();
+      onCleanup(async () => {
+        if (!current) return;
+        await current.listener.signal("onLogMessage").disconnect(current.link);
+        current.listener.release();
       });
-      onCleanup(() => sig.disconnect(link));
+      // The listener was an object on the robot: a restarted robot has none, so make a new one.
+      const ride = rideThrough(session, "listening to LogManager", async () => {
+        if (current) releaseQuietly(current.listener);
+        current = undefined;
+        await listen();
+      });
       process.stderr.write(`listening to LogManager, level ${LEVELS[level]} (Ctrl-C to stop)\n`);
-      await budget.done();
+      await Promise.race([budget.done(), ride.failed]);
       return 0;
     }),
   );
@@ -117,6 +136,15 @@ export function parseLevel(text: string): number {
   const n = Number(t);
   if (t !== "" && Number.isInteger(n) && n >= 1 && n < LEVELS.length) return n;
   throw usageError(`--level must be one of ${LEVELS.slice(1).join(", ")} (or 1-6), got "${text}"`);
+}
+
+/** A listener's proxy may have gone with its connection already: nothing left to free then. */
+function releaseQuietly(listener: RemoteObject): void {
+  try {
+    listener.release();
+  } catch {
+    // Released, or its connection is closed.
+  }
 }
 
 function fieldsOf(v: unknown): Record<string, unknown> {

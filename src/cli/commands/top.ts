@@ -7,6 +7,7 @@ import { usageError } from "../errors.js";
 import { onCleanup, sleep, waitForShutdown } from "../lifecycle.js";
 import { Output, table } from "../output.js";
 import { action } from "../program.js";
+import { rideThrough } from "../ride-through.js";
 import { openService } from "../target.js";
 
 interface Options extends ConnectionOptions {
@@ -48,12 +49,22 @@ export function register(program: Command): void {
       const wasEnabled = await obj.call<boolean>("isStatsEnabled");
       await obj.call("enableStats", true);
       if (!wasEnabled) onCleanup(() => obj.call("enableStats", false));
+      // A restarted robot starts with statistics off: switched on again before sampling resumes.
+      const ride = rideThrough(session, `sampling ${name}`, () => obj.call("enableStats", true));
       let stop = false;
       if (!opts.once) void waitForShutdown().then(() => (stop = true));
+      ride.failed.catch(() => (stop = true));
       do {
         await sleepUnless(interval, () => stop);
         if (stop) break;
-        const rows = await sample(obj);
+        let rows: MethodStatsRow[];
+        try {
+          rows = await sample(obj);
+        } catch (e) {
+          // While the session reconnects (it says so on stderr), samples are skipped.
+          if (ride.steady || opts.once) throw e;
+          continue;
+        }
         if (out.json) {
           out.line(JSON.stringify(rows));
         } else {
@@ -74,6 +85,7 @@ export function register(program: Command): void {
           if (rows.length === 0) out.line(out.style("dim", "(no calls yet)"));
         }
       } while (!opts.once && !stop);
+      await Promise.race([ride.failed, Promise.resolve()]);
       return 0;
     }),
   );

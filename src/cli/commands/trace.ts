@@ -13,6 +13,7 @@ import type { Session } from "../../session/index.js";
 import { failure } from "../errors.js";
 import { expandServices } from "../patterns.js";
 import { action } from "../program.js";
+import { rideThrough } from "../ride-through.js";
 import { openService } from "../target.js";
 import { parseCount } from "./watch.js";
 
@@ -36,6 +37,8 @@ export function register(program: Command): void {
       const out = new Output(!!opts.json);
       const limit = parseCount(opts.count);
       const session = await connectSession(opts);
+      // traceObject subscriptions are registered again by the session, and that turns tracing on.
+      const ride = rideThrough(session, "tracing");
       const patterns = names.length === 0 ? ["*"] : names;
       const budget = new EventBudget(limit);
       const traced: string[] = [];
@@ -52,7 +55,7 @@ export function register(program: Command): void {
       if (traced.length === 0)
         throw failure("no service could be traced", "`qi trace SERVICE` for its error");
       process.stderr.write(`tracing ${traced.join(", ")} (Ctrl-C to stop)\n`);
-      await budget.done();
+      await Promise.race([budget.done(), ride.failed]);
       return 0;
     }),
   );

@@ -12,6 +12,7 @@ import { tidyFloats } from "../floats.js";
 import { formatHuman, Output, toJson } from "../output.js";
 import { expandServices, isPattern, membersMatching } from "../patterns.js";
 import { action } from "../program.js";
+import { rideThrough } from "../ride-through.js";
 import { noSuchMember, openService, parseTarget, signalNamed } from "../target.js";
 
 interface Options extends ConnectionOptions {
@@ -44,8 +45,8 @@ export function register(program: Command): void {
         throw usageError(`--rate must be a number of events per second in (0, 1000], got "${opts.rate}"`);
       const rate = { maxRate, latestOnly: !!opts.latest };
       const session = await connectSession(opts);
-      session.on("disconnected", (why) => process.stderr.write(`connection lost (${why}); reconnecting…\n`));
-      session.on("reconnected", () => process.stderr.write("reconnected; watching again\n"));
+      // The held proxies are rebound and their signals registered again by the session itself.
+      const ride = rideThrough(session, "watching");
       const objects = new Map<string, RemoteObject>();
       const budget = new EventBudget(limit);
       const open = async (service: string) => {
@@ -89,7 +90,7 @@ export function register(program: Command): void {
         onCleanup(() => sig.disconnect(link));
       }
       process.stderr.write(`watching ${targets.join(", ")} (Ctrl-C to stop)\n`);
-      await budget.done();
+      await Promise.race([budget.done(), ride.failed]);
       return 0;
     }),
   );
