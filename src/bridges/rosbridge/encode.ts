@@ -6,7 +6,8 @@
  * squeezes JSON text into a PNG picture (no gain over CBOR for the binary data that matters
  * here) and `cbor-raw` needs ROS 1 serialization of every mapped type.
  */
-import { encodeBinary, encodeJson, type RosbridgeMessage } from "./frames.js";
+import { encodeCborPieces } from "./cbor-out.js";
+import { encodeJson, type RosbridgeMessage } from "./frames.js";
 import { splitIntoFragments } from "./fragments.js";
 import type { Frames } from "./outbox.js";
 
@@ -29,7 +30,7 @@ export function isBinary(c: Compression): boolean {
 }
 
 export function encodeFor(msg: RosbridgeMessage, compression: Compression, fragmentSize: number): Frames {
-  if (compression === "cbor") return [encodeBinary(msg)];
+  if (compression === "cbor") return [encodeCborPieces(msg)];
   const text = encodeJson(msg);
   if (fragmentSize > 0 && text.length > fragmentSize)
     return splitIntoFragments(text, fragmentSize).map(encodeJson);

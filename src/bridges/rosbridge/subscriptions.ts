@@ -8,7 +8,7 @@ import { type Compression, encodeFor, isBinary } from "./encode.js";
 import { ProtocolError } from "./frames.js";
 import type { Outbox, SubscriptionQueue } from "./outbox.js";
 import type { QiTopic } from "./qi-graph.js";
-import { messageFromQi } from "./ros-types.js";
+import { messageFromQi } from "../mapping/index.js";
 
 export interface SubscribeOptions {
   id: string;

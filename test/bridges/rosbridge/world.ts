@@ -20,6 +20,38 @@ export const BOB = { user: "bob", token: "bob's token" };
 
 const ALL = { allow: ["*"] };
 
+const call = (service: string, method: string, name = `/qi/${service}/${method}`) => ({
+  name,
+  type: "qi_srvs/Call",
+  service,
+  method,
+});
+
+/**
+ * The bridges' allow-list in this world: what the tests reach. Calc's `tick` and `secret`
+ * are left out on purpose (the tests try to reach them by name).
+ */
+export const WORLD_MAPPING = {
+  out: [
+    { service: "ALVideoDevice", signal: "image" },
+    { service: "ALBattery", property: "charge" },
+    { service: "ALTextToSpeech", signal: "started" },
+    { service: "Calc", property: "level" },
+  ],
+  in: [
+    { topic: "/qi/ALTextToSpeech/say", type: "std_msgs/String", service: "ALTextToSpeech", method: "say" },
+  ],
+  services: [
+    call("Calc", "add"),
+    call("Calc", "fail"),
+    call("Calc", "blob"),
+    call("ALTextToSpeech", "say"),
+    call("ALBattery", "getBatteryCharge"),
+    { name: "/qi/Calc/twice", type: "std_srvs/Trigger", service: "Calc", method: "add", args: ["a", "b"] },
+    call("WebTablet", "show"),
+  ],
+};
+
 export interface WebBridgeWorld {
   sd: Session;
   gateway: Gateway;
@@ -51,6 +83,7 @@ export async function startWebBridgeWorld(
       throw new Error(`failed: ${why}`);
     })
     .method("blob", "(i)", "r", (n: number) => new Uint8Array(n).fill(7))
+    .method("secret", "()", "s", () => "the secret")
     .signal("tick", "(i)")
     .property("level", "i", 7);
   await sd.registerService("Calc", calc);
@@ -84,7 +117,7 @@ export async function startWebBridgeWorld(
       gateway,
       Object.entries(bridges).map(([name, settings]) => ({
         name,
-        settings: { listen: "ws://127.0.0.1:0", ...settings },
+        settings: { listen: "ws://127.0.0.1:0", mapping: WORLD_MAPPING, ...settings },
       })),
       { logger, demo: false },
     );
