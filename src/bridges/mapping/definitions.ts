@@ -7,6 +7,7 @@
 import type { MessageDefinition } from "@foxglove/message-definition";
 import { ros1 } from "@foxglove/rosmsg-msgs-common";
 import { MessageWriter } from "@foxglove/rosmsg-serialization";
+import { mappingForType } from "./types.js";
 
 const COMMON = ros1 as unknown as Record<string, MessageDefinition>;
 
@@ -39,4 +40,13 @@ export function messageWriter(type: string): MessageWriter {
     writers.set(type, w);
   }
   return w;
+}
+
+/**
+ * The ROS 1 serialization of one qi event as the mapped `type` (a signal's arguments, a
+ * property's `[value]`): what rosbridge's `cbor-raw` carries. Throws for a type outside the
+ * standard set or one the signature does not convert to.
+ */
+export function serializeMessage(type: string, signature: string, args: readonly unknown[]): Uint8Array {
+  return messageWriter(type).writeMessage(mappingForType(type, signature).toMessage(args));
 }

@@ -13,7 +13,7 @@ export {
   type TopicIn,
   type TopicOut,
 } from "./config.js";
-export { messageDefinitions, messageWriter } from "./definitions.js";
+export { messageDefinitions, messageWriter, serializeMessage } from "./definitions.js";
 export { demoMapping, SAY_REQUEST, SAY_RESPONSE, SAY_SERVICE_TYPE } from "./demo.js";
 export { argsToJsonText } from "./json.js";
 export { checkGraphName, defaultTopic } from "./names.js";

@@ -8,7 +8,7 @@
 import type { Logger } from "pino";
 import type { RemoteObject } from "../../object/index.js";
 import type { Session } from "../../session/index.js";
-import { chooseCompression, encodeFor } from "./encode.js";
+import { chooseCompression, encodeFor, isBinary } from "./encode.js";
 import { FragmentAssembler } from "./fragments.js";
 import { checkMessage, countField, ProtocolError, type RosbridgeMessage, stringField } from "./frames.js";
 import type { Outbox } from "./outbox.js";
@@ -236,7 +236,7 @@ export class RosbridgeClient {
         (e: unknown) => ({ ok: false as const, error: (e as Error).message }),
       )
       .then((outcome) => {
-        const r = serviceReply(service.reply, service.returnSignature, outcome, compression === "cbor");
+        const r = serviceReply(service.reply, service.returnSignature, outcome, isBinary(compression));
         reply(r.result, r.values);
       })
       .finally(() => {
