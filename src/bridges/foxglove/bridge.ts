@@ -10,7 +10,7 @@ import foxglove from "@foxglove/ws-protocol";
 import type { IncomingMessage } from "node:http";
 import type { WebSocket } from "ws";
 import type { BridgeContext, BridgePlugin, RunningBridge } from "../plugin.js";
-import { listenWeb } from "../rosbridge/listener.js";
+import { listenWeb, mountWeb, type WebListenerOptions } from "../rosbridge/listener.js";
 import { rosbridgeSettings, withDemoMapping } from "../rosbridge/settings.js";
 import { openInProcessSession } from "../start-bridges.js";
 import { serveFoxgloveClient } from "./client.js";
@@ -82,7 +82,7 @@ export async function startFoxglove(context: BridgeContext): Promise<RunningBrid
     });
   };
 
-  const listener = await listenWeb({
+  const options: WebListenerOptions = {
     listen: settings.listen,
     tlsCert: settings.tlsCert,
     tlsKey: settings.tlsKey,
@@ -94,7 +94,8 @@ export async function startFoxglove(context: BridgeContext): Promise<RunningBrid
         : false,
     admit,
     onConnection,
-  });
+  };
+  const listener = settings.path ? mountWeb(gateway, settings.path, options) : await listenWeb(options);
   logger.info({ url: listener.url, open: settings.open }, "foxglove listening");
   return {
     endpoints: [

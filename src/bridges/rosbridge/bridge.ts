@@ -11,7 +11,7 @@ import type { BridgeContext, BridgePlugin, RunningBridge } from "../plugin.js";
 import { openInProcessSession } from "../start-bridges.js";
 import { RosbridgeClient } from "./client.js";
 import { parseFrame } from "./frames.js";
-import { listenWeb } from "./listener.js";
+import { listenWeb, mountWeb, type WebListenerOptions } from "./listener.js";
 import { type Frame, Outbox } from "./outbox.js";
 import { rosbridgeSettings, withDemoMapping } from "./settings.js";
 
@@ -101,14 +101,15 @@ export async function startRosbridge(context: BridgeContext): Promise<RunningBri
     });
   };
 
-  const listener = await listenWeb({
+  const options: WebListenerOptions = {
     listen: settings.listen,
     tlsCert: settings.tlsCert,
     tlsKey: settings.tlsKey,
     maxClients: settings.maxClients,
     maxPayload: settings.maxMessageBytes,
     onConnection,
-  });
+  };
+  const listener = settings.path ? mountWeb(gateway, settings.path, options) : await listenWeb(options);
   logger.info({ url: listener.url, open: settings.open }, "rosbridge listening");
   return {
     endpoints: [

@@ -13,6 +13,8 @@ export interface RosbridgeSettings {
   mapping: Mapping;
   /** ws://host:port[/path] or wss:// (then tlsCert and tlsKey, PEM files). */
   listen: string;
+  /** Instead of a listener of its own: this path on the gateway's ws/wss listener (`/rosbridge`). */
+  path: string | undefined;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   /** No `auth` op needed: every client acts as the bridge's own user. Off by default. */
@@ -40,7 +42,7 @@ export interface RosbridgeSettings {
 
 export const DEFAULT_ROSBRIDGE_LISTEN = "ws://127.0.0.1:9090";
 
-const DEFAULTS: Omit<RosbridgeSettings, "listen" | "tlsCert" | "tlsKey" | "open" | "mapping"> = {
+const DEFAULTS: Omit<RosbridgeSettings, "listen" | "path" | "tlsCert" | "tlsKey" | "open" | "mapping"> = {
   maxClients: 64,
   maxMessageBytes: 16 * 1024 * 1024,
   maxQueuedMessages: 1_000,
@@ -90,7 +92,10 @@ export function rosbridgeSettings(
     fail(name, "listen", "wss:// needs tlsCert and tlsKey");
   const open = raw.open === true || raw.open === "true";
   const mapping = parseMapping(raw.mapping, `bridges.${name}.mapping`);
-  const out = { listen, tlsCert, tlsKey, open, mapping } as RosbridgeSettings;
+  const path = optionalString(name, raw, "path");
+  if (path !== undefined && !/^(\/[A-Za-z0-9_.-]+)+$/.test(path))
+    fail(name, "path", `must be an absolute URL path like /${name}, got "${path}"`);
+  const out = { listen, path, tlsCert, tlsKey, open, mapping } as RosbridgeSettings;
   for (const key of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>)
     out[key] = positive(name, raw, key);
   return out;

@@ -68,6 +68,8 @@ export interface WebBridgeWorld {
 
 export async function startWebBridgeWorld(
   bridges: Record<string, Record<string, unknown>>,
+  /** The gateway's listeners (a ws:// one for bridges mounted on a path). */
+  listen = ["tcp://127.0.0.1:0"],
 ): Promise<WebBridgeWorld> {
   const sd = new Session();
   const [sdUrl] = await sd.listenStandalone("tcp://127.0.0.1:0");
@@ -96,7 +98,7 @@ export async function startWebBridgeWorld(
   const logger = pino({ level: "silent" });
   const gateway = await startGateway({
     attach: sdUrl!,
-    listen: ["tcp://127.0.0.1:0"],
+    listen,
     authProvider: new GatewayAuthProvider({
       [ALICE.user]: { token: hashToken(ALICE.token) },
       [BOB.user]: { token: hashToken(BOB.token) },
