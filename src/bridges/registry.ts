@@ -51,6 +51,11 @@ export const BRIDGES: readonly BridgeEntry[] = [
         description: "where rosbridge listens (default ws://127.0.0.1:9090)",
         key: "listen",
       },
+      {
+        flags: "--rosbridge-path <path>",
+        description: "serve rosbridge on this path of the gateway's ws listener instead (e.g. /rosbridge)",
+        key: "path",
+      },
     ],
     load: async () => (await import("./rosbridge/bridge.js")).rosbridgePlugin,
   },
@@ -64,6 +69,11 @@ export const BRIDGES: readonly BridgeEntry[] = [
         flags: "--foxglove-listen <url>",
         description: "where the Foxglove server listens (default ws://127.0.0.1:8765)",
         key: "listen",
+      },
+      {
+        flags: "--foxglove-path <path>",
+        description: "serve Foxglove on this path of the gateway's ws listener instead (e.g. /foxglove)",
+        key: "path",
       },
     ],
     load: async () => (await import("./foxglove/bridge.js")).foxglovePlugin,

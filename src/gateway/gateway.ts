@@ -28,6 +28,7 @@ import {
   type ServerTlsOptions,
   sortEndpoints,
   type WsListenOptions,
+  type WsUpgradeRoute,
   type XmppListenOptions,
 } from "../transport/index.js";
 import { Admission, type AdmissionLimits } from "../transport/index.js";
@@ -216,7 +217,7 @@ export class Gateway {
         url,
         {
           tls: this.options.tls,
-          ws: this.options.ws,
+          ws: { ...this.options.ws, upgradeRoutes: this.wsRoutes },
           xmpp: this.options.xmpp,
           maxPayload: this.options.maxPayload,
           // The router resumes a paused client on its channel's drain: a mark it can reach.
@@ -269,6 +270,17 @@ export class Gateway {
 
   endpoints(): string[] {
     return sortEndpoints(this.listeners.flatMap((l) => l.endpoints()));
+  }
+
+  /** The ws listeners' upgrade routes (WsListenOptions.upgradeRoutes): a web bridge mounts a path here. */
+  private readonly wsRoutes = new Map<string, WsUpgradeRoute>();
+
+  /** Hands WebSocket upgrades on `path` of the gateway's ws/wss listeners to `route`; returns the undo. */
+  routeWebSocket(path: string, route: WsUpgradeRoute): () => void {
+    if (path === "/" || this.wsRoutes.has(path))
+      throw new Error(`the gateway's WebSocket path ${path} is taken`);
+    this.wsRoutes.set(path, route);
+    return () => this.wsRoutes.delete(path);
   }
 
   /** The metrics endpoint URL, when enabled. */

@@ -23,6 +23,7 @@ export type {
   SchemeDriver,
   ServerTlsOptions,
   WsListenOptions,
+  WsUpgradeRoute,
 } from "./options.js";
 export { registeredSchemes, registerScheme, schemeDriver, unregisterScheme } from "./schemes.js";
 export {

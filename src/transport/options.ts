@@ -102,7 +102,20 @@ export interface WsListenOptions {
   allowedOrigins?: string[];
   /** Serves the non-upgrade HTTP requests of the listener (404 without one). */
   httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * Upgrades on these exact paths go to another WebSocket protocol (a web bridge mounted on
+   * this listener), after the Origin rule; every other path stays qi. Read at each upgrade,
+   * so entries may be added once the listener runs.
+   */
+  upgradeRoutes?: Map<string, WsUpgradeRoute>;
 }
+
+/** Takes over one upgrade request (it answers or upgrades the socket itself). */
+export type WsUpgradeRoute = (
+  req: IncomingMessage,
+  socket: import("node:stream").Duplex,
+  head: Buffer,
+) => void;
 
 export interface Listener {
   /** The bound address, e.g. `tcp://0.0.0.0:41234` (real port when 0 was asked). */

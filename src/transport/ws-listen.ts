@@ -157,6 +157,12 @@ export function wsListen(
       );
       return;
     }
+    const route = opts.ws?.upgradeRoutes?.get(new URL(req.url ?? "/", "http://x").pathname);
+    if (route) {
+      setupDone(accepted, req.socket as Socket);
+      route(req, socket, head);
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (accepted.closing) {
         ws.terminate();

@@ -10,15 +10,18 @@ import foxglove from "@foxglove/ws-protocol";
 import type { IncomingMessage } from "node:http";
 import type { WebSocket } from "ws";
 import type { BridgeContext, BridgePlugin, RunningBridge } from "../plugin.js";
-import { listenWeb } from "../rosbridge/listener.js";
-import { rosbridgeSettings } from "../rosbridge/settings.js";
+import { listenWeb, mountWeb, type WebListenerOptions } from "../rosbridge/listener.js";
+import { rosbridgeSettings, withDemoMapping } from "../rosbridge/settings.js";
 import { openInProcessSession } from "../start-bridges.js";
 import { serveFoxgloveClient } from "./client.js";
 
 export const DEFAULT_FOXGLOVE_LISTEN = "ws://127.0.0.1:8765";
 
 export async function startFoxglove(context: BridgeContext): Promise<RunningBridge> {
-  const settings = rosbridgeSettings(context.settings, DEFAULT_FOXGLOVE_LISTEN, "foxglove");
+  const settings = withDemoMapping(
+    rosbridgeSettings(context.settings, DEFAULT_FOXGLOVE_LISTEN, "foxglove"),
+    context.demo,
+  );
   const { gateway, logger, metrics } = context;
   if (settings.open)
     logger.warn(
@@ -56,6 +59,7 @@ export async function startFoxglove(context: BridgeContext): Promise<RunningBrid
       const session = await openInProcessSession(gateway, user, `foxglove/${user}`);
       close = await serveFoxgloveClient(ws, {
         session,
+        allow: settings.mapping,
         maxInFlightBytes: settings.maxInFlightBytes,
         metrics: {
           in: () => metrics.messagesIn(),
@@ -78,7 +82,7 @@ export async function startFoxglove(context: BridgeContext): Promise<RunningBrid
     });
   };
 
-  const listener = await listenWeb({
+  const options: WebListenerOptions = {
     listen: settings.listen,
     tlsCert: settings.tlsCert,
     tlsKey: settings.tlsKey,
@@ -90,7 +94,8 @@ export async function startFoxglove(context: BridgeContext): Promise<RunningBrid
         : false,
     admit,
     onConnection,
-  });
+  };
+  const listener = settings.path ? mountWeb(gateway, settings.path, options) : await listenWeb(options);
   logger.info({ url: listener.url, open: settings.open }, "foxglove listening");
   return {
     endpoints: [

@@ -11,8 +11,8 @@ import type { RemoteObject } from "../../object/index.js";
 import type { Session } from "../../session/index.js";
 import { fromJson, toJson } from "../../wire/index.js";
 import { type QiTopic, readQiGraph } from "../rosbridge/qi-graph.js";
-import { argsFromMessage, argsFromRequest, rosValue } from "../rosbridge/ros-types.js";
-import { channelFor, payloadFor } from "./schemas.js";
+import { argsFromMessage, argsFromRequest, type Mapping, serviceReply } from "../mapping/index.js";
+import { channelFor, type Payload, payloadFor } from "./schemas.js";
 
 type Server = InstanceType<typeof foxglove.FoxgloveServer>;
 type IWebSocket = Parameters<Server["handleConnection"]>[0];
@@ -20,6 +20,8 @@ type Parameter = Parameters<Server["publishParameterValues"]>[0][number];
 
 export interface FoxgloveClientDeps {
   session: Session;
+  /** The mapping: what it does not name is not advertised. */
+  allow: Mapping;
   maxInFlightBytes: number;
   metrics: { in(): void; out(): void; dropped(): void; subscribers(delta: number): void };
 }
@@ -30,13 +32,48 @@ const fromUtf8 = new TextDecoder();
 const REQUEST_SCHEMA = JSON.stringify({ type: "object", description: "the method's parameters by name" });
 const RESPONSE_SCHEMA = JSON.stringify({ type: "object", properties: { result: {} } });
 
+/**
+ * The socket as the library sees it, with one addition: a message whose payload has a tail
+ * (a camera frame's pixels) is written as one more fragment of the same WebSocket message.
+ * The library sends a message as a header fragment then the payload (`fin`), so the tail goes
+ * after the payload, and the pixels are written from where qi decoded them, never copied.
+ */
+function tailedSocket(ws: WebSocket): {
+  connection: IWebSocket;
+  sendWithTail(payload: Payload, send: (head: Uint8Array<ArrayBuffer>) => void): void;
+} {
+  let pending: Payload | undefined;
+  const send = (data: string | ArrayBuffer | ArrayBufferView, options?: { fin?: boolean }) => {
+    const tail = pending?.head === data ? pending.tail : undefined;
+    if (tail && options?.fin !== false) {
+      ws.send(data, { fin: false });
+      ws.send(tail, { fin: true });
+    } else ws.send(data, options ?? {});
+  };
+  const connection = new Proxy(ws, {
+    get: (target, key) => (key === "send" ? send : Reflect.get(target, key, target)),
+    set: (target, key, value) => Reflect.set(target, key, value, target),
+  }) as unknown as IWebSocket;
+  return {
+    connection,
+    sendWithTail(payload, sendHead) {
+      pending = payload;
+      try {
+        sendHead(payload.head);
+      } finally {
+        pending = undefined;
+      }
+    },
+  };
+}
+
 /** Serves `ws` until it closes; resolves once the client has been advertised everything. */
 export async function serveFoxgloveClient(
   ws: WebSocket,
   deps: FoxgloveClientDeps,
 ): Promise<() => Promise<void>> {
   const { session, metrics } = deps;
-  const graph = await readQiGraph(session);
+  const graph = await readQiGraph(session, deps.allow);
   const server: Server = new foxglove.FoxgloveServer({
     name: "qimessaging gateway",
     capabilities: ["clientPublish", "parameters", "parametersSubscribe", "services"],
@@ -51,7 +88,7 @@ export async function serveFoxgloveClient(
     }
     return o;
   };
-  const connection = ws as unknown as IWebSocket;
+  const { connection, sendWithTail } = tailedSocket(ws);
   const report = (e: unknown) =>
     server.sendStatus({ level: foxglove.StatusLevel.ERROR, message: (e as Error).message }, connection);
   server.on("error", report);
@@ -68,7 +105,9 @@ export async function serveFoxgloveClient(
     }
     metrics.out();
     const now = Date.now();
-    server.sendMessage(channelId, BigInt(now) * 1_000_000n, payloadFor(topic, args, now));
+    sendWithTail(payloadFor(topic, args, now), (head) =>
+      server.sendMessage(channelId, BigInt(now) * 1_000_000n, head),
+    );
   };
   server.on("subscribe", (channelId) => {
     const topic = channels.get(channelId);
@@ -139,8 +178,12 @@ export async function serveFoxgloveClient(
         s.parameterNames,
         text.length ? JSON.parse(text) : {},
       );
-      const value = await (await object(s.service)).call(s.method, ...args);
-      const values = s.returnSignature === "v" ? {} : { result: rosValue(value, false) };
+      const outcome = await (await object(s.service)).call(s.method, ...args).then(
+        (value) => ({ ok: true as const, value }),
+        (e: unknown) => ({ ok: false as const, error: (e as Error).message }),
+      );
+      const { result, values } = serviceReply(s.reply, s.returnSignature, outcome, false);
+      if (!result) throw new Error(String(values));
       server.sendServiceCallResponse(
         {
           serviceId: request.serviceId,
@@ -221,7 +264,7 @@ export async function serveFoxgloveClient(
       const o = await object(topic.service);
       if (topic.kind === "property")
         await o.property(topic.member).set(argsFromMessage(topic.signature, msg)[0]);
-      else o.post(topic.member, ...argsFromMessage(topic.signature, msg));
+      else o.post(topic.member, ...argsFromMessage(topic.signature, msg, topic.argPaths));
     })().catch(report);
   });
 

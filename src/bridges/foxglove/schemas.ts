@@ -6,7 +6,8 @@
  * plots as `.data` in Foxglove's panels.
  */
 import type { QiTopic } from "../rosbridge/qi-graph.js";
-import { IMAGE_SIGNATURE, messageFromQi } from "../rosbridge/ros-types.js";
+import { messageFromQi } from "../mapping/index.js";
+import { IMAGE_SIGNATURE } from "../rosbridge/qi-graph.js";
 import { Raw } from "../../wire/index.js";
 
 export interface ChannelDefinition {
@@ -61,18 +62,20 @@ export function channelFor(topic: QiTopic): ChannelDefinition {
 
 const utf8 = new TextEncoder();
 
-/** foxglove_msgs/RawImage in ROS 1 serialization: little-endian, strings and arrays length-prefixed. */
-export function serializeRawImage(
+/**
+ * foxglove_msgs/RawImage in ROS 1 serialization (little-endian, strings and arrays
+ * length-prefixed) up to the pixels' length: the pixels, the message's last field, follow
+ * as they are, so they are never copied into a joined buffer.
+ */
+export function rawImageHead(
   width: number,
   height: number,
-  pixels: Uint8Array,
+  pixelBytes: number,
   nowMs: number,
 ): Uint8Array<ArrayBuffer> {
   const frameId = utf8.encode("camera");
   const encoding = utf8.encode("rgb8");
-  const headLength = 8 + 4 + frameId.length + 8 + 4 + encoding.length + 4 + 4;
-  // One copy of the pixels, into the message the socket sends (the library takes one buffer).
-  const head = new Uint8Array(headLength + pixels.byteLength);
+  const head = new Uint8Array(8 + 4 + frameId.length + 8 + 4 + encoding.length + 4 + 4);
   const view = new DataView(head.buffer);
   let at = 0;
   view.setUint32(at, Math.floor(nowMs / 1000), true);
@@ -88,16 +91,21 @@ export function serializeRawImage(
   head.set(encoding, at + 4);
   at += 4 + encoding.length;
   view.setUint32(at, width * 3, true);
-  view.setUint32(at + 4, pixels.byteLength, true);
-  head.set(pixels, headLength);
+  view.setUint32(at + 4, pixelBytes, true);
   return head;
 }
 
-/** The payload of one qi event on `topic`'s channel. */
-export function payloadFor(topic: QiTopic, args: readonly unknown[], nowMs: number): Uint8Array<ArrayBuffer> {
+/** One qi event on `topic`'s channel: the payload, or its head and the bytes that follow it. */
+export interface Payload {
+  head: Uint8Array<ArrayBuffer>;
+  tail?: Uint8Array;
+}
+
+export function payloadFor(topic: QiTopic, args: readonly unknown[], nowMs: number): Payload {
   if (topic.signature === IMAGE_SIGNATURE) {
     const [width, height, , pixels] = args as [number, number, unknown, Raw];
-    return serializeRawImage(width, height, pixels instanceof Raw ? pixels.bytes : new Uint8Array(), nowMs);
+    const tail = pixels instanceof Raw ? pixels.bytes : new Uint8Array();
+    return { head: rawImageHead(width, height, tail.byteLength, nowMs), tail };
   }
-  return utf8.encode(JSON.stringify(messageFromQi(topic.signature, args, false)));
+  return { head: utf8.encode(JSON.stringify(messageFromQi(topic.signature, args, false))) };
 }

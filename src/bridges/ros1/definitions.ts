@@ -1,35 +1,13 @@
 /**
- * Message and service definitions the ROS 1 node speaks: messages from the standard set
- * (@foxglove/rosmsg-msgs-common, with their dependencies, for the md5sum and the
- * `message_definition` header rosbag and rviz read), services from a small built-in table
- * (std_srvs) or from the definitions a mapping gives.
+ * Message and service definitions the ROS 1 node speaks: messages from the standard set (the
+ * shared mapping's `messageDefinitions`), services from a small built-in table (std_srvs) or
+ * from the definitions a mapping gives.
  */
 import type { MessageDefinition } from "@foxglove/message-definition";
 import { md5, parse } from "@foxglove/rosmsg";
-import { ros1 } from "@foxglove/rosmsg-msgs-common";
 import { MessageReader, MessageWriter } from "@foxglove/rosmsg-serialization";
 import { createHash } from "node:crypto";
-
-const COMMON = ros1 as unknown as Record<string, MessageDefinition>;
-
-/** `type` and every type it uses, the main one first (what advertise() and md5 want). */
-export function messageDefinitions(type: string): MessageDefinition[] {
-  const main = COMMON[type];
-  if (!main)
-    throw new Error(`unknown message type ${type} (the standard set has ${Object.keys(COMMON).length})`);
-  const out: MessageDefinition[] = [];
-  const seen = new Set<string>();
-  const visit = (name: string) => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    const def = COMMON[name];
-    if (!def) throw new Error(`message type ${type} uses ${name}, which is not in the standard set`);
-    out.push(def);
-    for (const f of def.definitions) if (f.isComplex) visit(f.type);
-  };
-  visit(type);
-  return out;
-}
+import { messageDefinitions } from "../mapping/index.js";
 
 export interface ServiceType {
   readonly type: string;

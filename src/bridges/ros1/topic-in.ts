@@ -9,8 +9,7 @@ import { md5 } from "@foxglove/rosmsg";
 import type { Logger } from "pino";
 import type { Session } from "../../session/index.js";
 import type { BridgeMetrics } from "../plugin.js";
-import { fieldAt, type TopicIn } from "../mapping/index.js";
-import { messageDefinitions } from "./definitions.js";
+import { fieldAt, messageDefinitions, type TopicIn } from "../mapping/index.js";
 
 export interface TopicInOptions {
   node: RosNode;

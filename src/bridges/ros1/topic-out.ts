@@ -14,10 +14,10 @@ import {
   type MessageMapping,
   mappingForSignature,
   mappingForType,
+  messageDefinitions,
   STRING_TYPE,
   type TopicOut,
 } from "../mapping/index.js";
-import { messageDefinitions } from "./definitions.js";
 import { type SubscriberClient, SubscriberQueue } from "./subscriber-queue.js";
 
 export interface TopicOutOptions {

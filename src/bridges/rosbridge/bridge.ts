@@ -11,15 +11,30 @@ import type { BridgeContext, BridgePlugin, RunningBridge } from "../plugin.js";
 import { openInProcessSession } from "../start-bridges.js";
 import { RosbridgeClient } from "./client.js";
 import { parseFrame } from "./frames.js";
-import { listenWeb } from "./listener.js";
-import { Outbox } from "./outbox.js";
-import { rosbridgeSettings } from "./settings.js";
+import { listenWeb, mountWeb, type WebListenerOptions } from "./listener.js";
+import { type Frame, Outbox } from "./outbox.js";
+import { rosbridgeSettings, withDemoMapping } from "./settings.js";
+
+/**
+ * One message on the socket: a text, or binary pieces as the fragments of one message (ws
+ * writes each piece as it is; the client sees one message). Sent in one go, so no other
+ * message can fall between the fragments.
+ */
+function sendFrame(ws: WebSocket, frame: Frame, written: () => void): void {
+  if (typeof frame === "string") {
+    ws.send(frame, { binary: false }, () => written());
+    return;
+  }
+  const last = frame.length - 1;
+  for (let i = 0; i < last; i++) ws.send(frame[i]!, { binary: true, fin: false });
+  ws.send(frame[last] ?? new Uint8Array(0), { binary: true, fin: true }, () => written());
+}
 
 /** WebSocket close code for a refused login or a client over its limits (RFC 6455 policy violation). */
 const POLICY_VIOLATION = 1008;
 
 export async function startRosbridge(context: BridgeContext): Promise<RunningBridge> {
-  const settings = rosbridgeSettings(context.settings);
+  const settings = withDemoMapping(rosbridgeSettings(context.settings), context.demo);
   const { gateway, logger, metrics } = context;
   if (settings.open)
     logger.warn(
@@ -32,7 +47,7 @@ export async function startRosbridge(context: BridgeContext): Promise<RunningBri
   const onConnection = (ws: WebSocket, request: IncomingMessage) => {
     const remote = request.socket.remoteAddress ?? "unknown";
     const outbox = new Outbox({
-      write: (frame, written) => ws.send(frame, { binary: typeof frame !== "string" }, () => written()),
+      write: (frame, written) => sendFrame(ws, frame, written),
       maxInFlightBytes: settings.maxInFlightBytes,
       dropped: (n) => metrics.dropped(n),
     });
@@ -86,14 +101,15 @@ export async function startRosbridge(context: BridgeContext): Promise<RunningBri
     });
   };
 
-  const listener = await listenWeb({
+  const options: WebListenerOptions = {
     listen: settings.listen,
     tlsCert: settings.tlsCert,
     tlsKey: settings.tlsKey,
     maxClients: settings.maxClients,
     maxPayload: settings.maxMessageBytes,
     onConnection,
-  });
+  };
+  const listener = settings.path ? mountWeb(gateway, settings.path, options) : await listenWeb(options);
   logger.info({ url: listener.url, open: settings.open }, "rosbridge listening");
   return {
     endpoints: [

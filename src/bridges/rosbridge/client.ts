@@ -8,13 +8,13 @@
 import type { Logger } from "pino";
 import type { RemoteObject } from "../../object/index.js";
 import type { Session } from "../../session/index.js";
-import { chooseCompression, encodeFor } from "./encode.js";
+import { chooseCompression, encodeFor, isBinary } from "./encode.js";
 import { FragmentAssembler } from "./fragments.js";
 import { checkMessage, countField, ProtocolError, type RosbridgeMessage, stringField } from "./frames.js";
 import type { Outbox } from "./outbox.js";
 import { normalizeName, type QiGraph, readQiGraph } from "./qi-graph.js";
 import { rosapi } from "./rosapi.js";
-import { argsFromMessage, argsFromRequest, rosValue } from "./ros-types.js";
+import { argsFromMessage, argsFromRequest, serviceReply } from "../mapping/index.js";
 import { ServiceHost } from "./service-host.js";
 import { Subscriptions } from "./subscriptions.js";
 import type { RosbridgeSettings } from "./settings.js";
@@ -201,7 +201,7 @@ export class RosbridgeClient {
       const [value] = argsFromMessage(topic.signature, msg.msg);
       await object.property(topic.member).set(value);
     } else if (topic.kind === "method") {
-      object.post(topic.member, ...argsFromMessage(topic.signature, msg.msg));
+      object.post(topic.member, ...argsFromMessage(topic.signature, msg.msg, topic.argPaths));
     } else {
       throw new ProtocolError(`${topic.name} is a qi signal: only its service emits it`);
     }
@@ -232,14 +232,13 @@ export class RosbridgeClient {
     object
       .call(service.method, ...args)
       .then(
-        // A void method answers an empty response (std_srvs/Empty's shape).
-        (value) =>
-          reply(
-            true,
-            service.returnSignature === "v" ? {} : { result: rosValue(value, compression === "cbor") },
-          ),
-        (e: unknown) => reply(false, (e as Error).message),
+        (value) => ({ ok: true as const, value }),
+        (e: unknown) => ({ ok: false as const, error: (e as Error).message }),
       )
+      .then((outcome) => {
+        const r = serviceReply(service.reply, service.returnSignature, outcome, isBinary(compression));
+        reply(r.result, r.values);
+      })
       .finally(() => {
         this.callsInFlight--;
       });
@@ -259,7 +258,7 @@ export class RosbridgeClient {
     if (!this.graph || (refresh && now - this.graphReadAt > GRAPH_REFRESH_MS)) {
       this.graphReadAt = now;
       this.objects.clear();
-      this.graph = readQiGraph(this.session!);
+      this.graph = readQiGraph(this.session!, this.deps.settings.mapping);
       this.graph.catch(() => {
         this.graph = undefined;
       });

@@ -3,7 +3,7 @@
  * asked for `compression: "cbor"` gets its messages as CBOR, and may send CBOR itself). Every
  * message is an object with a string `op`; anything else is refused with a clear error.
  */
-import { decode as decodeCbor, encode as encodeCbor } from "cbor2";
+import { decode as decodeCbor } from "cbor2";
 
 export interface RosbridgeMessage {
   op: string;
@@ -57,9 +57,4 @@ export function countField(msg: RosbridgeMessage, field: string, max: number): n
 
 export function encodeJson(msg: object): string {
   return JSON.stringify(msg, (_k, v) => (typeof v === "bigint" ? Number(v) : v));
-}
-
-/** CBOR keeps Uint8Arrays as byte strings: a camera frame travels as its bytes. */
-export function encodeBinary(msg: object): Uint8Array {
-  return encodeCbor(msg);
 }

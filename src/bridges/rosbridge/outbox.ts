@@ -6,12 +6,18 @@
  * grows the bridge's memory; a message that is dropped was never encoded.
  */
 
-/** One encoded message: a JSON text, a CBOR frame, or the fragments of a long JSON text. */
-export type Frames = Array<string | Uint8Array>;
+/**
+ * One WebSocket message: a text, or a binary message given as its pieces (sent as the
+ * fragments of one message, so a large piece is never copied into a joined buffer).
+ */
+export type Frame = string | readonly Uint8Array[];
+
+/** One encoded rosbridge message: one frame, or the `fragment` messages of a long JSON text. */
+export type Frames = Frame[];
 
 export interface OutboxOptions {
   /** Writes one frame; calls `written` once the socket took it (ws's send callback). */
-  write(frame: string | Uint8Array, written: () => void): void;
+  write(frame: Frame, written: () => void): void;
   maxInFlightBytes: number;
   /** Called with how many queued messages were dropped. */
   dropped(n: number): void;
@@ -111,10 +117,12 @@ export class Outbox {
     for (const q of [...this.queues]) q.close();
   }
 
-  private write(frame: string | Uint8Array): void {
+  private write(frame: Frame): void {
     if (this.closed) return;
     // Characters, not UTF-8 bytes, for text: close enough for a bound, and free to compute.
-    const size = typeof frame === "string" ? frame.length : frame.byteLength;
+    let size = 0;
+    if (typeof frame === "string") size = frame.length;
+    else for (const piece of frame) size += piece.byteLength;
     this.inFlight += size;
     this.options.write(frame, () => {
       this.inFlight -= size;

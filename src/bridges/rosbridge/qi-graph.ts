@@ -5,13 +5,19 @@
  * `/qi/<Service>/<member>`.
  *
  * Names and types come from the one qi↔ROS mapping the ROS 1 bridge also uses
- * (src/bridges/mapping/), so a topic has one name and one type everywhere. Unlike the ROS 1
- * bridge, no allow-list is needed: every web client is a logged-in gateway user, and the
- * gateway's permissions for that user decide what it sees.
+ * (src/bridges/mapping/), so a topic has one name and one type everywhere. The mapping is
+ * also the allow-list, as for the ROS 1 bridge: what it does not name is neither advertised
+ * nor reachable, and within it the gateway's permissions for each web user decide more.
  */
 import type { Session } from "../../session/index.js";
-import { defaultTopic } from "../mapping/index.js";
-import { toRosType } from "./ros-types.js";
+import {
+  defaultTopic,
+  type Mapping,
+  METHOD_SERVICE_TYPE,
+  type ReplyShape,
+  replyShape,
+  rosTypeOf,
+} from "../mapping/index.js";
 
 export type TopicKind = "signal" | "property" | "method";
 
@@ -25,6 +31,8 @@ export interface QiTopic {
   readonly kind: TopicKind;
   /** The qi signature of one message: a signal's tuple, a property's type, a method's parameters. */
   readonly signature: string;
+  /** For a method: the message fields that are its arguments, in order (the mapping's `args`). */
+  readonly argPaths?: readonly string[];
 }
 
 export interface QiRosService {
@@ -36,6 +44,8 @@ export interface QiRosService {
   readonly parametersSignature: string;
   readonly returnSignature: string;
   readonly parameterNames: readonly string[];
+  /** How its responses look (by its type). */
+  readonly reply: ReplyShape;
 }
 
 export interface QiGraph {
@@ -43,7 +53,11 @@ export interface QiGraph {
   readonly services: ReadonlyMap<string, QiRosService>;
 }
 
-export const SERVICE_TYPE = "qi_srvs/Call";
+/** The shared mapping's convention for a method's service type (see METHOD_SERVICE_TYPE). */
+export const SERVICE_TYPE = METHOD_SERVICE_TYPE;
+
+/** The camera frame's signature (ALVideoDevice's `image`: width, height, sequence, pixels). */
+export const IMAGE_SIGNATURE = "(iiIr)";
 
 /** `/qi/ALTextToSpeech/say` for (ALTextToSpeech, say): the shared mapping's default name. */
 export function rosName(service: string, member: string): string {
@@ -55,75 +69,77 @@ export function normalizeName(name: string): string {
   return name.startsWith("/") ? name : `/${name}`;
 }
 
-/** Members qi puts on every object (reserved ids below 100): not the robot's API. */
-const FIRST_USER_UID = 100;
+type MetaObject = Awaited<ReturnType<Session["service"]>>["metaObject"];
 
 /**
- * Reads the session's visible services and their MetaObjects (each service once; the gateway
- * shows this session only what its user may see). Services that fail to open are left out.
+ * The session's view of what the mapping allows: each entry of the allow-list whose qi
+ * member this session can open (the gateway shows it only what its user may see), named as
+ * the mapping names it. Entries the user cannot reach, or whose member does not exist, are
+ * left out. ALMemory key entries (`memoryKey`) are the ROS 1 bridge's alone.
  */
-export async function readQiGraph(session: Session): Promise<QiGraph> {
+export async function readQiGraph(session: Session, allow: Mapping): Promise<QiGraph> {
   const topics = new Map<string, QiTopic>();
   const services = new Map<string, QiRosService>();
-  const infos = await session.services();
-  for (const info of infos) {
-    if (info.name === "ServiceDirectory") continue;
-    let meta: Awaited<ReturnType<Session["service"]>>["metaObject"];
-    try {
-      meta = (await session.service(info.name)).metaObject;
-    } catch {
-      continue;
+  const metas = new Map<string, Promise<MetaObject | undefined>>();
+  const meta = (service: string) => {
+    let m = metas.get(service);
+    if (!m) {
+      m = session.service(service).then(
+        (o) => o.metaObject,
+        () => undefined,
+      );
+      metas.set(service, m);
     }
-    for (const s of meta.signals.values()) {
-      if (s.uid < FIRST_USER_UID) continue;
-      const isProperty = [...meta.properties.values()].some((p) => p.uid === s.uid);
-      if (isProperty) continue;
-      const name = rosName(info.name, s.name);
-      topics.set(name, {
-        name,
-        type: toRosType(s.signature),
-        service: info.name,
-        member: s.name,
-        kind: "signal",
-        signature: s.signature,
-      });
-    }
-    for (const p of meta.properties.values()) {
-      if (p.uid < FIRST_USER_UID) continue;
-      const name = rosName(info.name, p.name);
-      topics.set(name, {
-        name,
-        type: toRosType(p.signature),
-        service: info.name,
-        member: p.name,
-        kind: "property",
-        signature: p.signature,
-      });
-    }
-    for (const m of meta.methods.values()) {
-      if (m.uid < FIRST_USER_UID) continue;
-      const name = rosName(info.name, m.name);
-      // An overloaded name keeps its first overload: one ROS name, one type.
-      if (services.has(name)) continue;
-      services.set(name, {
-        name,
-        type: SERVICE_TYPE,
-        service: info.name,
-        method: m.name,
-        parametersSignature: m.parametersSignature,
-        returnSignature: m.returnSignature,
-        parameterNames: m.parameters.map((p) => p.name),
-      });
-      if (!topics.has(name))
-        topics.set(name, {
-          name,
-          type: toRosType(m.parametersSignature),
-          service: info.name,
-          member: m.name,
-          kind: "method",
-          signature: m.parametersSignature,
-        });
-    }
+    return m;
+  };
+  for (const e of allow.out) {
+    if (e.source.kind === "memoryKey") continue;
+    const m = await meta(e.service);
+    const member =
+      e.source.kind === "property"
+        ? [...(m?.properties.values() ?? [])].find((p) => p.name === e.source.name)
+        : [...(m?.signals.values() ?? [])].find((s) => s.name === e.source.name);
+    if (!member) continue;
+    topics.set(e.topic, {
+      name: e.topic,
+      type: e.type ?? rosTypeOf(member.signature),
+      service: e.service,
+      member: member.name,
+      kind: e.source.kind,
+      signature: member.signature,
+    });
+  }
+  for (const e of allow.in) {
+    const method = firstMethod(await meta(e.service), e.method);
+    if (!method) continue;
+    topics.set(e.topic, {
+      name: e.topic,
+      type: e.type,
+      service: e.service,
+      member: method.name,
+      kind: "method",
+      signature: method.parametersSignature,
+      argPaths: e.args,
+    });
+  }
+  for (const e of allow.services) {
+    const method = firstMethod(await meta(e.service), e.method);
+    if (!method) continue;
+    services.set(e.name, {
+      name: e.name,
+      type: e.type,
+      service: e.service,
+      method: method.name,
+      parametersSignature: method.parametersSignature,
+      returnSignature: method.returnSignature,
+      parameterNames: e.args ?? method.parameters.map((p) => p.name),
+      reply: replyShape(e),
+    });
   }
   return { topics, services };
+}
+
+/** An overloaded name keeps its first overload: one ROS name, one type. */
+function firstMethod(meta: MetaObject | undefined, name: string) {
+  return [...(meta?.methods.values() ?? [])].find((m) => m.name === name);
 }

@@ -1,7 +1,8 @@
 /**
- * `advertise_service`: a web app provides a qi service. The ROS name `/qi/<Service>/<method>`
- * registers qi service `<Service>` with one method `<method>(m) -> m` through the client's own
- * session, so it works only where the gateway lets that user register services. A qi call
+ * `advertise_service`: a web app provides a qi service. A name the mapping lists (its
+ * `services` entries) registers the qi service and method that entry names, `<method>(m) -> m`,
+ * through the client's own session; any other name is refused.
+ * It works only where the gateway lets that user register services. A qi call
  * becomes a `call_service` to the web app, whose `service_response` (matched by id, within a
  * timeout) answers it; a failed response is a qi error.
  */
@@ -40,13 +41,13 @@ export class ServiceHost {
       if (id !== undefined) await this.session.unregisterService(id);
       return;
     }
-    const parts = /^\/qi\/([^/]+)\/([^/]+)$/.exec(name);
-    if (!parts)
-      throw new ProtocolError(`advertise_service: name a service /qi/<Service>/<method>, not ${name}`);
+    // Only a service the mapping lists may be provided, as the qi service and method it names.
+    const listed = this.settings.mapping.services.find((s) => s.name === name);
+    if (!listed) throw new ProtocolError(`advertise_service: ${name} is not in the bridge's mapping`);
     if (this.registered.has(name)) return;
     if (this.registered.size >= this.settings.maxAdvertisedServices)
       throw new ProtocolError(`more than ${this.settings.maxAdvertisedServices} advertised services`);
-    const [, service, method] = parts as unknown as [string, string, string];
+    const { service, method } = listed;
     const object = new QiObject({ description: `provided by a rosbridge client as ${name}` }).method(
       method,
       "(m)",

@@ -3,10 +3,18 @@
  * its flags), checked once with their defaults. Every limit is per web client unless it says
  * otherwise.
  */
+import { demoMapping, type Mapping, mergeMappings, parseMapping } from "../mapping/index.js";
 
 export interface RosbridgeSettings {
+  /**
+   * The allow-list (the ROS 1 bridge's mapping format): what it does not name is neither
+   * advertised nor reachable. Under `qi start` the demo mapping is merged in by the bridge.
+   */
+  mapping: Mapping;
   /** ws://host:port[/path] or wss:// (then tlsCert and tlsKey, PEM files). */
   listen: string;
+  /** Instead of a listener of its own: this path on the gateway's ws/wss listener (`/rosbridge`). */
+  path: string | undefined;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   /** No `auth` op needed: every client acts as the bridge's own user. Off by default. */
@@ -34,7 +42,7 @@ export interface RosbridgeSettings {
 
 export const DEFAULT_ROSBRIDGE_LISTEN = "ws://127.0.0.1:9090";
 
-const DEFAULTS: Omit<RosbridgeSettings, "listen" | "tlsCert" | "tlsKey" | "open"> = {
+const DEFAULTS: Omit<RosbridgeSettings, "listen" | "path" | "tlsCert" | "tlsKey" | "open" | "mapping"> = {
   maxClients: 64,
   maxMessageBytes: 16 * 1024 * 1024,
   maxQueuedMessages: 1_000,
@@ -83,8 +91,17 @@ export function rosbridgeSettings(
   if (listen.startsWith("wss:") && (!tlsCert || !tlsKey))
     fail(name, "listen", "wss:// needs tlsCert and tlsKey");
   const open = raw.open === true || raw.open === "true";
-  const out = { listen, tlsCert, tlsKey, open } as RosbridgeSettings;
+  const mapping = parseMapping(raw.mapping, `bridges.${name}.mapping`);
+  const path = optionalString(name, raw, "path");
+  if (path !== undefined && !/^(\/[A-Za-z0-9_.-]+)+$/.test(path))
+    fail(name, "path", `must be an absolute URL path like /${name}, got "${path}"`);
+  const out = { listen, path, tlsCert, tlsKey, open, mapping } as RosbridgeSettings;
   for (const key of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>)
     out[key] = positive(name, raw, key);
   return out;
+}
+
+/** Under `qi start`, the simulated robot's mapping with the user's on top (as the ROS 1 bridge). */
+export function withDemoMapping(settings: RosbridgeSettings, demo: boolean): RosbridgeSettings {
+  return demo ? { ...settings, mapping: mergeMappings(demoMapping(), settings.mapping) } : settings;
 }

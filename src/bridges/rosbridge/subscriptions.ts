@@ -8,7 +8,7 @@ import { type Compression, encodeFor, isBinary } from "./encode.js";
 import { ProtocolError } from "./frames.js";
 import type { Outbox, SubscriptionQueue } from "./outbox.js";
 import type { QiTopic } from "./qi-graph.js";
-import { messageFromQi } from "./ros-types.js";
+import { messageFromQi, rosTime, serializeMessage } from "../mapping/index.js";
 
 export interface SubscribeOptions {
   id: string;
@@ -61,6 +61,7 @@ export class Subscriptions {
       existing.ids.add(o.id);
       existing.queue.throttleMs = o.throttleMs;
       existing.queue.capacity = capacity;
+      if (o.compression === "cbor-raw") checkSerializable(topic);
       existing.compression = o.compression;
       existing.fragmentSize = o.fragmentSize;
       return;
@@ -77,15 +78,13 @@ export class Subscriptions {
       fragmentSize: o.fragmentSize,
       unlink: async () => {},
     };
+    if (o.compression === "cbor-raw") checkSerializable(topic);
     const deliver = (args: readonly unknown[]) => {
       this.counted.out();
+      // Built only when it leaves: a message dropped from the queue costs nothing.
       sub.queue.push(() =>
         encodeFor(
-          {
-            op: "publish",
-            topic: topic.name,
-            msg: messageFromQi(topic.signature, args, isBinary(sub.compression)),
-          },
+          { op: "publish", topic: topic.name, msg: messageFor(topic, args, sub.compression) },
           sub.compression,
           sub.fragmentSize,
         ),
@@ -132,5 +131,23 @@ export class Subscriptions {
 
   async close(): Promise<void> {
     await Promise.all([...this.byTopic.keys()].map((t) => this.unsubscribe(t, undefined)));
+  }
+}
+
+/** rosbridge's message for one event: the ROS message, or for cbor-raw its ROS 1 bytes with the time sent. */
+function messageFor(topic: QiTopic, args: readonly unknown[], compression: Compression): unknown {
+  if (compression !== "cbor-raw") return messageFromQi(topic.signature, args, isBinary(compression));
+  return { ...rosTime(Date.now(), "secs"), bytes: serializeMessage(topic.type, topic.signature, args) };
+}
+
+/** cbor-raw needs the topic's type in the standard set, and a conversion to it: checked at subscribe. */
+function checkSerializable(topic: QiTopic): void {
+  try {
+    serializeMessage(topic.type, topic.signature, []);
+  } catch (e) {
+    const why = (e as Error).message;
+    // An empty event may not fit the message; only a missing type or conversion is refused here.
+    if (/unknown message type|no conversion|not in the standard set/.test(why))
+      throw new ProtocolError(`cbor-raw for ${topic.name}: ${why}`);
   }
 }

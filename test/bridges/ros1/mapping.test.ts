@@ -10,9 +10,13 @@ import {
   mappingForSignature,
   mappingForType,
   mergeMappings,
+  messageDefinitions,
+  messageFromQi,
+  messageWriter,
   parseMapping,
+  rosTime,
 } from "../../../src/bridges/mapping/index.js";
-import { messageDefinitions, serviceType } from "../../../src/bridges/ros1/definitions.js";
+import { serviceType } from "../../../src/bridges/ros1/definitions.js";
 import { parseRos1Settings } from "../../../src/bridges/ros1/index.js";
 import { decodeHeader, encodeHeader, FrameReader } from "../../../src/bridges/ros1/tcpros-header.js";
 import { Dynamic, Raw } from "../../../src/wire/index.js";
@@ -141,5 +145,27 @@ describe("ros1 settings and protocol pieces", () => {
     const t = serviceType("std_srvs/SetBool");
     expect(t.request).toBeInstanceOf(MessageReader);
     expect(t.request.readMessage(Uint8Array.of(1))).toEqual({ data: true });
+  });
+});
+
+describe("mapping: no value, times", () => {
+  it("maps a signature without a value to std_msgs/Empty, which serializes to nothing", () => {
+    const m = mappingForSignature("()");
+    expect(m.type).toBe("std_msgs/Empty");
+    expect(m.toMessage([])).toEqual({});
+    expect(messageWriter("std_msgs/Empty").writeMessage({}).byteLength).toBe(0);
+  });
+
+  it("spells a time {sec, nsec} for the serializer and {secs, nsecs} for rosbridge's JSON", () => {
+    expect(rosTime(1_700_000_000_250)).toEqual({ sec: 1_700_000_000, nsec: 250_000_000 });
+    expect(rosTime(1_700_000_000_250, "secs")).toEqual({ secs: 1_700_000_000, nsecs: 250_000_000 });
+    const frame = [2, 1, 5, new Raw(new Uint8Array(6))];
+    const ros1 = mappingForSignature("(iiIr)").toMessage(frame) as { header: { stamp: object } };
+    expect(Object.keys(ros1.header.stamp)).toEqual(["sec", "nsec"]);
+    const web = messageFromQi("(iiIr)", frame, false) as { header: { stamp: object }; data: unknown };
+    expect(Object.keys(web.header.stamp)).toEqual(["secs", "nsecs"]);
+    expect(web.data).toBe("AAAAAAAA");
+    // The serializer takes the ROS 1 spelling: 1 header + 2 dims + encoding + 2 fields + 6 bytes.
+    expect(messageWriter("sensor_msgs/Image").writeMessage(ros1).byteLength).toBeGreaterThan(6);
   });
 });

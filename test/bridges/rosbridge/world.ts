@@ -20,11 +20,45 @@ export const BOB = { user: "bob", token: "bob's token" };
 
 const ALL = { allow: ["*"] };
 
+const call = (service: string, method: string, name = `/qi/${service}/${method}`) => ({
+  name,
+  type: "qi_srvs/Call",
+  service,
+  method,
+});
+
+/**
+ * The bridges' allow-list in this world: what the tests reach. Calc's `tick` and `secret`
+ * are left out on purpose (the tests try to reach them by name).
+ */
+export const WORLD_MAPPING = {
+  out: [
+    { service: "ALVideoDevice", signal: "image" },
+    { service: "ALBattery", property: "charge" },
+    { service: "ALTextToSpeech", signal: "started" },
+    { service: "Calc", property: "level" },
+  ],
+  in: [
+    { topic: "/qi/ALTextToSpeech/say", type: "std_msgs/String", service: "ALTextToSpeech", method: "say" },
+  ],
+  services: [
+    call("Calc", "add"),
+    call("Calc", "fail"),
+    call("Calc", "blob"),
+    call("ALTextToSpeech", "say"),
+    call("ALBattery", "getBatteryCharge"),
+    { name: "/qi/Calc/twice", type: "std_srvs/Trigger", service: "Calc", method: "add", args: ["a", "b"] },
+    call("WebTablet", "show"),
+  ],
+};
+
 export interface WebBridgeWorld {
   sd: Session;
   gateway: Gateway;
   camera: DemoService;
   calc: QiObject;
+  /** Calls of Calc.secret, which the mapping leaves out: reaching it is a way around. */
+  secretCalls(): number;
   /** The qi URL of the gateway (for a qi client beside the web ones). */
   qiUrl: string;
   /** Endpoint URL of each started bridge, by name. */
@@ -34,6 +68,8 @@ export interface WebBridgeWorld {
 
 export async function startWebBridgeWorld(
   bridges: Record<string, Record<string, unknown>>,
+  /** The gateway's listeners (a ws:// one for bridges mounted on a path). */
+  listen = ["tcp://127.0.0.1:0"],
 ): Promise<WebBridgeWorld> {
   const sd = new Session();
   const [sdUrl] = await sd.listenStandalone("tcp://127.0.0.1:0");
@@ -43,6 +79,7 @@ export async function startWebBridgeWorld(
     await sd.registerService(s.name, s.object);
     s.start?.();
   }
+  let secretCalls = 0;
   const calc = new QiObject()
     .method("add", "(ii)", "i", (a: number, b: number) => a + b, {
       parameters: [{ name: "a" }, { name: "b" }],
@@ -51,13 +88,17 @@ export async function startWebBridgeWorld(
       throw new Error(`failed: ${why}`);
     })
     .method("blob", "(i)", "r", (n: number) => new Uint8Array(n).fill(7))
+    .method("secret", "()", "s", () => {
+      secretCalls++;
+      return "the secret";
+    })
     .signal("tick", "(i)")
     .property("level", "i", 7);
   await sd.registerService("Calc", calc);
   const logger = pino({ level: "silent" });
   const gateway = await startGateway({
     attach: sdUrl!,
-    listen: ["tcp://127.0.0.1:0"],
+    listen,
     authProvider: new GatewayAuthProvider({
       [ALICE.user]: { token: hashToken(ALICE.token) },
       [BOB.user]: { token: hashToken(BOB.token) },
@@ -84,7 +125,7 @@ export async function startWebBridgeWorld(
       gateway,
       Object.entries(bridges).map(([name, settings]) => ({
         name,
-        settings: { listen: "ws://127.0.0.1:0", ...settings },
+        settings: { listen: "ws://127.0.0.1:0", mapping: WORLD_MAPPING, ...settings },
       })),
       { logger, demo: false },
     );
@@ -101,6 +142,7 @@ export async function startWebBridgeWorld(
     gateway,
     camera,
     calc,
+    secretCalls: () => secretCalls,
     qiUrl: gateway.endpoints()[0]!,
     urls,
     async close() {
