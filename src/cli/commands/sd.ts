@@ -29,7 +29,8 @@ export function register(program: Command): void {
         const out = new Output(!!opts.json);
         const logger = createLogger(!!cmd.optsWithGlobals().verbose);
         let listen = [opts.listen];
-        let options = sessionOptions({ dispatch: opts.dispatch });
+        // No credentials: a directory connects to nobody (QI_TOKEN in the shell is for clients).
+        let options = sessionOptions({ dispatch: opts.dispatch }, {});
         if (opts.config) {
           let setup: ReturnType<typeof loadSdConfig>;
           try {

@@ -84,7 +84,8 @@ export function register(program: Command): void {
       if (opts.xmpp && !opts.gateway)
         throw usageError("--xmpp is an entry of the gateway", "drop --no-gateway");
       const xmpp = opts.xmpp ? loadXmppEntryConfig(opts.xmpp) : undefined;
-      const session = new Session(sessionOptions({ dispatch: opts.dispatch }));
+      // No credentials: QI_TOKEN in the shell is for clients, not for the directory itself.
+      const session = new Session(sessionOptions({ dispatch: opts.dispatch }, {}));
       onCleanup(() => session.close());
       const endpoints = await withListenHint(
         session.listenStandalone(opts.listen),
