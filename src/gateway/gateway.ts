@@ -35,6 +35,7 @@ import { Admission, type AdmissionLimits } from "../transport/index.js";
 import { ClientLink } from "./client-link.js";
 import { ConnectionRefusalLog } from "./connection-refusals.js";
 import { type ResolvedGatewayOptions, resolveGatewayOptions } from "./gateway-options.js";
+import { GatewayError } from "./errors.js";
 import { GatewayMetrics, serveMetrics } from "./metrics.js";
 import { Permissions, type PermissionsConfig } from "./permissions.js";
 import { clippingLogger, RefusalLog } from "./refusal-log.js";
@@ -278,7 +279,7 @@ export class Gateway {
   /** Hands WebSocket upgrades on `path` of the gateway's ws/wss listeners to `route`; returns the undo. */
   routeWebSocket(path: string, route: WsUpgradeRoute): () => void {
     if (path === "/" || this.wsRoutes.has(path))
-      throw new Error(`the gateway's WebSocket path ${path} is taken`);
+      throw new GatewayError("ERR_BAD_OPTIONS", `the gateway's WebSocket path ${path} is taken`);
     this.wsRoutes.set(path, route);
     return () => this.wsRoutes.delete(path);
   }
