@@ -37,7 +37,7 @@ import {
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
 } from "./options.js";
-import { type CallOptions, OutgoingCalls, type StartedCall } from "./outgoing.js";
+import { type CallOptions, type CallWaiter, OutgoingCalls, type StartedCall } from "./outgoing.js";
 
 export type { EventHandler } from "./incoming.js";
 export {
@@ -58,7 +58,7 @@ export {
   HANDSHAKE_MAX_PAYLOAD,
   MAX_HELD_BYTES,
 } from "./options.js";
-export type { CallOptions, StartedCall } from "./outgoing.js";
+export type { CallOptions, CallWaiter, StartedCall } from "./outgoing.js";
 export { MessageFlags };
 
 type State = "handshaking" | "ready" | "closed";
@@ -202,6 +202,18 @@ export class Connection {
   }
 
   /**
+   * Starts a call answered to `waiter` (outgoing.ts CallWaiter) from this connection's intake,
+   * with no promise, closure or timer per call: the forwarder's path. Returns the message id,
+   * or the error that refused the call (closed, too many pending), unsent; `waiter` is then
+   * not called. Give up on it with cancelCall(), which calls `waiter.failed` at once.
+   */
+  startCallFor(waiter: CallWaiter, payload: Payload, flags: number): number | QiError {
+    if (this.state === "closed") return closedConnectionError(this.peer, waiter.callee, this.closeReason);
+    this.outgoing ??= new OutgoingCalls(this, this.options.maxPendingCalls);
+    return this.outgoing.startFor(waiter, payload, flags);
+  }
+
+  /**
    * Gives up on a call of ours: its promise rejects with `error` now, and the callee is sent a
    * Cancel when it understands one (spec §5.5). Unknown or answered ids are ignored.
    */
@@ -252,6 +264,15 @@ export class Connection {
 
   replyError(call: Message, text: string): void {
     this.requests().answer(call, MessageType.Error, encodeErrorPayload(text), 0);
+  }
+
+  /**
+   * Relays an answer (Reply, Error, Canceled) to one of the peer's calls in progress: `answer`'s
+   * header already names that call (id, service, object, action: a forwarder rewrote the
+   * callee's answer in place), and it is sent as it is. The call is no longer in progress.
+   */
+  relayAnswer(answer: Message): void {
+    this.requests().relay(answer);
   }
 
   replyCanceled(call: Message): void {

@@ -128,6 +128,12 @@ export class IncomingRequests {
     );
   }
 
+  /** An answer whose header a forwarder already set to the call it answers (Connection.relayAnswer). */
+  relay(answer: Message): void {
+    this.inProgress?.delete(answer.id);
+    this.conn.sendOwed(answer);
+  }
+
   canceled(call: Message): void {
     // Without the shared capability the peer does not know Canceled (spec §5.3).
     if (this.conn.shared(Capability.RemoteCancelableCalls))

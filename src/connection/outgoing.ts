@@ -34,16 +34,58 @@ export interface StartedCall {
 /** Abandoned calls whose late answer is still watched for (cancel's onLateAnswer). */
 export const MAX_LATE_ANSWERS = 4_096;
 
-interface PendingCall {
-  resolve: (m: Message) => void;
-  reject: (e: Error) => void;
-  address: Address;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  cleanup: (() => void) | undefined;
+/**
+ * Whoever waits for the answer of one call of ours: told synchronously, from the connection's
+ * intake, with the answer message as received (Reply, Error or Canceled), or with the error
+ * that ended the call here (a timeout, cancel(), the connection's end). A forwarder records
+ * its forwarded call as one of these, answering it by id with no promise or closure per call.
+ */
+export interface CallWaiter {
+  /** Where the call went: its Cancel goes there too, and errors name it. */
+  readonly callee: Address;
+  answered(answer: Message): void;
+  failed(error: Error): void;
+}
+
+/** A call of ours whose caller awaits a promise (call(), startCall()). */
+class PromisedCall implements CallWaiter {
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  cleanup: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly callee: Address,
+    private readonly peer: string,
+    private readonly resolve: (m: Message) => void,
+    private readonly reject: (e: Error) => void,
+  ) {}
+
+  answered(msg: Message): void {
+    this.settle();
+    if (msg.type === MessageType.Reply) this.resolve(msg);
+    else if (msg.type === MessageType.Error) {
+      this.reject(
+        new QiError("ERR_REMOTE", decodeErrorPayload(msg.payload), {
+          ...addressDetails(this.callee),
+          remote: true,
+          peer: this.peer,
+        }),
+      );
+    } else this.reject(canceledError(this.callee));
+  }
+
+  failed(error: Error): void {
+    this.settle();
+    this.reject(error);
+  }
+
+  private settle(): void {
+    clearTimeout(this.timer);
+    this.cleanup?.();
+  }
 }
 
 export class OutgoingCalls {
-  private readonly pending = new Map<number, PendingCall>();
+  private readonly pending = new Map<number, CallWaiter>();
   /**
    * Calls given up on whose answer may still come and still matters (cancel's `onLateAnswer`):
    * a forwarder must release the objects a late Reply carries, or the callee keeps them
@@ -62,17 +104,11 @@ export class OutgoingCalls {
   }
 
   start(address: Address, payload: Payload, options: CallOptions): StartedCall {
-    const max = this.maxPendingCalls;
-    if (this.pending.size >= max) {
-      const error = new QiError("ERR_LIMIT", `too many pending calls on ${this.conn.peer} (limit ${max})`, {
-        peer: this.conn.peer,
-      });
-      return { id: 0, answer: Promise.reject(error) };
-    }
+    if (this.pending.size >= this.maxPendingCalls) return { id: 0, answer: Promise.reject(this.overLimit()) };
     if (options.signal?.aborted) return { id: 0, answer: Promise.reject(canceledError(address)) };
     const id = nextMessageId();
     const answer = new Promise<Message>((resolve, reject) => {
-      const entry: PendingCall = { resolve, reject, address, timer: undefined, cleanup: undefined };
+      const entry = new PromisedCall(address, this.conn.peer, resolve, reject);
       this.pending.set(id, entry);
       if (options.timeoutMs !== undefined) {
         entry.timer = setTimeout(() => {
@@ -92,21 +128,21 @@ export class OutgoingCalls {
         signal.addEventListener("abort", onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener("abort", onAbort);
       }
-      this.conn.send(
-        withPayload(
-          {
-            id,
-            type: MessageType.Call,
-            flags: options.flags ?? 0,
-            service: address.service,
-            object: address.object,
-            action: address.action,
-          },
-          payload,
-        ),
-      );
+      this.sendCall(id, address, options.flags ?? 0, payload);
     });
     return { id, answer };
+  }
+
+  /**
+   * A call answered to `waiter` (see CallWaiter): no promise, no timer. Returns its message
+   * id, or the error that refused it (over maxPendingCalls), unsent; `waiter` is not called then.
+   */
+  startFor(waiter: CallWaiter, payload: Payload, flags: number): number | QiError {
+    if (this.pending.size >= this.maxPendingCalls) return this.overLimit();
+    const id = nextMessageId();
+    this.pending.set(id, waiter);
+    this.sendCall(id, waiter.callee, flags, payload);
+    return id;
   }
 
   /**
@@ -129,7 +165,7 @@ export class OutgoingCalls {
   /** A Reply, Error or Canceled: settles the call it answers. */
   onAnswer(msg: Message): void {
     const entry = this.pending.get(msg.id);
-    if (!entry) {
+    if (entry === undefined) {
       // An answer to an abandoned (timed-out or cancelled) call: dropped, unless asked for.
       const late = this.lateAnswers?.get(msg.id);
       if (late) {
@@ -138,17 +174,8 @@ export class OutgoingCalls {
       }
       return;
     }
-    this.settle(msg.id, entry);
-    if (msg.type === MessageType.Reply) entry.resolve(msg);
-    else if (msg.type === MessageType.Error) {
-      entry.reject(
-        new QiError("ERR_REMOTE", decodeErrorPayload(msg.payload), {
-          ...addressDetails(entry.address),
-          remote: true,
-          peer: this.conn.peer,
-        }),
-      );
-    } else entry.reject(canceledError(entry.address));
+    this.pending.delete(msg.id);
+    entry.answered(msg);
   }
 
   /** The connection closed: every call waiting fails at once with the reason (spec §5.3), nothing hangs. */
@@ -157,11 +184,9 @@ export class OutgoingCalls {
     this.pending.clear();
     this.lateAnswers = undefined;
     for (const entry of pending) {
-      clearTimeout(entry.timer);
-      entry.cleanup?.();
-      entry.reject(
+      entry.failed(
         new QiError("ERR_DISCONNECTED", `call failed, ${reason.message}`, {
-          ...addressDetails(entry.address),
+          ...addressDetails(entry.callee),
           peer: this.conn.peer,
           cause: reason,
         }),
@@ -169,28 +194,45 @@ export class OutgoingCalls {
     }
   }
 
-  private settle(id: number, entry: PendingCall): void {
-    this.pending.delete(id);
-    clearTimeout(entry.timer);
-    entry.cleanup?.();
+  private overLimit(): QiError {
+    const max = this.maxPendingCalls;
+    return new QiError("ERR_LIMIT", `too many pending calls on ${this.conn.peer} (limit ${max})`, {
+      peer: this.conn.peer,
+    });
+  }
+
+  private sendCall(id: number, address: Address, flags: number, payload: Payload): void {
+    this.conn.send(
+      withPayload(
+        {
+          id,
+          type: MessageType.Call,
+          flags,
+          service: address.service,
+          object: address.object,
+          action: address.action,
+        },
+        payload,
+      ),
+    );
   }
 
   /** Gives up on a call locally; tells the callee to cancel when it can (spec §5.5). */
   private abandon(id: number, error: Error): void {
     const entry = this.pending.get(id);
-    if (!entry) return;
-    this.settle(id, entry);
+    if (entry === undefined) return;
+    this.pending.delete(id);
     if (this.conn.shared(Capability.RemoteCancelableCalls)) {
       this.conn.send({
         id: nextMessageId(),
         type: MessageType.Cancel,
         flags: 0,
-        service: entry.address.service,
-        object: entry.address.object,
+        service: entry.callee.service,
+        object: entry.callee.object,
         action: 0,
         payload: cancelPayload(id),
       });
     }
-    entry.reject(error);
+    entry.failed(error);
   }
 }

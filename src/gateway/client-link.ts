@@ -6,9 +6,12 @@
  */
 import type { Connection } from "../connection/index.js";
 import type { QiObject } from "../object/index.js";
-import type { Message, MetaObject } from "../wire/index.js";
+import type { MetaObject } from "../wire/index.js";
+import type { ForwardedCall } from "./router/forwarded-call.js";
 import { Index2, Index3 } from "./router/nested-maps.js";
 import type { Fanout } from "./router/signal-fanout.js";
+
+export type { ForwardedCall };
 
 /**
  * An object living upstream that clients hold references to: one record per (upstream
@@ -53,22 +56,6 @@ export interface ExportTarget {
   conn: Connection;
   service: number;
   gwId: number;
-}
-
-/** A call of this client forwarded upstream: where it went, under which id. */
-export interface ForwardedCall {
-  upstream: Connection;
-  /** The id of the forwarded Call on the upstream connection. */
-  upstreamId: number;
-  service: number;
-  /** The member called and the MetaObject it belongs to: to read a late Reply (releaseLateReply). */
-  action: number;
-  meta: MetaObject;
-  /**
-   * Set once the client canceled it: the Cancel went upstream and the service's real answer
-   * (Reply, Error or Canceled) is relayed when it comes, never a Canceled made up here.
-   */
-  relayLate?: (answer: Message) => void;
 }
 
 let nextClientNumber = 1;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { isQiError } from "../../src/connection/index.js";
-import { MessageType } from "../../src/wire/message-types.js";
+import { type Message, MessageType } from "../../src/wire/message-types.js";
 import { encodeErrorPayload } from "../../src/connection/index.js";
 import { readyClient } from "./memory-peer.js";
 
@@ -112,3 +112,79 @@ describe("calls of ours (outgoing.ts)", () => {
     expect(isQiError(await pending.catch((x: unknown) => x), "ERR_DISCONNECTED")).toBe(true);
   });
 });
+
+/** A CallWaiter that keeps what it is told (the forwarder's record, in miniature). */
+class Waiter {
+  readonly callee = TARGET;
+  readonly told: Array<Message | Error> = [];
+  answered(m: Message): void {
+    this.told.push(m);
+  }
+  failed(e: Error): void {
+    this.told.push(e);
+  }
+}
+
+describe("calls answered to a waiter (startCallFor: the forwarding path)", () => {
+  it("tells the waiter the answer as received, in the tick it arrives, and forgets the call", async () => {
+    const { conn, peer } = await readyClient();
+    const w = new Waiter();
+    const id = conn.startCallFor(w, Uint8Array.of(5), 0);
+    if (typeof id !== "number") throw id;
+    expect(conn.pendingCalls).toBe(1);
+    const sent = await peer.next((m) => m.id === id);
+    expect(sent).toMatchObject({ type: MessageType.Call, flags: 0, ...TARGET });
+    let toldInTick = -1;
+    conn.channel.onMessage(() => {
+      toldInTick = w.told.length;
+    });
+    peer.reply(sent, MessageType.Error, encodeErrorPayload("no"));
+    await until(() => w.told.length === 1);
+    // The connection's own handler ran first: the waiter was told from the intake, no microtask after.
+    expect(toldInTick).toBe(1);
+    const answer = w.told[0] as Message;
+    expect(answer.type).toBe(MessageType.Error);
+    expect(answer.id).toBe(id);
+    expect(conn.pendingCalls).toBe(0);
+  });
+
+  it("cancelCall tells the waiter at once, sends a Cancel, and hands a late answer to onLateAnswer", async () => {
+    const { conn, peer } = await readyClient();
+    const w = new Waiter();
+    const id = conn.startCallFor(w, new Uint8Array(0), 0) as number;
+    const sent = await peer.next((m) => m.id === id);
+    const late: Message[] = [];
+    const reason = new Error("given up");
+    conn.cancelCall(id, reason, (m) => late.push(m));
+    expect(w.told).toEqual([reason]);
+    const cancel = await peer.next((m) => m.type === MessageType.Cancel);
+    expect(new DataView(cancel.payload.buffer, cancel.payload.byteOffset).getUint32(0, true)).toBe(id);
+    peer.reply(sent, MessageType.Reply, Uint8Array.of(7));
+    await until(() => late.length === 1);
+    expect(late[0].payload[0]).toBe(7);
+    expect(w.told).toHaveLength(1);
+  });
+
+  it("the connection's end fails every waiter with ERR_DISCONNECTED; a closed or full connection refuses, unsent", async () => {
+    const { conn, peer } = await readyClient({ maxPendingCalls: 2 });
+    const waiters = [new Waiter(), new Waiter()];
+    for (const w of waiters) expect(typeof conn.startCallFor(w, new Uint8Array(0), 0)).toBe("number");
+    const over = new Waiter();
+    expect(isQiError(conn.startCallFor(over, new Uint8Array(0), 0), "ERR_LIMIT")).toBe(true);
+    await peer.call({ action: 1 });
+    expect(peer.received.filter(isCall)).toHaveLength(2);
+    peer.channel.destroy();
+    await until(() => conn.isClosed);
+    for (const w of waiters) {
+      expect(w.told).toHaveLength(1);
+      expect(isQiError(w.told[0], "ERR_DISCONNECTED")).toBe(true);
+    }
+    expect(isQiError(conn.startCallFor(over, new Uint8Array(0), 0), "ERR_DISCONNECTED")).toBe(true);
+    expect(over.told).toHaveLength(0);
+  });
+});
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));
+  if (!cond()) throw new Error("condition not met");
+}

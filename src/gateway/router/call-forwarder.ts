@@ -10,23 +10,24 @@
  * per service, no string built, and metrics that cost a counter increment.
  */
 import type { Logger } from "pino";
-import { type Connection, canceledCallId, errorText, isQiError, QiError } from "../../connection/index.js";
-import { postTerminate } from "../../object/index.js";
 import {
-  type Dynamic,
-  decode,
-  type Message,
-  MessageType,
-  mayContainObject,
-  passOn,
-} from "../../wire/index.js";
-import type { ClientLink, ForwardedCall } from "../client-link.js";
+  type Connection,
+  canceledCallId,
+  decodeErrorPayload,
+  errorText,
+  isQiError,
+  QiError,
+} from "../../connection/index.js";
+import { postTerminate } from "../../object/index.js";
+import { type Message, MessageType, mayContainObject, passOn } from "../../wire/index.js";
+import type { ClientLink } from "../client-link.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { rewriteObjects } from "../object-rewrite.js";
 import type { Permissions } from "../permissions.js";
 import { UpstreamShares } from "../upstream-share.js";
 import type { ClientFlow } from "./client-flow.js";
 import { whenClosed } from "./connection-hooks.js";
+import { ForwardedCall, type ForwardedOutcomes } from "./forwarded-call.js";
 import type { RouterLimits } from "./limits.js";
 import { refuseMember } from "./member-rights.js";
 import type { ObjectMap } from "./object-map.js";
@@ -38,9 +39,8 @@ import type { Target, UpstreamView } from "./target.js";
 const CLIENT_CANCELED = new QiError("ERR_CANCELED", "canceled by the client");
 const BUSY = "The service is busy: too many calls in flight through the gateway; try again later.";
 const HEADER = 28;
-const NO_OPTIONS = {};
 
-export class CallForwarder {
+export class CallForwarder implements ForwardedOutcomes {
   private readonly shares: UpstreamShares;
   /** The target of each service's main object while its connection and MetaObject stay the same. */
   private readonly serviceTargets = new Map<number, Target>();
@@ -149,43 +149,64 @@ export class CallForwarder {
       return;
     }
     this.metrics.bytesOut(payload.byteLength + HEADER);
-    const started = performance.now();
-    const { id, answer } = target.conn.startCall(
-      address,
-      payload,
-      msg.flags === 0 ? NO_OPTIONS : { flags: msg.flags },
+    // One record per call, answered by id from the upstream connection's intake (answered,
+    // failed below): no promise, closure, AbortController or timer per call.
+    const call = new ForwardedCall(
+      this,
+      link,
+      msg.id,
+      msg.object,
+      msg.action,
+      target,
+      load,
+      user,
+      performance.now(),
     );
-    // No AbortController per call: a Cancel, a vanished service or a departing client give up
-    // on the upstream call by its id (cancelCall), which rejects `answer` with the reason.
-    const call: ForwardedCall = {
-      upstream: target.conn,
-      upstreamId: id,
-      service: target.service,
-      action: msg.action,
-      meta: target.meta,
-    };
+    const id = target.conn.startCallFor(call, payload, msg.flags);
+    if (typeof id !== "number") {
+      this.shares.release(load, user);
+      target.calls.record(0, true);
+      link.conn.replyError(msg, this.replies.unavailable(target.service, id, target.serviceName));
+      return;
+    }
+    call.upstreamId = id;
     link.inflight.set(msg.id, call);
-    answer.then(
-      (reply) => {
-        this.shares.release(load, user);
-        if (link.inflight.get(msg.id) === call) link.inflight.delete(msg.id);
-        target.calls.record(performance.now() - started, false);
-        if (link.conn.isClosed) return;
-        this.answerFromUpstream(link, msg, target, reply);
-      },
-      (e) => {
-        this.shares.release(load, user);
-        // Canceled by the client: the service's own answer to the Cancel is awaited (relayLate).
-        if (e === CLIENT_CANCELED && call.relayLate !== undefined) return;
-        if (link.inflight.get(msg.id) === call) link.inflight.delete(msg.id);
-        // Counted once, here (replies.error would count it again); a cancel is not an error.
-        const canceled = isQiError(e, "ERR_CANCELED");
-        target.calls.record(performance.now() - started, !canceled);
-        if (link.conn.isClosed) return;
-        if (canceled) link.conn.replyCanceled(msg);
-        else link.conn.replyError(msg, this.replies.unavailable(target.service, e, target.serviceName));
-      },
-    );
+  }
+
+  /** The service answered a forwarded call (Reply, Error or Canceled): relayed to its client. */
+  answered(call: ForwardedCall, answer: Message): void {
+    this.shares.release(call.load, call.user);
+    const link = call.link;
+    if (link.inflight.get(call.clientId) === call) link.inflight.delete(call.clientId);
+    const type = answer.type;
+    call.target.calls.record(performance.now() - call.started, type === MessageType.Error);
+    if (link.conn.isClosed) return;
+    if (type === MessageType.Reply) this.relayReply(call, answer);
+    else if (type === MessageType.Error)
+      link.conn.replyError(call.clientCall(), decodeErrorPayload(answer.payload));
+    else link.conn.replyCanceled(call.clientCall());
+  }
+
+  /**
+   * A forwarded call ended here: canceled by its client or the router (cancelCall), or its
+   * upstream connection closed.
+   */
+  failed(call: ForwardedCall, e: Error): void {
+    this.shares.release(call.load, call.user);
+    // Canceled by the client: the service's own answer to the Cancel is awaited (relayLate).
+    if (e === CLIENT_CANCELED && call.relayLate !== undefined) return;
+    const link = call.link;
+    if (link.inflight.get(call.clientId) === call) link.inflight.delete(call.clientId);
+    // Counted once, here (replies.error would count it again); a cancel is not an error.
+    const canceled = isQiError(e, "ERR_CANCELED");
+    call.target.calls.record(performance.now() - call.started, !canceled);
+    if (link.conn.isClosed) return;
+    if (canceled) link.conn.replyCanceled(call.clientCall());
+    else
+      link.conn.replyError(
+        call.clientCall(),
+        this.replies.unavailable(call.service, e, call.target.serviceName),
+      );
   }
 
   /**
@@ -198,16 +219,14 @@ export class CallForwarder {
     const id = canceledCallId(msg);
     const call = id === undefined ? undefined : link.inflight.get(id);
     if (call === undefined || call.relayLate !== undefined || id === undefined) return;
-    const target = this.targetForLate(call);
     const relay = (late: Message) => {
       if (link.inflight.get(id) !== call) return this.releaseLateReply(call, late);
       link.inflight.delete(id);
       if (link.conn.isClosed) return this.releaseLateReply(call, late);
-      const original = { ...msg, id, type: MessageType.Call, action: call.action };
-      if (late.type === MessageType.Reply) this.answerFromUpstream(link, original, target, late);
+      if (late.type === MessageType.Reply) this.relayReply(call, late);
       else if (late.type === MessageType.Error)
-        link.conn.replyError(original, errorPayloadText(late.payload));
-      else link.conn.replyCanceled(original);
+        link.conn.replyError(call.clientCall(), decodeErrorPayload(late.payload));
+      else link.conn.replyCanceled(call.clientCall());
     };
     call.relayLate = relay;
     // The connection forgets late answers when it closes: the client is told then.
@@ -216,7 +235,7 @@ export class CallForwarder {
       link.inflight.delete(id);
       if (!link.conn.isClosed)
         link.conn.replyError(
-          { ...msg, id, type: MessageType.Call, action: call.action },
+          call.clientCall(),
           "The service's connection closed after the call was canceled; its outcome is unknown.",
         );
     };
@@ -241,18 +260,6 @@ export class CallForwarder {
       });
     }
     return set;
-  }
-
-  /** Enough of a Target to map objects in a late Reply to the client. */
-  private targetForLate(call: ForwardedCall): Target {
-    return {
-      conn: call.upstream,
-      service: call.service,
-      objectId: 1,
-      meta: call.meta,
-      serviceName: "",
-      calls: this.metrics.serviceCalls(""),
-    };
   }
 
   /** A client left: its calls in flight are given up on. */
@@ -316,22 +323,29 @@ export class CallForwarder {
     };
   }
 
-  private answerFromUpstream(link: ClientLink, msg: Message, target: Target, reply: Message): void {
+  /**
+   * The service's Reply made the client's answer in place (its header readdressed, its payload
+   * forwarded as it came unless it holds objects, which are mapped to the client's ids).
+   */
+  private relayReply(call: ForwardedCall, reply: Message): void {
+    const link = call.link;
+    const target = call.target;
     let out: Uint8Array;
     try {
       out = mapObjects(
         reply.payload,
-        replyPayloadSignature(target.meta, msg.action, reply),
+        replyPayloadSignature(target.meta, call.action, reply),
         target.conn,
         link.conn,
         (ref) => this.objectMap.importUpstreamObject(link, target.conn, ref),
       );
     } catch (e) {
-      this.replies.error(link, msg, errorText(e));
+      this.replies.error(link, call.clientCall(), errorText(e));
       return;
     }
     if (out === reply.payload) passOn(out);
-    this.flow.sendAnswer(link, msg, out, reply.flags);
+    else reply.payload = out;
+    this.flow.relayAnswer(link, call.readdress(reply));
   }
 
   /**
@@ -347,7 +361,7 @@ export class CallForwarder {
   private releaseLateReply(call: ForwardedCall, reply: Message): void {
     if (reply.type !== MessageType.Reply) return;
     const conn = call.upstream;
-    const returnSig = replyPayloadSignature(call.meta, call.action, reply);
+    const returnSig = replyPayloadSignature(call.target.meta, call.action, reply);
     if (returnSig === undefined) return;
     try {
       mapObjects(reply.payload, returnSig, conn, conn, (ref) => {
@@ -361,15 +375,5 @@ export class CallForwarder {
       // An undecodable late Reply holds nothing we could release.
       this.logger.debug({ err: errorText(e) }, "undecodable late reply");
     }
-  }
-}
-
-/** The text of a service's Error answer (a dynamic holding a string, spec §1.3). */
-function errorPayloadText(payload: Uint8Array): string {
-  try {
-    const d = decode("m", payload) as Dynamic;
-    return typeof d.value === "string" ? d.value : String(d.value);
-  } catch {
-    return "unreadable error";
   }
 }

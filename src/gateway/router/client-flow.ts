@@ -26,16 +26,19 @@ export class ClientFlow {
 
   /** Sends an answer to `call`; pauses reading the client over the soft limit, drops it over the hard one. */
   sendAnswer(link: ClientLink, call: Message, payload: Uint8Array, flags: number): void {
-    const conn = link.conn;
-    const queued = conn.channel.bufferedBytes;
-    const after = queued + payload.byteLength;
-    if (after > this.limits.hardQueuedBytes) {
-      this.dropStalled(link, queued);
-      return;
-    }
-    conn.reply(call, payload, flags);
-    this.metrics.bytesOut(payload.byteLength + HEADER);
-    if (after > this.limits.maxQueuedBytes) this.pauseReading(link);
+    const after = this.queueAfter(link, payload.byteLength);
+    if (after < 0) return;
+    link.conn.reply(call, payload, flags);
+    this.queued(link, payload.byteLength, after);
+  }
+
+  /** The same for an answer whose header already names the client's call (a relayed answer). */
+  relayAnswer(link: ClientLink, answer: Message): void {
+    const bytes = answer.payload.byteLength;
+    const after = this.queueAfter(link, bytes);
+    if (after < 0) return;
+    link.conn.relayAnswer(answer);
+    this.queued(link, bytes, after);
   }
 
   /**
@@ -73,6 +76,24 @@ export class ClientFlow {
   forget(link: ClientLink): void {
     link.stopWaitingForDrain?.();
     link.stopWaitingForDrain = undefined;
+  }
+
+  /**
+   * What the client's queue holds with `bytes` more; -1 when that is over the hard limit (the
+   * client is disconnected).
+   */
+  private queueAfter(link: ClientLink, bytes: number): number {
+    const queued = link.conn.channel.bufferedBytes;
+    const after = queued + bytes;
+    if (after <= this.limits.hardQueuedBytes) return after;
+    this.dropStalled(link, queued);
+    return -1;
+  }
+
+  /** An answer of `bytes` was queued (`after`: the queue with it): counted; over the soft limit, the client is not read. */
+  private queued(link: ClientLink, bytes: number, after: number): void {
+    this.metrics.bytesOut(bytes + HEADER);
+    if (after > this.limits.maxQueuedBytes) this.pauseReading(link);
   }
 
   private pauseReading(link: ClientLink): void {

@@ -95,4 +95,59 @@ describe("router: call forwarding", () => {
     ).rejects.toThrow(/could not be handled/);
     expect(w.upstream.pendingCalls).toBe(0);
   });
+
+  it("answers 64 pipelined calls each under the client's own id, and keeps no record of them after", async () => {
+    const w = await routerWorld();
+    const { link, remote } = await w.client();
+    const address = { service: SERVICE_ID, object: 1, action: uid(w.service.metaObject(), "add") };
+    const replies = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => remote.call(address, encode("(ii)", [i, 1000]))),
+    );
+    expect(replies.map((m) => decode("i", m.payload))).toEqual(
+      Array.from({ length: 64 }, (_, i) => i + 1000),
+    );
+    expect(link.inflight.size).toBe(0);
+    expect(w.upstream.pendingCalls).toBe(0);
+    expect(await w.metrics.text()).toMatch(/qi_gateway_call_seconds_count\{service="Calc"\} 64/);
+  });
+
+  it("forwards a client's Cancel and relays the service's real answer, never a made-up Canceled", async () => {
+    const w = await routerWorld();
+    const { link, remote } = await w.client();
+    const address = { service: SERVICE_ID, object: 1, action: uid(w.service.metaObject(), "slow") };
+    const ac = new AbortController();
+    const answers: Message[] = [];
+    remote.channel.onMessage((m) => {
+      if (m.type === MessageType.Reply || m.type === MessageType.Error || m.type === MessageType.Canceled)
+        answers.push(m);
+    });
+    const call = remote.call(address, encode("(i)", [41]), { signal: ac.signal });
+    call.catch(() => {});
+    await until(() => w.service.waiting() === 1, "the slow call at the service");
+    const [forwarded] = link.inflight.values();
+    ac.abort();
+    await until(() => forwarded.relayLate !== undefined, "the Cancel at the gateway");
+    // Still counted against the client's limit until the service answers.
+    expect(link.inflight.size).toBe(1);
+    w.service.release();
+    await until(() => answers.length === 1, "the service's answer relayed");
+    expect(answers[0].type).toBe(MessageType.Reply);
+    expect(decode("i", answers[0].payload)).toBe(41);
+    expect(link.inflight.size).toBe(0);
+  });
+
+  it("fails every call in flight when the service's connection closes, naming the service only", async () => {
+    const w = await routerWorld();
+    const { link, remote } = await w.client();
+    const address = { service: SERVICE_ID, object: 1, action: uid(w.service.metaObject(), "slow") };
+    const calls = [1, 2, 3].map((i) => remote.call(address, encode("(i)", [i])).catch((e: Error) => e));
+    // Forwarded, all three (in sync dispatch mode the service takes them one at a time).
+    await until(() => w.upstream.pendingCalls === 3 && w.service.waiting() >= 1, "the calls forwarded");
+    w.serviceEnd.close();
+    for (const e of await Promise.all(calls)) {
+      expect(e).toBeInstanceOf(Error);
+      expect((e as Error).message).toBe('Service "Calc" is unavailable.');
+    }
+    expect(link.inflight.size).toBe(0);
+  });
 });
