@@ -27,9 +27,10 @@
  *   empty, and the skipped blocks are listed (as skipped tests, with their reasons).
  * Other blocks (```yaml, ```js, plain ```), and `qi …` lines without `$ npx`, are prose.
  *
- * Each block stands alone (it may use the files of `<!-- file -->` blocks, written first): the
- * blocks of all documents run a few at a time, against one `qi start --allow-registration`
- * (started only if a document has something to run), each document in its own directory. A
+ * A document's blocks run in order, as a reader follows them (a later block may use a file an
+ * earlier one wrote, and the files of `<!-- file -->` blocks, written first); documents run a few
+ * at a time, against one `qi start --allow-registration` (started only if a document has
+ * something to run), each document in its own directory. A
  * block with a background watcher runs alone, so that it sees only its own block's events.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -141,15 +142,17 @@ describe("the docs", () => {
         const robot = await robotOnce();
         await writeFile(join(dir, "nao.token"), `${robot.target.token}\n`, { mode: 0o600 });
         for (const block of blocks) if (block.file !== undefined) await writeDocFile(block, dir, robot);
-        const problems = await Promise.all(
-          blocks.filter(runnable).map((block) =>
-            slot(watches(block), async () => {
+        // A page is read top to bottom (a later block may use what an earlier one wrote), so its
+        // blocks run in order; pages run beside each other, within the slots.
+        const problems: (string | undefined)[] = [];
+        for (const block of blocks.filter(runnable))
+          problems.push(
+            await slot(watches(block), async () => {
               const problem =
                 block.lang === "ts" ? await runTs(block, dir, robot) : await runCommands(block, dir, robot);
               return problem && `${doc}:${block.line} (${block.lang}): ${problem}`;
             }),
-          ),
-        );
+          );
         if (doc === "README.md")
           expect(robot.proc.stdout).toMatch(/try: QI_TOKEN=\S+ npx qi services --url tcp:\/\/\S+ --user nao/);
         const failures = problems.filter((p) => p !== undefined);

@@ -94,7 +94,8 @@ export function register(program: Command): void {
         session = await connectSession(opts);
         where = opts.url;
       } else {
-        session = new Session(sessionOptions({ dispatch: opts.dispatch }));
+        // Its own directory: no credentials (QI_TOKEN in the shell is for clients).
+        session = new Session(sessionOptions({ dispatch: opts.dispatch }, {}));
         onCleanup(() => session.close());
         await withListenHint(
           session.listenStandalone(opts.listen),
