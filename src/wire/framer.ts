@@ -123,6 +123,11 @@ export class Framer {
   private partsSize = 0;
   private readonly eagerPayloadMax: number;
   private readonly sharedRead: Uint8Array | undefined;
+  /**
+   * The chunk being pushed is the shared read buffer (commitShared): nothing may keep a view
+   * of it past the push. Only a message it starts and does not end is pushed that way.
+   */
+  private transient = false;
 
   constructor(onMessage: (m: Message) => void, opts: FramerOptions = {}) {
     const maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
@@ -250,11 +255,7 @@ export class Framer {
         this.push(n === target.length ? target : target.subarray(0, n));
         return;
       }
-      // The shared buffer is the next read's too: what this read brought moves to memory of
-      // its own (exactly n bytes, like the chunk of a 'data' event).
-      const own = this.allocate(n);
-      own.set(target.subarray(0, n));
-      this.push(own);
+      this.commitShared(target, n);
       return;
     }
     this.targetDirect = false;
@@ -281,6 +282,60 @@ export class Framer {
     }
   }
 
+  /**
+   * A read into the shared buffer, which the next read (of any socket) overwrites. The
+   * messages it completes move, as before, to one buffer of their own (their payloads are
+   * views of it). A large message it only starts (header here, payload going on in later
+   * reads) does not: its payload buffer is allocated now and its first bytes are copied
+   * straight from the shared buffer into it, so they are copied once, like the rest of it,
+   * which the socket then reads in place.
+   */
+  private commitShared(shared: Uint8Array, n: number): void {
+    const tail = this.incompleteTail(shared, n);
+    if (tail < 0) {
+      const own = this.allocate(n);
+      own.set(n === shared.length ? shared : shared.subarray(0, n));
+      this.push(own);
+      return;
+    }
+    if (tail > 0) {
+      const own = this.allocate(tail);
+      own.set(shared.subarray(0, tail));
+      this.push(own);
+    }
+    this.transient = true;
+    try {
+      this.push(shared.subarray(tail, n));
+    } finally {
+      this.transient = false;
+    }
+  }
+
+  /**
+   * Where, in the first `n` bytes of `chunk`, starts a message whose whole header is there
+   * but whose payload goes on past them (0 too when all n bytes belong to the payload being
+   * assembled, which copies them); -1 when there is none (the read ends on a message
+   * boundary or inside a header) or the framer is not at a point this scan can start from
+   * (inside a header gathered from earlier reads, or a payload kept as parts). Header fields
+   * are only read here; push() validates them.
+   */
+  private incompleteTail(chunk: Uint8Array, n: number): number {
+    let pos = 0;
+    if (this.state === STATE_PAYLOAD) {
+      if (this.parts !== undefined) return -1;
+      pos = this.pending!.payload.length - this.payloadFill;
+      if (pos >= n) return 0;
+    } else if (this.state !== STATE_HEADER || this.headerFill > 0) return -1;
+    while (pos + HEADER_SIZE <= n) {
+      const size =
+        (chunk[pos + 8] | (chunk[pos + 9] << 8) | (chunk[pos + 10] << 16) | (chunk[pos + 11] << 24)) >>> 0;
+      const end = pos + HEADER_SIZE + size;
+      if (end > n) return size > this.maxPayload ? -1 : pos;
+      pos = end;
+    }
+    return -1;
+  }
+
   private allocPayload(size: number): Uint8Array {
     const payload = this.allocate(size);
     if (payload.length !== size) {
@@ -294,8 +349,10 @@ export class Framer {
     const size = header.size ?? 0;
     this.state = STATE_PAYLOAD;
     this.payloadFill = first.length;
-    if (size > this.lazyPayloadMin) {
-      this.parts = first.length > 0 ? [first] : [];
+    if (size > this.lazyPayloadMin && !(this.transient && size <= this.eagerPayloadMax)) {
+      // A transient chunk (the shared read buffer) is overwritten by the next read: keep a copy.
+      const kept = this.transient ? first.slice() : first;
+      this.parts = first.length > 0 ? [kept] : [];
       this.partsSize = size;
       this.pending = header;
       return;
