@@ -350,9 +350,7 @@ export class Framer {
     this.state = STATE_PAYLOAD;
     this.payloadFill = first.length;
     if (size > this.lazyPayloadMin && !(this.transient && size <= this.eagerPayloadMax)) {
-      // A transient chunk (the shared read buffer) is overwritten by the next read: keep a copy.
-      const kept = this.transient ? first.slice() : first;
-      this.parts = first.length > 0 ? [kept] : [];
+      this.parts = first.length > 0 ? [this.transient ? this.copyOf(first) : first] : [];
       this.partsSize = size;
       this.pending = header;
       return;
@@ -361,6 +359,16 @@ export class Framer {
     payload.set(first, 0);
     header.payload = payload;
     this.pending = header;
+  }
+
+  /**
+   * A copy of a transient chunk's bytes (the shared read buffer is overwritten by the next
+   * read). Not `slice()`: on a Node Buffer, which the shared buffer is, that is a view.
+   */
+  private copyOf(bytes: Uint8Array): Uint8Array {
+    const copy = this.allocate(bytes.length);
+    copy.set(bytes);
+    return copy;
   }
 
   /** A lazily kept payload may get its buffer (pull mode): it is small enough, or half here. */

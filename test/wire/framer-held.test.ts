@@ -150,7 +150,8 @@ describe("Framer holds no buffer between messages (idle connections cost nothing
 
   it("pull mode with a shared read buffer: a header announcing more than eagerPayloadMax keeps a copy, not a view", () => {
     const got: Message[] = [];
-    const shared = new Uint8Array(1000);
+    // A Node Buffer, as the transport's shared read buffer is: its slice() is a view, not a copy.
+    const shared = Buffer.alloc(1000);
     const f = new Framer((m) => got.push(m), {
       sharedReadBuffer: shared,
       eagerPayloadMax: 1024,
