@@ -121,6 +121,11 @@ class EchoClient {
   }
 }
 
+/** User + system time of a process.cpuUsage() difference, in µs. */
+function cpuMicros(u: NodeJS.CpuUsage): number {
+  return u.user + u.system;
+}
+
 // ------------------------------------------------------------------------------------------------
 // Measurement loops shared by both sides, so that the comparison is like for like.
 
@@ -259,16 +264,20 @@ export async function run(): Promise<BenchRow[]> {
     const ROUNDS = 100;
     await remote.call("echoRaw", big);
     let faults = process.resourceUsage().minorPageFault;
+    let cpu = process.cpuUsage();
     t = now();
     for (let i = 0; i < ROUNDS; i++) await remote.call("echoRaw", big);
     const qiMBs = (2 * ROUNDS * MiB) / 1e6 / ((now() - t) / 1000);
+    const qiCpu = cpuMicros(process.cpuUsage(cpu)) / ROUNDS;
     const qiFaults = (process.resourceUsage().minorPageFault - faults) / ROUNDS;
     const bigClient = await EchoClient.open(bigEcho.url, MiB + HEADER_SIZE + 4, MiB + HEADER_SIZE + 4);
     await bigClient.roundTrips(1);
     faults = process.resourceUsage().minorPageFault;
+    cpu = process.cpuUsage();
     t = now();
     for (let i = 0; i < ROUNDS; i++) await bigClient.roundTrips(1);
     const rawMBs = (2 * ROUNDS * MiB) / 1e6 / ((now() - t) / 1000);
+    const rawCpu = cpuMicros(process.cpuUsage(cpu)) / ROUNDS;
     const rawFaults = (process.resourceUsage().minorPageFault - faults) / ROUNDS;
     bigClient.socket.destroy();
     rows.push({
@@ -277,6 +286,15 @@ export async function run(): Promise<BenchRow[]> {
       value: qiMBs,
       unit: "MB/s",
       baseline: rawMBs,
+    });
+    // Both ends run in this process: its CPU time (user + system) per round trip is the cost of
+    // the two hops, and unlike MB/s it hardly moves when other processes load the machine.
+    rows.push({
+      group: GROUP,
+      case: "echoRaw(r) 1 MiB: process CPU per round trip (baseline: raw TCP echo)",
+      value: qiCpu,
+      unit: "µs",
+      baseline: rawCpu,
     });
     // Fresh pages a received payload lands on cost more than copying it (both ends here).
     rows.push({

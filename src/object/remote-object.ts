@@ -10,16 +10,11 @@ import { inferSignature } from "../wire/index.js";
 import { type Message, MessageFlags } from "../wire/index.js";
 import type { MetaMethod, MetaObject } from "../wire/index.js";
 import { Dynamic } from "../wire/index.js";
-import { Reserved } from "./reserved.js";
 import type { PeerObjects } from "./peer.js";
 import { overloadsFor } from "./overloads.js";
 import { RemoteProperty, RemoteSignal } from "./remote-members.js";
-import {
-  checkSubscriptionRate,
-  SUBSCRIPTION_RATE_ACTION,
-  SUBSCRIPTION_RATE_SIGNATURE,
-  type SubscriptionRate,
-} from "./subscription-rate.js";
+import { type SignalCallback, SignalSubscriptions } from "./remote-subscriptions.js";
+import type { SubscriptionRate } from "./subscription-rate.js";
 import { type CallOutcome, watchedCall } from "./watched-call.js";
 
 export type { CallOutcome } from "./watched-call.js";
@@ -41,8 +36,7 @@ export interface InvokeOptions {
   timeoutMs?: number;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: implementations declare their own parameter types
-export type SignalCallback = (...args: any[]) => void;
+export type { SignalCallback } from "./remote-subscriptions.js";
 
 interface PreparedCall {
   method: MetaMethod;
@@ -50,21 +44,6 @@ interface PreparedCall {
   payload: Payload;
   flags: number;
 }
-
-interface SignalSubscription {
-  uid: number;
-  signature: string;
-  listeners: Map<number, SignalCallback>;
-  /** The link id we registered with; undefined while registering. */
-  remoteLink: bigint | undefined;
-  registering: Promise<void> | undefined;
-  /** Pacing asked of the gateway for this subscription (sent again after a reconnection). */
-  rate: SubscriptionRate | undefined;
-  /** latestOnly: the newest event of the current batch, delivered once the batch is read. */
-  latest: unknown[] | undefined;
-}
-
-let nextLocalLink = 1;
 
 export class RemoteObject {
   readonly objectId: number;
@@ -75,7 +54,8 @@ export class RemoteObject {
   private released = false;
   /** Why calls fail for now (the service is gone until it is registered again), if they do. */
   private suspended: string | undefined;
-  private readonly subscriptions = new Map<number, SignalSubscription>();
+  /** Signal listeners and their remote subscriptions. */
+  private readonly signals = new SignalSubscriptions(this);
   private readonly byName = new Map<string, MetaMethod[]>();
 
   constructor(
@@ -91,7 +71,7 @@ export class RemoteObject {
     this.meta = metaObject;
     this.uid = uid;
     this.indexMethods();
-    peer.conn.setEventHandler(serviceId, objectId, (msg) => this.onEvent(msg));
+    peer.conn.setEventHandler(serviceId, objectId, (msg) => this.signals.onEvent(msg));
   }
 
   /** The connection's object layer this proxy talks through (another one after a reconnection). */
@@ -122,12 +102,7 @@ export class RemoteObject {
    */
   suspend(reason: string): void {
     this.suspended = reason;
-    for (const sub of this.subscriptions.values()) {
-      // A host that still serves the object would keep delivering to the old link: end it.
-      if (sub.remoteLink !== undefined && !this.peer.conn.isClosed) this.unregister(sub.uid, sub.remoteLink);
-      sub.remoteLink = undefined;
-      sub.registering = undefined;
-    }
+    this.signals.suspend();
   }
 
   /**
@@ -144,23 +119,14 @@ export class RemoteObject {
     this.released = false;
     this.suspended = undefined;
     this.indexMethods();
-    peer.conn.setEventHandler(serviceId, this.objectId, (msg) => this.onEvent(msg));
+    peer.conn.setEventHandler(serviceId, this.objectId, (msg) => this.signals.onEvent(msg));
     peer.adoptProxy(this);
-    const again: Promise<void>[] = [];
-    for (const sub of [...this.subscriptions.values()]) {
-      if (sub.listeners.size === 0 || !this.hasSignal(sub.uid)) {
-        this.subscriptions.delete(sub.uid);
-        continue;
-      }
-      this.registerRemote(sub);
-      again.push(sub.registering!.catch(() => {}));
-    }
-    await Promise.all(again);
+    await this.signals.registerAgain((uid) => this.hasSignal(uid));
   }
 
   /** How many signals this proxy holds a remote subscription for (each registered once). */
   get subscriptionCount(): number {
-    return this.subscriptions.size;
+    return this.signals.size;
   }
 
   private indexMethods(): void {
@@ -258,9 +224,7 @@ export class RemoteObject {
   release(): void {
     if (this.released) return;
     this.released = true;
-    for (const sub of this.subscriptions.values())
-      if (sub.remoteLink !== undefined) this.unregister(sub.uid, sub.remoteLink);
-    this.subscriptions.clear();
+    this.signals.release();
     this.peer.releaseRemote(this.serviceId, this.objectId);
   }
 
@@ -270,168 +234,33 @@ export class RemoteObject {
    * passed by reference is never rebound and fails with ERR_DISCONNECTED from now on.
    */
   markReleased(): void {
-    for (const sub of this.subscriptions.values()) {
-      sub.remoteLink = undefined;
-      sub.registering = undefined;
-    }
+    this.signals.forgetLinks();
   }
 
   describe(): string {
     return `object ${this.serviceId}.${this.objectId}`;
   }
 
-  // --- signals ----------------------------------------------------------------------------
+  // --- signals (remote-subscriptions.ts) ---------------------------------------------------
 
   /** Adds a local listener; the first one registers the remote subscription. */
-  async connectSignal(
+  connectSignal(
     uid: number,
     signature: string,
     callback: SignalCallback,
     rate?: SubscriptionRate,
   ): Promise<number> {
-    this.checkUsable();
-    if (rate !== undefined) checkSubscriptionRate(rate);
-    let sub = this.subscriptions.get(uid);
-    if (!sub) {
-      sub = {
-        uid,
-        signature,
-        listeners: new Map(),
-        remoteLink: undefined,
-        registering: undefined,
-        rate,
-        latest: undefined,
-      };
-      this.subscriptions.set(uid, sub);
-      this.registerRemote(sub, true);
-    } else if (rate !== undefined) {
-      // One remote subscription per signal: the last pacing asked for is the one.
-      sub.rate = rate;
-      const s = sub;
-      sub.registering = (sub.registering ?? Promise.resolve()).then(() => this.sendRate(s));
-    }
-    const localId = nextLocalLink++;
-    sub.listeners.set(localId, callback);
     try {
-      await this.peer.dispatcher.yieldWhile(sub.registering ?? Promise.resolve());
+      this.checkUsable();
     } catch (e) {
-      sub.listeners.delete(localId);
-      throw e;
+      return Promise.reject(e);
     }
-    return localId;
+    return this.signals.connect(uid, signature, callback, rate);
   }
 
   /** Removes a local listener; the last one unregisters the remote subscription. */
-  async disconnectSignal(uid: number, localId: number): Promise<void> {
-    const sub = this.subscriptions.get(uid);
-    if (!sub?.listeners.delete(localId)) return;
-    if (sub.listeners.size > 0) return;
-    this.subscriptions.delete(uid);
-    await sub.registering?.catch(() => {});
-    if (sub.remoteLink !== undefined && !this.peer.conn.isClosed)
-      await this.peer.dispatcher.yieldWhile(this.unregister(uid, sub.remoteLink));
-  }
-
-  /** registerEvent for one subscription on the current connection (spec §5.6). */
-  private registerRemote(sub: SignalSubscription, forgetOnFailure = false): void {
-    const uid = sub.uid;
-    const link = (BigInt(uid) << 32n) | BigInt(nextLocalLink++ & 0xffffffff);
-    const conn = this.peer.conn;
-    sub.remoteLink = undefined;
-    sub.registering = conn
-      .call(
-        { service: this.serviceId, object: this.objectId, action: Reserved.registerEvent },
-        encode("(IIL)", [this.serviceId, uid, link]),
-      )
-      .then(() => {
-        // Rebound meanwhile: this link belongs to a connection the proxy left.
-        if (this.peer.conn !== conn) return;
-        sub.remoteLink = link;
-        return this.sendRate(sub);
-      })
-      .catch((e) => {
-        if (forgetOnFailure && this.subscriptions.get(uid) === sub) this.subscriptions.delete(uid);
-        throw e;
-      });
-  }
-
-  /**
-   * Asks the gateway to pace this subscription (subscription-rate.ts). A peer that does not
-   * know member 87 answers an Error: the events then come unpaced (latestOnly still holds
-   * here, for what arrives in one read).
-   */
-  private sendRate(sub: SignalSubscription): Promise<void> {
-    const rate = sub.rate;
-    if (rate === undefined || sub.remoteLink === undefined) return Promise.resolve();
-    return this.peer.conn
-      .call(
-        { service: this.serviceId, object: this.objectId, action: SUBSCRIPTION_RATE_ACTION },
-        encode(SUBSCRIPTION_RATE_SIGNATURE, [
-          this.serviceId,
-          sub.uid,
-          sub.remoteLink,
-          rate.maxRate ?? 0,
-          rate.latestOnly === true,
-        ]),
-      )
-      .then(
-        () => {},
-        () => {},
-      );
-  }
-
-  private unregister(uid: number, link: bigint): Promise<void> {
-    return this.peer.conn
-      .call(
-        { service: this.serviceId, object: this.objectId, action: Reserved.unregisterEvent },
-        encode("(IIL)", [this.serviceId, uid, link]),
-      )
-      .then(
-        () => {},
-        () => {},
-      );
-  }
-
-  private onEvent(msg: Message): void {
-    const sub = this.subscriptions.get(msg.action);
-    if (!sub || sub.listeners.size === 0) return;
-    let args: unknown[];
-    try {
-      const ctx = this.peer.codecContext(this.serviceId, "client");
-      if (msg.flags & MessageFlags.DynamicPayload) {
-        const d = decode("m", msg.payload, ctx) as Dynamic;
-        args = Array.isArray(d.value) ? d.value : [d.value];
-      } else if (sub.signature === "m") {
-        const d = decode("m", msg.payload, ctx) as Dynamic;
-        args = Array.isArray(d.value) ? d.value : [d.value];
-      } else {
-        args = decode(sub.signature, msg.payload, ctx) as unknown[];
-      }
-    } catch {
-      return; // an undecodable event is dropped; the connection goes on
-    }
-    if (sub.rate?.latestOnly) {
-      // Events read in one go (a backlog in the socket after the app was busy): only the
-      // newest is delivered, once the batch has been read.
-      const first = sub.latest === undefined;
-      sub.latest = args;
-      // A timer, not setImmediate: the browser bundle runs this too. Either way it fires after
-      // the reads of this turn of the event loop.
-      if (first)
-        setTimeout(() => {
-          const newest = sub.latest;
-          sub.latest = undefined;
-          if (newest !== undefined) this.deliverEvent(sub, newest);
-        }, 0);
-      return;
-    }
-    this.deliverEvent(sub, args);
-  }
-
-  private deliverEvent(sub: SignalSubscription, args: unknown[]): void {
-    for (const cb of sub.listeners.values()) {
-      this.peer.dispatcher.deliver(() => cb(...args));
-    }
+  disconnectSignal(uid: number, localId: number): Promise<void> {
+    return this.signals.disconnect(uid, localId);
   }
 
   // --- calls ------------------------------------------------------------------------------

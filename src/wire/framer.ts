@@ -32,52 +32,10 @@
  * No Node APIs: runs unchanged in browsers.
  */
 import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "./message-types.js";
+import type { FramerOptions } from "./framer-options.js";
 import { messageAt, validateHeaderAt } from "./header.js";
 
-export interface FramerOptions {
-  /** Largest accepted payload in bytes (ERR_PAYLOAD_TOO_LARGE above it). Default DEFAULT_MAX_PAYLOAD. */
-  maxPayload?: number;
-  /** Reject unknown flag bits (see DecodeHeaderOptions.strictFlags). Default false, as libqi. */
-  strictFlags?: boolean;
-  /**
-   * Allocates the buffer of a payload that spans chunks; must return exactly `size` bytes.
-   * Default `new Uint8Array(size)`. Every byte is overwritten before the message is delivered
-   * (a partly filled buffer is never exposed), so Node transports should pass
-   * `(n) => Buffer.allocUnsafeSlow(n)`: it skips the zero-fill and its page faults, which cost
-   * more than the copy itself for large payloads (≈200 µs vs ≈20 µs per MiB). Not
-   * `Buffer.allocUnsafe`: its pool would make small payloads share an ArrayBuffer.
-   */
-  allocate?: (size: number) => Uint8Array;
-  /** Size of the fresh buffers handed out by readBuffer() between payloads. Default 64 KiB. */
-  readBufferSize?: number;
-  /**
-   * readBuffer() hands out the unfilled rest of a pending payload itself (so the socket writes
-   * straight into it) when at least this many payload bytes are missing. Default 16 KiB: below,
-   * the extra read call per message costs more than copying the tail.
-   */
-  directReadMin?: number;
-  /**
-   * Push mode: a payload larger than this is not allocated when its header arrives, but once
-   * all its bytes have (the chunks are kept until then, and copied once), so a 28-byte header
-   * announcing 50 MB makes the framer hold 28 bytes, not 50 MB. Default 256 KiB; pull mode
-   * (readBuffer) allocates the payload up front, to read into it.
-   */
-  lazyPayloadMin?: number;
-  /**
-   * Pull mode: a payload up to this size gets its buffer when its header arrives, so the socket
-   * reads the rest straight into it; a larger one once half of it has arrived (a header alone
-   * never makes the framer hold more than this, or twice what the peer really sent). Default 4 MiB.
-   */
-  eagerPayloadMax?: number;
-  /**
-   * Pull mode: the buffer readBuffer() hands out between payloads, shared by every framer of a
-   * process instead of a fresh one per read (which an idle connection would hold while it
-   * waits). Its bytes are copied out on commitRead (into one buffer of exactly the bytes read),
-   * so it must not be written by anyone else between readBuffer() and commitRead(): one
-   * thread's sockets, whose reads are each consumed before the next, can share it.
-   */
-  sharedReadBuffer?: Uint8Array;
-}
+export type { FramerOptions } from "./framer-options.js";
 
 const defaultAllocate = (size: number): Uint8Array => new Uint8Array(size);
 
@@ -123,6 +81,11 @@ export class Framer {
   private partsSize = 0;
   private readonly eagerPayloadMax: number;
   private readonly sharedRead: Uint8Array | undefined;
+  /**
+   * The chunk being pushed is the shared read buffer (commitShared): nothing may keep a view
+   * of it past the push. Only a message it starts and does not end is pushed that way.
+   */
+  private transient = false;
 
   constructor(onMessage: (m: Message) => void, opts: FramerOptions = {}) {
     const maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
@@ -250,11 +213,7 @@ export class Framer {
         this.push(n === target.length ? target : target.subarray(0, n));
         return;
       }
-      // The shared buffer is the next read's too: what this read brought moves to memory of
-      // its own (exactly n bytes, like the chunk of a 'data' event).
-      const own = this.allocate(n);
-      own.set(target.subarray(0, n));
-      this.push(own);
+      this.commitShared(target, n);
       return;
     }
     this.targetDirect = false;
@@ -281,6 +240,60 @@ export class Framer {
     }
   }
 
+  /**
+   * A read into the shared buffer, which the next read (of any socket) overwrites. The
+   * messages it completes move, as before, to one buffer of their own (their payloads are
+   * views of it). A large message it only starts (header here, payload going on in later
+   * reads) does not: its payload buffer is allocated now and its first bytes are copied
+   * straight from the shared buffer into it, so they are copied once, like the rest of it,
+   * which the socket then reads in place.
+   */
+  private commitShared(shared: Uint8Array, n: number): void {
+    const tail = this.incompleteTail(shared, n);
+    if (tail < 0) {
+      const own = this.allocate(n);
+      own.set(n === shared.length ? shared : shared.subarray(0, n));
+      this.push(own);
+      return;
+    }
+    if (tail > 0) {
+      const own = this.allocate(tail);
+      own.set(shared.subarray(0, tail));
+      this.push(own);
+    }
+    this.transient = true;
+    try {
+      this.push(shared.subarray(tail, n));
+    } finally {
+      this.transient = false;
+    }
+  }
+
+  /**
+   * Where, in the first `n` bytes of `chunk`, starts a message whose whole header is there
+   * but whose payload goes on past them (0 too when all n bytes belong to the payload being
+   * assembled, which copies them); -1 when there is none (the read ends on a message
+   * boundary or inside a header) or the framer is not at a point this scan can start from
+   * (inside a header gathered from earlier reads, or a payload kept as parts). Header fields
+   * are only read here; push() validates them.
+   */
+  private incompleteTail(chunk: Uint8Array, n: number): number {
+    let pos = 0;
+    if (this.state === STATE_PAYLOAD) {
+      if (this.parts !== undefined) return -1;
+      pos = this.pending!.payload.length - this.payloadFill;
+      if (pos >= n) return 0;
+    } else if (this.state !== STATE_HEADER || this.headerFill > 0) return -1;
+    while (pos + HEADER_SIZE <= n) {
+      const size =
+        (chunk[pos + 8] | (chunk[pos + 9] << 8) | (chunk[pos + 10] << 16) | (chunk[pos + 11] << 24)) >>> 0;
+      const end = pos + HEADER_SIZE + size;
+      if (end > n) return size > this.maxPayload ? -1 : pos;
+      pos = end;
+    }
+    return -1;
+  }
+
   private allocPayload(size: number): Uint8Array {
     const payload = this.allocate(size);
     if (payload.length !== size) {
@@ -294,8 +307,8 @@ export class Framer {
     const size = header.size ?? 0;
     this.state = STATE_PAYLOAD;
     this.payloadFill = first.length;
-    if (size > this.lazyPayloadMin) {
-      this.parts = first.length > 0 ? [first] : [];
+    if (size > this.lazyPayloadMin && !(this.transient && size <= this.eagerPayloadMax)) {
+      this.parts = first.length > 0 ? [this.transient ? this.copyOf(first) : first] : [];
       this.partsSize = size;
       this.pending = header;
       return;
@@ -304,6 +317,16 @@ export class Framer {
     payload.set(first, 0);
     header.payload = payload;
     this.pending = header;
+  }
+
+  /**
+   * A copy of a transient chunk's bytes (the shared read buffer is overwritten by the next
+   * read). Not `slice()`: on a Node Buffer, which the shared buffer is, that is a view.
+   */
+  private copyOf(bytes: Uint8Array): Uint8Array {
+    const copy = this.allocate(bytes.length);
+    copy.set(bytes);
+    return copy;
   }
 
   /** A lazily kept payload may get its buffer (pull mode): it is small enough, or half here. */

@@ -105,4 +105,70 @@ describe("Framer holds no buffer between messages (idle connections cost nothing
     while (at < bytes.length) feed(4000);
     expect(got[0].payload).toEqual(new Uint8Array(size).fill(6));
   });
+
+  it("pull mode with a shared read buffer: a large payload's first bytes go straight into its own buffer (one copy)", () => {
+    const got: Message[] = [];
+    const sizes: number[] = [];
+    const shared = new Uint8Array(4096);
+    const f = new Framer((m) => got.push(m), {
+      sharedReadBuffer: shared,
+      allocate: (n) => {
+        sizes.push(n);
+        return new Uint8Array(n);
+      },
+    });
+    const small = frame(7, 16);
+    const big = frame(8, 300_000); // over lazyPayloadMin, under eagerPayloadMax
+    const stream = new Uint8Array(small.length + big.length);
+    stream.set(small);
+    stream.set(big, small.length);
+    let at = 0;
+    const t = f.readBuffer();
+    t.set(stream.subarray(0, shared.length));
+    f.commitRead(shared.length);
+    at += shared.length;
+    shared.fill(0); // the next read of another socket
+    // The small message got memory of exactly its bytes; the big payload its own buffer at once,
+    // with no read-sized buffer in between.
+    expect(sizes).toEqual([small.length, 300_000]);
+    expect(got).toHaveLength(1);
+    expect(got[0].payload).toEqual(new Uint8Array(16).fill(7));
+    while (at < stream.length) {
+      const target = f.readBuffer();
+      expect(target).not.toBe(shared); // read in place
+      const k = Math.min(target.length, stream.length - at, 50_000);
+      target.set(stream.subarray(at, at + k));
+      f.commitRead(k);
+      at += k;
+    }
+    expect(sizes).toEqual([small.length, 300_000]);
+    expect(got).toHaveLength(2);
+    expect(got[1].payload.length).toBe(300_000);
+    expect(got[1].payload.every((b) => b === 8)).toBe(true);
+    expect(f.heldBytes).toBe(0);
+  });
+
+  it("pull mode with a shared read buffer: a header announcing more than eagerPayloadMax keeps a copy, not a view", () => {
+    const got: Message[] = [];
+    // A Node Buffer, as the transport's shared read buffer is: its slice() is a view, not a copy.
+    const shared = Buffer.alloc(1000);
+    const f = new Framer((m) => got.push(m), {
+      sharedReadBuffer: shared,
+      eagerPayloadMax: 1024,
+      lazyPayloadMin: 512,
+    });
+    const bytes = frame(9, 10_000);
+    let at = 0;
+    while (at < bytes.length) {
+      const target = f.readBuffer();
+      const k = Math.min(target.length, bytes.length - at);
+      target.set(bytes.subarray(at, at + k));
+      f.commitRead(k);
+      at += k;
+      shared.fill(0); // the next read of another socket
+      if (at < HEADER_SIZE + 5_000) expect(f.heldBytes).toBeLessThan(10_000); // not allocated yet
+    }
+    expect(got[0].payload.length).toBe(10_000);
+    expect(got[0].payload.every((b) => b === 9)).toBe(true);
+  });
 });
