@@ -27,12 +27,19 @@ export async function runCleanups(timeoutMs = 3_000): Promise<void> {
   }
 }
 
+let shutdown: Promise<NodeJS.Signals> | undefined;
+
 /**
  * Resolves with the signal name at the first SIGINT or SIGTERM. A second one while the
  * command is still stopping exits at once (130), as terminals users expect.
+ *
+ * The handlers are installed at the first call, and every call shares them. Call it before
+ * printing "Ctrl-C to stop": a script or test that reads that line and signals at once could
+ * otherwise hit the gap before the handler exists, and the signal's default action would kill
+ * the process (seen 1 start in 4 on a loaded machine).
  */
 export function waitForShutdown(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
+  shutdown ??= new Promise((resolve) => {
     let seen = false;
     const handler = (sig: NodeJS.Signals) => {
       if (seen) process.exit(130);
@@ -42,6 +49,7 @@ export function waitForShutdown(): Promise<NodeJS.Signals> {
     process.on("SIGINT", handler);
     process.on("SIGTERM", handler);
   });
+  return shutdown;
 }
 
 /**
@@ -54,6 +62,9 @@ export class EventBudget {
   private readonly enough = new Promise<void>((r) => {
     this.finish = r;
   });
+
+  // Armed now, before the command prints "(Ctrl-C to stop)" (see waitForShutdown).
+  private readonly shutdown = waitForShutdown();
 
   constructor(private readonly limit: number | undefined) {}
 
@@ -70,7 +81,7 @@ export class EventBudget {
 
   /** Resolves at the limit or at the first shutdown signal. */
   done(): Promise<unknown> {
-    return Promise.race([this.enough, waitForShutdown()]);
+    return Promise.race([this.enough, this.shutdown]);
   }
 }
 

@@ -40,6 +40,7 @@ export function register(program: Command): void {
       await session.listen(opts.listen ?? (isLoopbackUrl(url) ? "tcp://127.0.0.1:0" : "tcp://0.0.0.0:0"));
       const demo = await startDemo(session, { logger });
       onCleanup(() => demo.stop());
+      const shutdown = waitForShutdown(); // armed before a script reading the banner can signal
       if (out.json)
         out.line(JSON.stringify({ url, services: demo.services, endpoints: session.endpoints() }));
       else out.line(`demo services ${demo.services.join(", ")} registered with ${out.style("bold", url)}`);
@@ -55,7 +56,7 @@ export function register(program: Command): void {
           "services registered again",
         ),
       );
-      const sig = await waitForShutdown();
+      const sig = await shutdown;
       logger.info({ signal: sig }, "stopping");
       return 0;
     }),

@@ -156,8 +156,9 @@ export function register(program: Command): void {
           ...options.ws,
           httpHandler: options.ws?.httpHandler ?? gatewayWebHandler(webRoot(), () => undefined),
         };
+        const shutdown = waitForShutdown(); // armed before the banner says Ctrl-C
         await runFleetEdge(fleet, options.listen, { tls: options.tls, ws }, logger, out);
-        logger.info({ signal: await waitForShutdown() }, "stopping");
+        logger.info({ signal: await shutdown }, "stopping");
         return 0;
       }
       const root = webRoot();
@@ -185,6 +186,7 @@ export function register(program: Command): void {
       if (fleet) await runFleetRobot(gw, fleet, sd, logger, out);
       const endpoints = gw.endpoints();
       startAdvertising(endpoints, opts, discovery);
+      const shutdown = waitForShutdown(); // armed before the banner says Ctrl-C
       if (out.json)
         out.line(JSON.stringify({ endpoints, metrics: gw.metricsUrl() ?? null, attached: gw.isAttached }));
       else {
@@ -197,7 +199,7 @@ export function register(program: Command): void {
         );
         out.line(out.style("dim", "Ctrl-C to stop"));
       }
-      const sig = await waitForShutdown();
+      const sig = await shutdown;
       logger.info({ signal: sig }, "stopping");
       return 0;
     }),

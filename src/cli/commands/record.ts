@@ -75,6 +75,7 @@ export function register(program: Command): void {
         },
       });
       const names = chosen.members.map((m) => `${m.service}.${m.member}`);
+      const shutdown = waitForShutdown(); // armed before the line says Ctrl-C
       process.stderr.write(
         `recording ${names.length <= 6 ? names.join(", ") : `${names.length} signals and properties`}${opts.calls ? " and calls" : ""} to ${opts.output} (Ctrl-C to stop)\n`,
       );
@@ -82,7 +83,7 @@ export function register(program: Command): void {
       session.on("disconnected", (why) => stop(`connection lost (${why})`));
       const timer =
         durationMs === undefined ? undefined : setTimeout(() => stop("--duration reached"), durationMs);
-      const why = await Promise.race([stopped, waitForShutdown().then(() => "stopped")]);
+      const why = await Promise.race([stopped, shutdown.then(() => "stopped")]);
       clearTimeout(timer);
       await recorder.stop();
       try {

@@ -53,9 +53,10 @@ export function register(program: Command): void {
         const endpoints = session.endpoints();
         session.on("serviceRegistered", (id, name) => logger.info({ id, name }, "service registered"));
         session.on("serviceUnregistered", (id, name) => logger.info({ id, name }, "service unregistered"));
+        const shutdown = waitForShutdown(); // armed before a script reading the banner can signal
         if (out.json) out.line(JSON.stringify({ endpoints }));
         else for (const e of endpoints) out.line(`Service Directory listening on ${out.style("bold", e)}`);
-        const sig = await waitForShutdown();
+        const sig = await shutdown;
         logger.info({ signal: sig }, "stopping");
         return 0;
       }),

@@ -119,6 +119,7 @@ export function register(program: Command): void {
       if (gateway) await runBridges(gateway.gateway, bridges, { logger, demo: !!demo, out });
       if (fleet && gateway) await runFleetRobot(gateway.gateway, fleet, { url }, logger, out);
       const services = demo?.services ?? [];
+      const shutdown = waitForShutdown(); // armed before the banner says Ctrl-C
       if (out.json) {
         out.line(
           JSON.stringify({
@@ -152,7 +153,7 @@ export function register(program: Command): void {
         } else out.line(`try: npx qi services --url ${url}`);
         out.line(out.style("dim", "Ctrl-C to stop"));
       }
-      const sig = await waitForShutdown();
+      const sig = await shutdown;
       logger.info({ signal: sig }, "stopping");
       return 0;
     }),
