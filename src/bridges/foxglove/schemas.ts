@@ -9,6 +9,8 @@ import type { QiTopic } from "../rosbridge/qi-graph.js";
 import { messageFromQi } from "../mapping/index.js";
 import { IMAGE_SIGNATURE } from "../rosbridge/qi-graph.js";
 import { Raw } from "../../wire/index.js";
+// The one definition of foxglove.RawImage in ROS 1 form, shared with recordings (record/).
+import { RAW_IMAGE_SCHEMA, RAW_IMAGE_SCHEMA_NAME } from "../../record/index.js";
 
 export interface ChannelDefinition {
   topic: string;
@@ -17,16 +19,6 @@ export interface ChannelDefinition {
   schema: string;
   schemaEncoding: string;
 }
-
-export const RAW_IMAGE_SCHEMA = [
-  "time timestamp",
-  "string frame_id",
-  "uint32 width",
-  "uint32 height",
-  "string encoding",
-  "uint32 step",
-  "uint8[] data",
-].join("\n");
 
 const JSON_TYPES: Record<string, string> = {
   b: "boolean",
@@ -47,7 +39,7 @@ export function channelFor(topic: QiTopic): ChannelDefinition {
     return {
       topic: topic.name,
       encoding: "ros1",
-      schemaName: "foxglove_msgs/RawImage",
+      schemaName: RAW_IMAGE_SCHEMA_NAME,
       schema: RAW_IMAGE_SCHEMA,
       schemaEncoding: "ros1msg",
     };
