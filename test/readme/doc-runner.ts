@@ -28,7 +28,18 @@ const QI = join(ROOT, "src", "cli", "main.ts");
  * start-up takes 8 s of wall time on two cores at load 25.
  */
 const BUDGET_MS = 150_000;
-const READY = /Ctrl-C to stop|Service Directory listening on \S+\n|registered with \S+/;
+/**
+ * The line after which a server has printed everything it will print at start-up: `qi start`
+ * and `qi gateway` end their banner with "Ctrl-C to stop" (waiting for their first line only
+ * raced the rest of the banner), `qi sd` prints its addresses, `qi demo` what it registered,
+ * and `--json` one object (on stdout, which is all the caller looks at).
+ */
+function readyPattern(words: string[]): RegExp {
+  if (words.includes("--json")) return /\}\n/;
+  if (words[0] === "sd") return /Service Directory listening on \S+\n/;
+  if (words[0] === "demo") return /registered with \S+/;
+  return /Ctrl-C to stop/;
+}
 
 /** Where a block's commands go and as whom. */
 export interface Target {
@@ -77,7 +88,7 @@ export class Proc {
   }
 
   /** Resolves once `re` matches stdout or stderr; rejects if the process ends first. */
-  waitFor(re: RegExp, timeoutMs = BUDGET_MS): Promise<void> {
+  waitFor(re: RegExp, { stdoutOnly = false, timeoutMs = BUDGET_MS } = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => finish(new Error(`timed out waiting for ${re}:\n${this.output}`)),
@@ -90,7 +101,7 @@ export class Proc {
         else resolve();
       };
       const check = () => {
-        if (re.test(this.stdout) || re.test(this.stderr)) finish();
+        if (re.test(this.stdout) || (!stdoutOnly && re.test(this.stderr))) finish();
         else if (this.exited) finish(new Error(`exited before ${re}:\n${this.output}`));
       };
       this.waiters.add(check);
@@ -234,7 +245,7 @@ export async function runCommands(block: Block, dir: string, robot: Robot): Prom
         const args = freePorts(words);
         const proc = new Proc([QI, ...args], dir, qiEnv(target), undefined, 10 * 60_000);
         servers.push(proc);
-        await proc.waitFor(READY);
+        await proc.waitFor(readyPattern(args), { stdoutOnly: true }); // stderr has JSON logs
         const shown = check(command, proc, true);
         if (shown) problems.push(`${label}: ${shown}`);
         target = await servedTarget(proc, args, target, dir);
