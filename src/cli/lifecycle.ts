@@ -30,8 +30,15 @@ export async function runCleanups(timeoutMs = 3_000): Promise<void> {
 let shutdown: Promise<NodeJS.Signals> | undefined;
 
 /**
+ * Signals this close together are one Ctrl-C delivered twice: under `npm start` the terminal
+ * signals the whole process group and npm forwards its copy to qi as well.
+ */
+const ONE_KEYPRESS_MS = 300;
+
+/**
  * Resolves with the signal name at the first SIGINT or SIGTERM. A second one while the
- * command is still stopping exits at once (130), as terminals users expect.
+ * command is still stopping exits at once (130), as terminals users expect (one arriving
+ * within ONE_KEYPRESS_MS of the first is the same keypress, and ignored).
  *
  * The handlers are installed at the first call, and every call shares them. Call it before
  * printing "Ctrl-C to stop": a script or test that reads that line and signals at once could
@@ -40,11 +47,13 @@ let shutdown: Promise<NodeJS.Signals> | undefined;
  */
 export function waitForShutdown(): Promise<NodeJS.Signals> {
   shutdown ??= new Promise((resolve) => {
-    let seen = false;
+    let first: number | undefined;
     const handler = (sig: NodeJS.Signals) => {
-      if (seen) process.exit(130);
-      seen = true;
-      resolve(sig);
+      const now = performance.now();
+      if (first === undefined) {
+        first = now;
+        resolve(sig);
+      } else if (now - first > ONE_KEYPRESS_MS) process.exit(130);
     };
     process.on("SIGINT", handler);
     process.on("SIGTERM", handler);

@@ -17,7 +17,8 @@ afterAll(async () => {
   await Promise.all(sessions.map((s) => s.close()));
 });
 
-it("npm start runs the Service Directory, the simulated robot, the gateway and the console", async () => {
+/** `npm start` on free ports, its output gathered; `ready` resolves at the banner's end. */
+function npmStart() {
   const child = spawn(
     "npm",
     [
@@ -32,23 +33,42 @@ it("npm start runs the Service Directory, the simulated robot, the gateway and t
     ],
     { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
-  let out = "";
+  const run = { child, out: "", err: "" };
   child.stdout.setEncoding("utf8").on("data", (d: string) => {
-    out += d;
+    run.out += d;
   });
-  let err = "";
   child.stderr.setEncoding("utf8").on("data", (d: string) => {
-    err += d;
+    run.err += d;
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
     child.on("close", (code, signal) => r({ code, signal })),
   );
+  const ready = new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (run.out.includes("Ctrl-C to stop")) resolve();
+    };
+    child.stdout.on("data", check);
+    void exited.then(() => reject(new Error(`npm start exited before its banner:\n${run.out}${run.err}`)));
+  });
+  return {
+    ...run,
+    get out() {
+      return run.out;
+    },
+    get err() {
+      return run.err;
+    },
+    exited,
+    ready,
+  };
+}
+
+it("npm start runs the Service Directory, the simulated robot, the gateway and the console", async () => {
+  const run = npmStart();
+  const { child } = run;
   try {
-    const deadline = Date.now() + 90_000;
-    while (!out.includes("Ctrl-C to stop")) {
-      if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await run.ready;
+    const out = run.out;
     const gw = /gateway listening on (tcp:\/\/127\.0\.0\.1:\d+)/.exec(out)![1];
     const [, user, token] = /user (\S+) token (\S+)/.exec(out)!;
     const consoleUrl = /web console: (http:\/\/\S+)/.exec(out)![1];
@@ -72,8 +92,31 @@ it("npm start runs the Service Directory, the simulated robot, the gateway and t
     // Ctrl-C in a terminal: SIGINT to the whole process group (npm and the node it runs).
     process.kill(-child.pid!, "SIGINT");
   }
-  const { code, signal } = await exited;
+  const { code, signal } = await run.exited;
   // npm itself may die of the SIGINT; the qi process behind it stops cleanly.
   expect(code === 0 || signal === "SIGINT").toBe(true);
-  expect(err).toContain('"msg":"stopping"');
+  expect(run.err).toContain('"msg":"stopping"');
+}, 120_000);
+
+it("a signal to npm's process alone (kill, a service manager) stops qi too", async () => {
+  const run = npmStart();
+  try {
+    await run.ready;
+  } catch (e) {
+    process.kill(-run.child.pid!, "SIGKILL");
+    throw e;
+  }
+  // npm forwards it to the script's process, which is qi itself: a shell in between kept
+  // qi running after the shell had gone.
+  process.kill(run.child.pid!, "SIGTERM");
+  const { code, signal } = await run.exited;
+  expect(code === 0 || signal === "SIGTERM", run.err).toBe(true);
+  expect(run.err).toContain('"signal":"SIGTERM","msg":"stopping"');
+  let alive = true;
+  try {
+    process.kill(-run.child.pid!, 0);
+  } catch {
+    alive = false;
+  }
+  expect(alive, "a process of the npm start group is still running").toBe(false);
 }, 120_000);
