@@ -6,7 +6,6 @@
  * a fixed source here (multicast is lan.peer.test.ts's business). Saves
  * test-artifacts/console-robot-choices.png.
  */
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,9 +16,8 @@ import { type Gateway, GatewayAuthProvider, hashToken, startGateway } from "../.
 import { Session } from "../../src/session/index.js";
 import { buildWeb } from "../../src/web/build.js";
 import { gatewayWebHandler } from "../../src/web/index.js";
+import { CHROMIUM, haveChromium, launchChromium } from "../web/chromium.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`console-choices.test.ts: skipped, ${CHROMIUM} not found`);
 
 const USER = "alice";
@@ -86,11 +84,7 @@ describe.skipIf(!haveChromium)("robot choices at the console's login (Chromium)"
         ws: "javascript:alert(1)",
       },
     );
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 900, height: 800 } });
     page.on("pageerror", (e) => pageErrors.push(e.message));
   }, 90_000);

@@ -3,14 +3,13 @@
  * stop, download the file, and read it with @mcap/core: the same channels and schema as
  * `qi record` writes (the shared codec of src/record, bundled into the console).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { McapIndexedReader, TempBuffer } from "@mcap/core";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, haveChromium, launchChromium } from "../web/chromium.js";
 import { startWebWorld, TOKEN, USER, type WebWorld } from "../web/world.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`console-recorder.test.ts: skipped, ${CHROMIUM} not found`);
 
 describe.skipIf(!haveChromium)("the console's record button (Chromium)", () => {
@@ -19,8 +18,7 @@ describe.skipIf(!haveChromium)("the console's record button (Chromium)", () => {
 
   beforeAll(async () => {
     world = await startWebWorld();
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

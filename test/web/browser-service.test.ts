@@ -4,15 +4,12 @@
  * (on the Service Directory) calls it, gets an Error it threw, and watches its signal; the page
  * waits for a service registered later; the service leaves with the page.
  */
-import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { Session } from "../../src/session/index.js";
 import { QiObject } from "../../src/object/index.js";
+import { CHROMIUM, haveChromium, launchChromium } from "./chromium.js";
 import { startWebWorld, TOKEN, USER, type WebWorld } from "./world.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
 
 interface PageWindow {
   qiTablet: { shown: string[]; emitTouch(x: number, y: number): void; close(): Promise<void> };
@@ -30,11 +27,7 @@ describe.skipIf(!haveChromium)(`a service hosted by a web page (needs ${CHROMIUM
     world = await startWebWorld({ allowServiceRegistration: true });
     inside = new Session();
     await inside.connect(world.sd.endpoints()[0]);
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.on("pageerror", (e) => pageErrors.push(e.message));
   }, 60_000);

@@ -18,7 +18,7 @@ import {
 } from "../../src/demo/index.js";
 import { Dynamic } from "../../src/wire/index.js";
 import { gatewayStats } from "../../src/web/stats.js";
-import { CHROMIUM, haveChromium, launchChromium, logIn, screenshot } from "./console/chromium.js";
+import { CHROMIUM, haveChromium, launchChromium, logIn, screenshot } from "./chromium.js";
 import { startWebWorld, TOKEN, USER, type WebWorld } from "./world.js";
 
 if (!haveChromium)

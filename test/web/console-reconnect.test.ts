@@ -16,7 +16,7 @@ import type { Browser, Page } from "playwright-core";
 import { buildWeb } from "../../src/web/build.js";
 import { QiProcess } from "../cli/run-qi.js";
 import { freePort } from "../resilience/helpers.js";
-import { CHROMIUM, haveChromium, launchChromium, logIn, screenshot } from "./console/chromium.js";
+import { CHROMIUM, haveChromium, launchChromium, logIn, screenshot } from "./chromium.js";
 
 if (!haveChromium)
   console.warn(`console-reconnect.test.ts: skipped, ${CHROMIUM} not found (apt-get install chromium)`);

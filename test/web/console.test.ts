@@ -4,14 +4,11 @@
  * a signal, see camera frames drawn, read the gateway page (summary, connected clients, a 401).
  * Saves test-artifacts/console/services.png and gateway.png (gitignored).
  */
-import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
+import { CHROMIUM, haveChromium, launchChromium, screenshot } from "./chromium.js";
 import { startWebWorld, TOKEN, USER, type WebWorld } from "./world.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`console.test.ts: skipped, ${CHROMIUM} not found (apt-get install chromium)`);
 
 describe.skipIf(!haveChromium)(`web console in Chromium (needs ${CHROMIUM})`, () => {
@@ -22,18 +19,7 @@ describe.skipIf(!haveChromium)(`web console in Chromium (needs ${CHROMIUM})`, ()
 
   beforeAll(async () => {
     world = await startWebWorld();
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on("pageerror", (e) => pageErrors.push(e.message));
   }, 60_000);
@@ -168,8 +154,7 @@ describe.skipIf(!haveChromium)(`web console in Chromium (needs ${CHROMIUM})`, ()
         timeout: 5_000,
       },
     );
-    await mkdir("test-artifacts/console", { recursive: true });
-    await page.screenshot({ path: "test-artifacts/console/services.png", fullPage: true });
+    await screenshot(page, "services");
   });
 
   it("shows the gateway page from /stats.json", async () => {
@@ -207,8 +192,7 @@ describe.skipIf(!haveChromium)(`web console in Chromium (needs ${CHROMIUM})`, ()
     await page.waitForFunction(
       () => Number(document.getElementById("gateway-plot-traffic")?.dataset.points ?? 0) >= 3,
     );
-    await mkdir("test-artifacts/console", { recursive: true });
-    await page.screenshot({ path: "test-artifacts/console/gateway.png", fullPage: true });
+    await screenshot(page, "gateway");
 
     // A refusal shows a clear message instead of the page (and stops polling).
     await page.unroute("**/stats.json");

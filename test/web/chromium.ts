@@ -1,5 +1,5 @@
 /**
- * Chromium for the console tests (playwright-core, the system's /usr/bin/chromium), a login
+ * Chromium for the browser tests (playwright-core, the system's /usr/bin/chromium), a login
  * helper, and where screenshots go: test-artifacts/console/ (gitignored).
  */
 import { existsSync } from "node:fs";
