@@ -173,6 +173,8 @@ export class SocketChannel extends NodeChannelBase implements PullReader {
   /** Bytes come by pull (read straight into the framer's buffers), not by 'data' events. */
   private readonly pulled: boolean;
   private pullPaused = false;
+  /** Closed by close(): what the peer still sends is read and dropped (see close). */
+  private discarding = false;
 
   constructor(socket: Socket, scheme: SocketScheme = "tcp", opts: ChannelOptions = {}) {
     super(socket, scheme, scheme !== "tcp", opts, {
@@ -374,6 +376,15 @@ export class SocketChannel extends NodeChannelBase implements PullReader {
     s.once("close", () => clearTimeout(timer));
     this.flushBatch(); // what this tick sent goes out before the end
     s.end();
+    // Reads go on, dropped, until the peer's end: a peer busy writing to us (a camera stream)
+    // could otherwise never flush, see our end and close, and both sockets would wait out
+    // closeTimeout (a listener's close() with them).
+    this.discarding = true;
+    if (!this.pulled) s.resume();
+    else {
+      this.pullPaused = false;
+      resumePulling(s);
+    }
   }
 
   destroy(reason?: Error): void {
@@ -419,7 +430,7 @@ export class SocketChannel extends NodeChannelBase implements PullReader {
 
   /** Pull mode: `n` bytes were read into the last buffer(); false stops reading. */
   commit(n: number): boolean {
-    if (this.isClosed) return false;
+    if (this.isClosed) return this.discarding;
     try {
       this.framer.commitRead(n);
     } catch (e) {

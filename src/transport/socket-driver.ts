@@ -367,11 +367,12 @@ export function bindListener(
                 server.closeIdleConnections?.();
                 const reason = new TransportError("ERR_CLOSED", `listener ${bound} closed`);
                 for (const ch of accepted.channels) ch.close(reason);
-                // Sockets still in a TLS handshake, or channels whose peer does not read.
+                // Sockets still in a TLS handshake, or channels whose peer does not read. Not
+                // unref'd: a process whose last work is awaiting this close would otherwise end
+                // with the promise unsettled (exit 13 under a top-level await).
                 const timer = setTimeout(() => {
                   for (const sock of accepted.raw) sock.destroy();
                 }, closeTimeout);
-                timer.unref();
                 server.once("close", () => clearTimeout(timer));
               });
             }

@@ -135,3 +135,22 @@ describe("backpressure", () => {
       expect((r as PromiseRejectedResult).reason).toHaveProperty("code", "QI_ERR_TRANSPORT_CLOSED");
   });
 });
+
+describe("closing while the peer streams", () => {
+  it("a closed channel reads and drops what its peer still sends, so both ends close at once, not after closeTimeout", async () => {
+    // closeTimeout far beyond the test's own timeout: only a prompt close passes.
+    const pair = await channelPair("tcp://127.0.0.1:0", { closeTimeout: 600_000 }, { closeTimeout: 600_000 });
+    cleanups.push(() => pair.close());
+    // The server stops reading; the client queues 24 MiB, more than both kernels' buffers hold,
+    // so it is still writing when the server closes (a camera streaming to a closing gateway).
+    pair.server.pause();
+    const payload = bytes(1024 * 1024, 3);
+    for (let i = 1; i <= 24; i++) pair.client.send(makeMessage(i, payload));
+    expect(pair.client.bufferedBytes).toBeGreaterThan(8 * 1024 * 1024);
+    const clientClosed = closedWith(pair.client);
+    pair.server.close();
+    await clientClosed;
+    // The listener's close() waits for its sockets: they end once the client has flushed.
+    await pair.listener.close();
+  });
+});
