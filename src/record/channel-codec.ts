@@ -10,7 +10,7 @@
  * Values are wire's toJson forms (raw bytes `{"base64": …}`), which wire's fromJson takes back
  * by the signature recorded in the channel's metadata (`qi.signature`).
  */
-import { argsFromJson, fromJson, Raw, toJson } from "../wire/index.js";
+import { argsFromJson, fromJson, Raw, tidyFloats, toJson } from "../wire/index.js";
 import { tupleMembers, valueSchema } from "./json-schema.js";
 import { decodeRawImage, encodeRawImage, RAW_IMAGE_SCHEMA, RAW_IMAGE_SCHEMA_NAME } from "./raw-image.js";
 
@@ -135,10 +135,19 @@ export function encodeEvent(m: QiMember, event: unknown, timeNs: bigint, json: T
     const [width, height, , pixels] = event as [number, number, number, unknown];
     return encodeRawImage({ width, height, pixels: bytesOf(pixels) }, timeNs);
   }
-  if (m.kind === "property") return utf8.encode(JSON.stringify({ value: json(event) }));
-  if (m.kind === "signal") return utf8.encode(JSON.stringify({ args: json(event) }));
+  if (m.kind === "property") return utf8.encode(JSON.stringify({ value: json(short(event, m.signature)) }));
+  if (m.kind === "signal") return utf8.encode(JSON.stringify({ args: json(short(event, m.signature)) }));
   const call = event as CallEvent;
   return utf8.encode(JSON.stringify({ ...call, value: json(call.value) }));
+}
+
+/**
+ * Float32 parts in their shortest decimal (0.8, not 0.800000011920929): what a reader of the
+ * file expects, and the same float32 again when the replay encodes it. Skipped for signatures
+ * that hold no float32 or dynamic value (most), so they pay nothing.
+ */
+function short(value: unknown, signature: string): unknown {
+  return signature.includes("f") || signature.includes("m") ? tidyFloats(value, signature) : value;
 }
 
 /** Raw bytes by shape, not class: the console's values come from another copy of the client. */

@@ -71,6 +71,12 @@ function fail(path: string, message: string): never {
 }
 
 /** Converts a JSON value to the value model of `sig`; throws ConversionError when it does not fit. */
+const NON_FINITE = new Map<string, number>([
+  ["NaN", Number.NaN],
+  ["Infinity", Number.POSITIVE_INFINITY],
+  ["-Infinity", Number.NEGATIVE_INFINITY],
+]);
+
 export function fromJson(value: unknown, sig: string | SigNode, path = "value"): unknown {
   const node = typeof sig === "string" ? parseSignature(sig) : sig;
   switch (node.kind) {
@@ -152,10 +158,17 @@ function scalar(value: unknown, code: string, path: string): unknown {
       return code === "l" || code === "L" ? n : Number(n);
     }
     case "f":
-    case "d":
-      if (typeof value === "bigint") return Number(value);
-      if (typeof value !== "number") fail(path, "expected a number");
-      return value;
+    case "d": {
+      // toJson writes the non-finite ones as these strings (JSON has no literal for them).
+      const n =
+        typeof value === "number"
+          ? value
+          : typeof value === "bigint"
+            ? Number(value)
+            : (NON_FINITE.get(value as string) ?? fail(path, "expected a number"));
+      // A float32 from its shortest decimal (0.8) is the float32 it was written from.
+      return code === "f" ? Math.fround(n) : n;
+    }
     case "s":
       if (typeof value !== "string") fail(path, "expected a string");
       return value;

@@ -40,6 +40,19 @@ describe("channel codec", () => {
     expect(schema.properties.args.prefixItems[4].properties.base64.contentEncoding).toBe("base64");
   });
 
+  it("writes float32 values in their shortest form, which decode to the same float32", () => {
+    const member = signal("(fd[f])");
+    const f = Math.fround(0.8);
+    const text = new TextDecoder().decode(encodeEvent(member, [f, 0.1, [Math.fround(-2.3), 1e-45]], 0n));
+    // float32 parts short, the double untouched.
+    expect(JSON.parse(text)).toEqual({ args: [0.8, 0.1, [-2.3, 1e-45]] });
+    const back = decodeEvent(member, new TextEncoder().encode(text), 0) as [number, number, number[]];
+    expect(back[0]).toBe(f);
+    expect(back[2].map((x) => Math.fround(x))).toEqual([Math.fround(-2.3), Math.fround(1e-45)]);
+    const property: QiMember = { service: "S", member: "p", kind: "property", signature: "f" };
+    expect(new TextDecoder().decode(encodeEvent(property, f, 0n))).toBe('{"value":0.8}');
+  });
+
   it("keeps optionals and property values", () => {
     const member: QiMember = { service: "S", member: "p", kind: "property", signature: "+s" };
     expect(decodeEvent(member, encodeEvent(member, Optional.of("x"), 0n), 0)).toEqual(Optional.of("x"));

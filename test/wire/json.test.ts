@@ -24,6 +24,15 @@ describe("JSON → qi by signature", () => {
     expect(() => fromJson(-1, "L")).toThrow(/out of range/);
   });
 
+  it("float32 from its shortest decimal is that float32; non-finite floats come back from toJson's strings", () => {
+    expect(fromJson(0.8, "f")).toBe(Math.fround(0.8));
+    expect(fromJson(0.8, "d")).toBe(0.8);
+    for (const x of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])
+      for (const sig of ["f", "d"]) expect(fromJson(toJson(x), sig)).toBe(x);
+    expect(() => fromJson("nan", "d")).toThrow(/expected a number/);
+    expect(() => fromJson({}, "f")).toThrow(/expected a number/);
+  });
+
   it("lists, maps (object or pairs), tuples, structs by field name, optionals", () => {
     expect(fromJson([1, 2], "[i]")).toEqual([1, 2]);
     expect(fromJson({ a: 1 }, "{si}")).toEqual(new Map([["a", 1]]));
