@@ -11,6 +11,7 @@ import type { RemoteObject } from "../../object/index.js";
 import type { Session } from "../../session/index.js";
 import { fromJson, toJson } from "../../wire/index.js";
 import { type QiTopic, readQiGraph } from "../rosbridge/qi-graph.js";
+import { followTopic, writeTopic } from "../rosbridge/topic-link.js";
 import { sendPieces } from "../rosbridge/ws-pieces.js";
 import { argsFromMessage, argsFromRequest, type Mapping, serviceReply } from "../mapping/index.js";
 import { channelFor, type Payload, payloadFor } from "./schemas.js";
@@ -125,20 +126,16 @@ export async function serveFoxgloveClient(
   server.on("subscribe", (channelId) => {
     const topic = channels.get(channelId);
     if (!topic || links.has(channelId)) return;
-    links.set(channelId, async () => {});
+    const linking = async () => {};
+    links.set(channelId, linking);
     metrics.subscribers(1);
     (async () => {
-      const o = await object(topic.service);
-      if (topic.kind === "signal") {
-        const signal = o.signal(topic.member);
-        const link = await signal.connect((...args: unknown[]) => send(channelId, topic, args));
-        links.set(channelId, () => signal.disconnect(link));
-      } else {
-        const property = o.property(topic.member);
-        const link = await property.connect((v: unknown) => send(channelId, topic, [v]));
-        links.set(channelId, () => property.disconnect(link));
-        send(channelId, topic, [await property.get()]);
-      }
+      const unlink = await followTopic(await object(topic.service), topic, (args) =>
+        send(channelId, topic, args),
+      );
+      // Unsubscribed while linking: undo at once.
+      if (links.get(channelId) === linking) links.set(channelId, unlink);
+      else await unlink();
     })().catch(report);
   });
   server.on("unsubscribe", (channelId) => {
@@ -274,10 +271,7 @@ export async function serveFoxgloveClient(
       if (channel.encoding !== "json")
         throw new Error(`publish JSON to ${channel.topic}, not ${channel.encoding}`);
       const msg = JSON.parse(fromUtf8.decode(data)) as unknown;
-      const o = await object(topic.service);
-      if (topic.kind === "property")
-        await o.property(topic.member).set(argsFromMessage(topic.signature, msg)[0]);
-      else o.post(topic.member, ...argsFromMessage(topic.signature, msg, topic.argPaths));
+      await writeTopic(await object(topic.service), topic, msg);
     })().catch(report);
   });
 
