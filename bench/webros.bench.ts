@@ -1,14 +1,23 @@
 /**
  * The web bridges' camera path: the simulated 640×480 rgb8 camera at 30 fps through the
  * gateway to roslibjs over rosbridge (CBOR), to @foxglove/ws-protocol's FoxgloveClient
- * (foxglove_msgs/RawImage, ROS 1 encoding), and to a qi client of the gateway over tcp://, all
- * three subscribed on the same 8 s window in this process. Rows: frames/s, latency from the
- * camera's emit to the client's receipt (p50, p99, same clock), bytes per frame on the wire.
- * The qi client is each row's baseline. (rosbridge_suite itself needs ~269 ms to JSON-encode
- * one such frame.)
+ * (foxglove_msgs/RawImage, ROS 1 encoding), and to a qi client of the gateway over tcp://.
+ *
+ * Latency is from the camera's emit to a client's receipt, on one clock (performance.now():
+ * camera, gateway, bridges and clients all run in this process, on one thread). Two ways,
+ * interleaved in each of RUNS runs, so both see the same machine state:
+ * - together: the three clients subscribed at once, on the SAME frames (TOGETHER_S s). Each
+ *   path then also waits for the others' work on the one thread: the qi client's baseline
+ *   pays for the bridges, which flatters their ratio.
+ * - alone: each client the only subscriber, ALONE_S s in turn: what each path costs itself.
+ * Rows per bridge: frames/s, p50/p99 over all runs' frames (≥ 300 per path and way) beside
+ * the qi client's, each run's p50 with the 1-minute load when it began (the machine is
+ * shared), and bytes per frame on the wire.
+ * (rosbridge_suite itself needs ~269 ms to JSON-encode one such frame.)
  *
  * Runs alone with `npx tsx bench/index.ts webros`.
  */
+import { loadavg } from "node:os";
 import { decode } from "cbor2";
 import foxglove from "@foxglove/ws-protocol";
 import WebSocket from "ws";
@@ -19,14 +28,22 @@ import { ALICE, startWebBridgeWorld, until } from "../test/bridges/rosbridge/wor
 import type { BenchRow } from "./table.js";
 
 const GROUP = "webros";
-const SECONDS = 8;
+const RUNS = 3;
+const TOGETHER_S = 10;
+const ALONE_S = 10;
 const STEP = 8; // the demo camera's pattern moves 8 pixels a frame, repeating every 256
+
+const PATHS = ["qi", "rosbridge", "foxglove"] as const;
+type Path = (typeof PATHS)[number];
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length
     ? sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!
     : Number.NaN;
 }
+
+const sortedCopy = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function run(): Promise<BenchRow[]> {
   const world = await startWebBridgeWorld({ rosbridge: {}, foxglove: {} });
@@ -44,17 +61,18 @@ export async function run(): Promise<BenchRow[]> {
       byResidue.set(seq % (256 / STEP), seq);
     });
 
-    const latencies: Record<string, number[]> = { qi: [], rosbridge: [], foxglove: [] };
-    let measuring = false;
-    const record = (name: string, seq: number | undefined) => {
+    let current: Record<Path, number[]> | undefined;
+    const seen: Record<Path, number> = { qi: 0, rosbridge: 0, foxglove: 0 };
+    const record = (name: Path, seq: number | undefined) => {
+      seen[name]++;
       const at = seq === undefined ? undefined : emitted.get(seq);
-      if (measuring && at !== undefined) latencies[name]!.push(performance.now() - at);
+      if (current && at !== undefined) current[name].push(performance.now() - at);
     };
 
     const qi = new Session({ authenticator: new UserTokenAuthenticator(ALICE.user, ALICE.token) });
     await qi.connect(world.qiUrl);
-    const camera = await qi.service("ALVideoDevice");
-    await camera.signal("image").connect((...args: unknown[]) => record("qi", Number(args[2])));
+    const image = (await qi.service("ALVideoDevice")).signal("image");
+    const onQi = (...args: unknown[]) => record("qi", Number(args[2]));
 
     const ros = new Ros({});
     await new Promise<void>((resolve) => {
@@ -68,7 +86,7 @@ export async function run(): Promise<BenchRow[]> {
       messageType: "sensor_msgs/Image",
       compression: "cbor",
     });
-    topic.subscribe((m) => record("rosbridge", (m as { header: { seq: number } }).header.seq));
+    const onRos = (m: unknown) => record("rosbridge", (m as { header: { seq: number } }).header.seq);
 
     const fox = new foxglove.FoxgloveClient({
       ws: new WebSocket(
@@ -77,9 +95,9 @@ export async function run(): Promise<BenchRow[]> {
       ) as never,
     });
     let foxBytes = 0;
+    let imageChannel: number | undefined;
     fox.on("advertise", (channels) => {
-      const image = channels.find((c) => c.topic === "/qi/ALVideoDevice/image");
-      if (image) fox.subscribe(image.id);
+      imageChannel ??= channels.find((c) => c.topic === "/qi/ALVideoDevice/image")?.id;
     });
     fox.on("message", ({ data }) => {
       foxBytes = data.byteLength + 13; // opcode, subscription id, timestamp
@@ -87,6 +105,7 @@ export async function run(): Promise<BenchRow[]> {
       const red = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).at(-921_600)!;
       record("foxglove", byResidue.get(red / STEP));
     });
+    await until(() => imageChannel !== undefined, "the Foxglove channels", 20_000);
 
     // Bytes of one rosbridge CBOR frame, as roslib receives it (a raw socket sees the same).
     const raw = new WebSocket(world.urls.rosbridge!);
@@ -108,59 +127,61 @@ export async function run(): Promise<BenchRow[]> {
     await until(() => rosBytes > 0, "a raw rosbridge frame", 20_000);
     raw.close();
 
-    await until(() => foxBytes > 0, "the Foxglove stream", 20_000);
-    measuring = true;
-    await new Promise((r) => setTimeout(r, SECONDS * 1000));
-    measuring = false;
+    // Subscribes exactly the paths of a phase; resolves once each has had a few frames.
+    let qiLink: Awaited<ReturnType<typeof image.connect>> | undefined;
+    let foxSub: number | undefined;
+    let rosOn = false;
+    const only = async (paths: readonly Path[]) => {
+      if (paths.includes("qi") !== (qiLink !== undefined)) {
+        if (qiLink === undefined) qiLink = await image.connect(onQi);
+        else {
+          await image.disconnect(qiLink);
+          qiLink = undefined;
+        }
+      }
+      if (paths.includes("rosbridge") !== rosOn) {
+        rosOn = !rosOn;
+        if (rosOn) topic.subscribe(onRos);
+        else topic.unsubscribe(onRos);
+      }
+      if (paths.includes("foxglove") !== (foxSub !== undefined)) {
+        if (foxSub === undefined) foxSub = fox.subscribe(imageChannel!);
+        else {
+          fox.unsubscribe(foxSub);
+          foxSub = undefined;
+        }
+      }
+      await sleep(500); // what was in flight for the last phase lands
+      const before = { ...seen };
+      await until(() => paths.every((p) => seen[p] > before[p] + 3), `frames on ${paths}`, 20_000);
+    };
+    const measure = async (seconds: number) => {
+      const got: Record<Path, number[]> = { qi: [], rosbridge: [], foxglove: [] };
+      current = got;
+      await sleep(seconds * 1000);
+      current = undefined;
+      return got;
+    };
+
+    // Each run: the three together (the same frames), then each path alone, interleaved.
+    const together: Array<Record<Path, number[]>> = [];
+    const alone: Record<Path, number[]> = { qi: [], rosbridge: [], foxglove: [] };
+    const loads: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      await only(PATHS);
+      loads.push(loadavg()[0]!);
+      together.push(await measure(TOGETHER_S));
+      for (const path of PATHS) {
+        await only([path]);
+        alone[path].push(...(await measure(ALONE_S))[path]);
+      }
+    }
+    await only([]);
     off();
-    topic.unsubscribe();
     ros.close();
     fox.close();
     await qi.close();
-
-    const stats = (name: string) => {
-      const sorted = [...latencies[name]!].sort((a, b) => a - b);
-      return { fps: sorted.length / SECONDS, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
-    };
-    const base = stats("qi");
-    const rows: BenchRow[] = [];
-    const bytes: Record<string, number> = { qi: 921_600 + 28 + 16, rosbridge: rosBytes, foxglove: foxBytes };
-    for (const name of ["rosbridge", "foxglove"]) {
-      const s = stats(name);
-      const label =
-        name === "rosbridge" ? "rosbridge → roslibjs (CBOR)" : "Foxglove WS → FoxgloveClient (RawImage)";
-      rows.push(
-        {
-          group: GROUP,
-          case: `camera 640×480×3 @30 fps, ${label}: frames/s`,
-          value: +s.fps.toFixed(1),
-          unit: "frames/s",
-          baseline: +base.fps.toFixed(1),
-        },
-        {
-          group: GROUP,
-          case: `  same, latency p50`,
-          value: +s.p50.toFixed(2),
-          unit: "ms",
-          baseline: +base.p50.toFixed(2),
-        },
-        {
-          group: GROUP,
-          case: `  same, latency p99`,
-          value: +s.p99.toFixed(2),
-          unit: "ms",
-          baseline: +base.p99.toFixed(2),
-        },
-        {
-          group: GROUP,
-          case: `  same, bytes per frame on the wire`,
-          value: bytes[name]!,
-          unit: "B",
-          baseline: bytes.qi!,
-        },
-      );
-    }
-    return rows;
+    return rowsOf(together, alone, loads, { qi: 921_600 + 28 + 16, rosbridge: rosBytes, foxglove: foxBytes });
   } finally {
     // The standalone Service Directory's close() can stay pending with nothing left to wake
     // it (seen here; not the bridges'), which would end the process before the rows print.
@@ -170,4 +191,61 @@ export async function run(): Promise<BenchRow[]> {
       bound.then(() => console.error("world.close() still pending after 5 s")),
     ]);
   }
+}
+
+const LABEL: Record<Exclude<Path, "qi">, string> = {
+  rosbridge: "rosbridge → roslibjs (CBOR)",
+  foxglove: "Foxglove WS → FoxgloveClient (RawImage)",
+};
+
+function rowsOf(
+  together: Array<Record<Path, number[]>>,
+  alone: Record<Path, number[]>,
+  loads: number[],
+  bytes: Record<Path, number>,
+): BenchRow[] {
+  const all = (name: Path) => sortedCopy(together.flatMap((w) => w[name]));
+  const ms = (xs: number[], p: number) => +percentile(xs, p).toFixed(2);
+  const row = (c: string, value: number, unit: string, baseline: number): BenchRow => ({
+    group: GROUP,
+    case: c,
+    value,
+    unit,
+    baseline,
+  });
+  const seconds = RUNS * TOGETHER_S;
+  const qiAll = all("qi");
+  const qiAlone = sortedCopy(alone.qi);
+  const rows: BenchRow[] = [];
+  for (const name of ["rosbridge", "foxglove"] as const) {
+    const mine = all(name);
+    const mineAlone = sortedCopy(alone[name]);
+    rows.push(
+      row(
+        `camera 640×480×3 @30 fps, ${LABEL[name]}: frames/s (${mine.length} frames, ${RUNS}×${TOGETHER_S} s)`,
+        +(mine.length / seconds).toFixed(1),
+        "frames/s",
+        +(qiAll.length / seconds).toFixed(1),
+      ),
+      row("  same, latency p50, the three clients on the same frames", ms(mine, 50), "ms", ms(qiAll, 50)),
+      row("  same, latency p99, the three clients on the same frames", ms(mine, 99), "ms", ms(qiAll, 99)),
+      ...together.map((w, i) =>
+        row(
+          `    window ${i + 1} p50 (${w[name].length} frames, load ${loads[i]!.toFixed(1)})`,
+          ms(sortedCopy(w[name]), 50),
+          "ms",
+          ms(sortedCopy(w.qi), 50),
+        ),
+      ),
+      row(
+        `  same, latency p50, each client alone (${mineAlone.length} vs ${qiAlone.length} frames)`,
+        ms(mineAlone, 50),
+        "ms",
+        ms(qiAlone, 50),
+      ),
+      row("  same, latency p99, each client alone", ms(mineAlone, 99), "ms", ms(qiAlone, 99)),
+      row("  same, bytes per frame on the wire", bytes[name], "B", bytes.qi),
+    );
+  }
+  return rows;
 }

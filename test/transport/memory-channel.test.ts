@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { memoryChannelPair } from "../../src/transport/index.js";
+import { MEMORY_BY_REFERENCE_MIN } from "../../src/transport/memory-channel.js";
 import { type Message, MessageType } from "../../src/wire/message-types.js";
+import { passOn, POOL_MIN, takePayload } from "../../src/wire/payload-pool.js";
 
 function call(id: number, size = 4): Message {
   return {
@@ -23,7 +25,7 @@ function collect(ch: { onMessage(cb: (m: Message) => void): () => void }): Messa
 const turn = () => new Promise((r) => setImmediate(r));
 
 describe("memoryChannelPair", () => {
-  it("carries messages both ways, in order, as copies of the sent bytes", async () => {
+  it("carries messages both ways, in order, small payloads as copies of the sent bytes", async () => {
     const [a, b] = memoryChannelPair();
     const atB = collect(b);
     const atA = collect(a);
@@ -36,6 +38,39 @@ describe("memoryChannelPair", () => {
     expect(atB.map((m) => m.id)).toEqual([1, 2]);
     expect(Array.from(atB[0].payload)).toEqual([1, 1, 1, 1]);
     expect(atA.map((m) => m.id)).toEqual([3]);
+  });
+
+  it("hands a large payload over by reference: the receiver sees the sender's bytes, not a copy", async () => {
+    const [a, b] = memoryChannelPair();
+    const atB = collect(b);
+    const frame = call(1, MEMORY_BY_REFERENCE_MIN);
+    a.send(frame);
+    await turn();
+    expect(atB[0].payload).toBe(frame.payload);
+    expect(atB[0].payload.byteLength).toBe(MEMORY_BY_REFERENCE_MIN);
+    expect(atB[0]).not.toBe(frame);
+    // Just under the threshold: copied, like every small payload.
+    a.send(call(2, MEMORY_BY_REFERENCE_MIN - 1));
+    await turn();
+    expect(atB[1].payload).not.toBe(frame.payload);
+    expect(atB[1].payload.buffer).not.toBe(frame.payload.buffer);
+  });
+
+  it("copies a passed-on payload once and gives its memory back to the pool at once", async () => {
+    const [a, b] = memoryChannelPair();
+    const atB = collect(b);
+    const size = POOL_MIN + 1000;
+    const pooled = takePayload(size, (n) => new Uint8Array(n));
+    pooled.fill(9);
+    passOn(pooled);
+    a.send({ ...call(1), payload: pooled });
+    // Written, as far as the pool knows: the next payload of that size gets the same memory.
+    const next = takePayload(size, (n) => new Uint8Array(n));
+    expect(next.buffer).toBe(pooled.buffer);
+    next.fill(0);
+    await turn();
+    expect(atB[0].payload.buffer).not.toBe(pooled.buffer);
+    expect(atB[0].payload.every((x) => x === 9)).toBe(true);
   });
 
   it("returns false past the high-water mark while the reader is paused, and drains on resume", async () => {

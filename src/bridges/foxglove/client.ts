@@ -11,6 +11,8 @@ import type { RemoteObject } from "../../object/index.js";
 import type { Session } from "../../session/index.js";
 import { fromJson, toJson } from "../../wire/index.js";
 import { type QiTopic, readQiGraph } from "../rosbridge/qi-graph.js";
+import { followTopic, writeTopic } from "../rosbridge/topic-link.js";
+import { sendPieces } from "../rosbridge/ws-pieces.js";
 import { argsFromMessage, argsFromRequest, type Mapping, serviceReply } from "../mapping/index.js";
 import { channelFor, type Payload, payloadFor } from "./schemas.js";
 
@@ -33,22 +35,34 @@ const REQUEST_SCHEMA = JSON.stringify({ type: "object", description: "the method
 const RESPONSE_SCHEMA = JSON.stringify({ type: "object", properties: { result: {} } });
 
 /**
- * The socket as the library sees it, with one addition: a message whose payload has a tail
- * (a camera frame's pixels) is written as one more fragment of the same WebSocket message.
- * The library sends a message as a header fragment then the payload (`fin`), so the tail goes
- * after the payload, and the pixels are written from where qi decoded them, never copied.
+ * The socket as the library sees it, with two changes. A message the library sends as
+ * fragments (its 13-byte header, then the payload with `fin`) leaves as one frame, so the
+ * client does not join fragments again (see ws-pieces.ts). And a message whose payload has a
+ * tail (a camera frame's pixels) gets the tail as its last piece, written from where qi
+ * decoded it, never copied.
  */
 function tailedSocket(ws: WebSocket): {
   connection: IWebSocket;
   sendWithTail(payload: Payload, send: (head: Uint8Array<ArrayBuffer>) => void): void;
 } {
   let pending: Payload | undefined;
+  let held: Uint8Array[] = [];
   const send = (data: string | ArrayBuffer | ArrayBufferView, options?: { fin?: boolean }) => {
+    if (typeof data === "string") {
+      ws.send(data, options ?? {});
+      return;
+    }
+    const bytes =
+      data instanceof ArrayBuffer
+        ? new Uint8Array(data)
+        : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    held.push(bytes);
+    if (options?.fin === false) return;
     const tail = pending?.head === data ? pending.tail : undefined;
-    if (tail && options?.fin !== false) {
-      ws.send(data, { fin: false });
-      ws.send(tail, { fin: true });
-    } else ws.send(data, options ?? {});
+    if (tail) held.push(tail);
+    const pieces = held;
+    held = [];
+    sendPieces(ws, pieces, () => {});
   };
   const connection = new Proxy(ws, {
     get: (target, key) => (key === "send" ? send : Reflect.get(target, key, target)),
@@ -112,20 +126,16 @@ export async function serveFoxgloveClient(
   server.on("subscribe", (channelId) => {
     const topic = channels.get(channelId);
     if (!topic || links.has(channelId)) return;
-    links.set(channelId, async () => {});
+    const linking = async () => {};
+    links.set(channelId, linking);
     metrics.subscribers(1);
     (async () => {
-      const o = await object(topic.service);
-      if (topic.kind === "signal") {
-        const signal = o.signal(topic.member);
-        const link = await signal.connect((...args: unknown[]) => send(channelId, topic, args));
-        links.set(channelId, () => signal.disconnect(link));
-      } else {
-        const property = o.property(topic.member);
-        const link = await property.connect((v: unknown) => send(channelId, topic, [v]));
-        links.set(channelId, () => property.disconnect(link));
-        send(channelId, topic, [await property.get()]);
-      }
+      const unlink = await followTopic(await object(topic.service), topic, (args) =>
+        send(channelId, topic, args),
+      );
+      // Unsubscribed while linking: undo at once.
+      if (links.get(channelId) === linking) links.set(channelId, unlink);
+      else await unlink();
     })().catch(report);
   });
   server.on("unsubscribe", (channelId) => {
@@ -261,10 +271,7 @@ export async function serveFoxgloveClient(
       if (channel.encoding !== "json")
         throw new Error(`publish JSON to ${channel.topic}, not ${channel.encoding}`);
       const msg = JSON.parse(fromUtf8.decode(data)) as unknown;
-      const o = await object(topic.service);
-      if (topic.kind === "property")
-        await o.property(topic.member).set(argsFromMessage(topic.signature, msg)[0]);
-      else o.post(topic.member, ...argsFromMessage(topic.signature, msg, topic.argPaths));
+      await writeTopic(await object(topic.service), topic, msg);
     })().catch(report);
   });
 

@@ -16,6 +16,7 @@ export {
 export { messageDefinitions, messageWriter, serializeMessage } from "./definitions.js";
 export { demoMapping, SAY_REQUEST, SAY_RESPONSE, SAY_SERVICE_TYPE } from "./demo.js";
 export { argsToJsonText } from "./json.js";
+export { linkMemoryKey, MEMORY_KEY_SIGNATURE, memoryText, memoryValueFromMessage } from "./memory.js";
 export { checkGraphName, defaultTopic } from "./names.js";
 export {
   argsFromMessage,

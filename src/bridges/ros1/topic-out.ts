@@ -7,10 +7,9 @@
 import type { Publication, RosNode } from "@foxglove/ros1";
 import type { Logger } from "pino";
 import type { Session } from "../../session/index.js";
-import { Dynamic } from "../../wire/index.js";
 import type { BridgeMetrics } from "../plugin.js";
 import {
-  argsToJsonText,
+  linkMemoryKey,
   type MessageMapping,
   mappingForSignature,
   mappingForType,
@@ -92,7 +91,7 @@ export class TopicOutBridge {
     if (entry.source.kind === "memoryKey") {
       if (entry.type && entry.type !== STRING_TYPE)
         throw new Error(`${entry.topic}: ALMemory keys map to ${STRING_TYPE}`);
-      return { type: STRING_TYPE, toMessage: ([v]) => ({ data: memoryText(v) }) };
+      return { type: STRING_TYPE, toMessage: ([text]) => ({ data: text }) };
     }
     const service = await session.service(entry.service);
     const signature = memberSignature(
@@ -168,13 +167,7 @@ export class TopicOutBridge {
         this.publish([await property.get()]);
         return () => property.disconnect(link);
       }
-      const signal = service.signal("dataChanged");
-      const link = await signal.connect((key: string, value: unknown) => {
-        if (key === name) onValue(value);
-      });
-      const current = await service.call("getData", name).catch(() => undefined);
-      if (current !== undefined) this.publish([current]);
-      return () => signal.disconnect(link);
+      return await linkMemoryKey(service, name, (text) => onValue(text));
     } catch (err) {
       logger.warn(
         { topic: entry.topic, err: (err as Error).message },
@@ -221,10 +214,4 @@ function memberSignature(
   const members = kind === "signal" ? meta.signals : meta.properties;
   for (const m of members.values()) if (m.name === name) return m.signature;
   throw new Error(`${service} has no ${kind} "${name}"`);
-}
-
-/** An ALMemory value as text: strings as they are, anything else as JSON. */
-function memoryText(value: unknown): string {
-  const v = value instanceof Dynamic ? value.value : value;
-  return typeof v === "string" ? v : argsToJsonText([v]);
 }

@@ -14,20 +14,12 @@ import { parseFrame } from "./frames.js";
 import { listenWeb, mountWeb, type WebListenerOptions } from "./listener.js";
 import { type Frame, Outbox } from "./outbox.js";
 import { rosbridgeSettings, withDemoMapping } from "./settings.js";
+import { sendPieces } from "./ws-pieces.js";
 
-/**
- * One message on the socket: a text, or binary pieces as the fragments of one message (ws
- * writes each piece as it is; the client sees one message). Sent in one go, so no other
- * message can fall between the fragments.
- */
+/** One message on the socket: a text, or binary pieces as one frame (never joined: ws-pieces.ts). */
 function sendFrame(ws: WebSocket, frame: Frame, written: () => void): void {
-  if (typeof frame === "string") {
-    ws.send(frame, { binary: false }, () => written());
-    return;
-  }
-  const last = frame.length - 1;
-  for (let i = 0; i < last; i++) ws.send(frame[i]!, { binary: true, fin: false });
-  ws.send(frame[last] ?? new Uint8Array(0), { binary: true, fin: true }, () => written());
+  if (typeof frame === "string") ws.send(frame, { binary: false }, () => written());
+  else sendPieces(ws, frame, written);
 }
 
 /** WebSocket close code for a refused login or a client over its limits (RFC 6455 policy violation). */

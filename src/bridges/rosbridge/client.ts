@@ -14,10 +14,11 @@ import { checkMessage, countField, ProtocolError, type RosbridgeMessage, stringF
 import type { Outbox } from "./outbox.js";
 import { normalizeName, type QiGraph, readQiGraph } from "./qi-graph.js";
 import { rosapi } from "./rosapi.js";
-import { argsFromMessage, argsFromRequest, serviceReply } from "../mapping/index.js";
+import { argsFromRequest, serviceReply } from "../mapping/index.js";
 import { ServiceHost } from "./service-host.js";
 import { Subscriptions } from "./subscriptions.js";
 import type { RosbridgeSettings } from "./settings.js";
+import { writeTopic } from "./topic-link.js";
 
 export interface ClientDeps {
   outbox: Outbox;
@@ -196,15 +197,9 @@ export class RosbridgeClient {
 
   private async publish(msg: RosbridgeMessage): Promise<void> {
     const topic = await this.topic(stringField(msg, "topic"));
-    const object = await this.object(topic.service);
-    if (topic.kind === "property") {
-      const [value] = argsFromMessage(topic.signature, msg.msg);
-      await object.property(topic.member).set(value);
-    } else if (topic.kind === "method") {
-      object.post(topic.member, ...argsFromMessage(topic.signature, msg.msg, topic.argPaths));
-    } else {
+    if (topic.kind === "signal")
       throw new ProtocolError(`${topic.name} is a qi signal: only its service emits it`);
-    }
+    await writeTopic(await this.object(topic.service), topic, msg.msg);
   }
 
   private async callService(msg: RosbridgeMessage, id: string | undefined): Promise<void> {

@@ -1,8 +1,9 @@
 /**
  * A WebSocket listener of its own for a web bridge (rosbridge, Foxglove): `ws://host:port[/path]`
  * or `wss://` with a PEM certificate and key, at most `maxClients` sockets, frames over
- * `maxPayload` refused by `ws` itself, no compression (camera frames do not compress, and
- * permessage-deflate costs memory per socket). Port 0 picks a free port; `url` says which.
+ * `maxPayload` refused by `ws` itself, no compression (camera frames do not compress,
+ * permessage-deflate costs memory per socket, and ws-pieces.ts writes beside `ws` only
+ * because nothing waits in its queue). Port 0 picks a free port; `url` says which.
  * Or, with `mountWeb`, a path on the gateway's own ws listener.
  */
 import { readFileSync } from "node:fs";
@@ -11,6 +12,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import { rememberSocket } from "./ws-pieces.js";
 
 export interface WebListenerOptions {
   listen: string;
@@ -61,8 +63,12 @@ function upgrader(o: WebListenerOptions, wss: WebSocketServer) {
       socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");
       return;
     }
+    const connected = (ws: WebSocket, admitted: unknown) => {
+      rememberSocket(ws, socket);
+      o.onConnection(ws, request, admitted);
+    };
     if (!o.admit) {
-      wss.handleUpgrade(request, socket, head, (ws) => o.onConnection(ws, request, undefined));
+      wss.handleUpgrade(request, socket, head, (ws) => connected(ws, undefined));
       return;
     }
     // Counted while the check runs, so a flood of slow logins cannot exceed maxClients.
@@ -77,7 +83,7 @@ function upgrader(o: WebListenerOptions, wss: WebSocketServer) {
           socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
           return;
         }
-        wss.handleUpgrade(request, socket, head, (ws) => o.onConnection(ws, request, admitted));
+        wss.handleUpgrade(request, socket, head, (ws) => connected(ws, admitted));
       });
   };
 }

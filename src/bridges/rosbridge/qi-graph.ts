@@ -13,13 +13,16 @@ import type { Session } from "../../session/index.js";
 import {
   defaultTopic,
   type Mapping,
+  MEMORY_KEY_SIGNATURE,
   METHOD_SERVICE_TYPE,
   type ReplyShape,
   replyShape,
   rosTypeOf,
+  STRING_TYPE,
 } from "../mapping/index.js";
 
-export type TopicKind = "signal" | "property" | "method";
+/** A memoryKey topic is one ALMemory key (mapping/memory.ts): subscribe reads it, publish writes it. */
+export type TopicKind = "signal" | "property" | "method" | "memoryKey";
 
 export interface QiTopic {
   /** `/qi/<Service>/<member>`. */
@@ -29,7 +32,10 @@ export interface QiTopic {
   readonly service: string;
   readonly member: string;
   readonly kind: TopicKind;
-  /** The qi signature of one message: a signal's tuple, a property's type, a method's parameters. */
+  /**
+   * The qi signature of one message: a signal's tuple, a property's type, a method's
+   * parameters; a memory key's value as text (`(s)`).
+   */
   readonly signature: string;
   /** For a method: the message fields that are its arguments, in order (the mapping's `args`). */
   readonly argPaths?: readonly string[];
@@ -75,7 +81,8 @@ type MetaObject = Awaited<ReturnType<Session["service"]>>["metaObject"];
  * The session's view of what the mapping allows: each entry of the allow-list whose qi
  * member this session can open (the gateway shows it only what its user may see), named as
  * the mapping names it. Entries the user cannot reach, or whose member does not exist, are
- * left out. ALMemory key entries (`memoryKey`) are the ROS 1 bridge's alone.
+ * left out. An ALMemory key entry (`memoryKey`) is a topic when the session can open the
+ * service it names and that has ALMemory's `dataChanged`, `getData` and `insertData`.
  */
 export async function readQiGraph(session: Session, allow: Mapping): Promise<QiGraph> {
   const topics = new Map<string, QiTopic>();
@@ -93,8 +100,19 @@ export async function readQiGraph(session: Session, allow: Mapping): Promise<QiG
     return m;
   };
   for (const e of allow.out) {
-    if (e.source.kind === "memoryKey") continue;
     const m = await meta(e.service);
+    if (e.source.kind === "memoryKey") {
+      if (!m || !isMemory(m) || (e.type && e.type !== STRING_TYPE)) continue;
+      topics.set(e.topic, {
+        name: e.topic,
+        type: STRING_TYPE,
+        service: e.service,
+        member: e.source.name,
+        kind: "memoryKey",
+        signature: MEMORY_KEY_SIGNATURE,
+      });
+      continue;
+    }
     const member =
       e.source.kind === "property"
         ? [...(m?.properties.values() ?? [])].find((p) => p.name === e.source.name)
@@ -137,6 +155,15 @@ export async function readQiGraph(session: Session, allow: Mapping): Promise<QiG
     });
   }
   return { topics, services };
+}
+
+/** Whether a service has what a memory key topic uses (ALMemory's, or one like it). */
+function isMemory(meta: MetaObject): boolean {
+  const methods = new Set([...meta.methods.values()].map((m) => m.name));
+  return (
+    ["getData", "insertData"].every((n) => methods.has(n)) &&
+    [...meta.signals.values()].some((s) => s.name === "dataChanged")
+  );
 }
 
 /** An overloaded name keeps its first overload: one ROS name, one type. */

@@ -1,13 +1,15 @@
 /**
  * One web client's topic subscriptions: a qi signal or property connected once per topic,
  * however many `subscribe` ids name it, each topic with its own bounded, throttled queue.
- * A property sends its current value first (a latched topic, as tools expect of state).
+ * A property or an ALMemory key sends its current value first (a latched topic, as tools
+ * expect of state).
  */
 import type { RemoteObject } from "../../object/index.js";
 import { type Compression, encodeFor, isBinary } from "./encode.js";
 import { ProtocolError } from "./frames.js";
 import type { Outbox, SubscriptionQueue } from "./outbox.js";
 import type { QiTopic } from "./qi-graph.js";
+import { followTopic } from "./topic-link.js";
 import { messageFromQi, rosTime, serializeMessage } from "../mapping/index.js";
 
 export interface SubscribeOptions {
@@ -92,16 +94,7 @@ export class Subscriptions {
     };
     this.byTopic.set(topic.name, sub);
     const start = (async () => {
-      if (topic.kind === "signal") {
-        const signal = object.signal(topic.member);
-        const link = await signal.connect((...args: unknown[]) => deliver(args));
-        sub.unlink = () => signal.disconnect(link);
-      } else {
-        const property = object.property(topic.member);
-        const link = await property.connect((value: unknown) => deliver([value]));
-        sub.unlink = () => property.disconnect(link);
-        deliver([await property.get()]);
-      }
+      sub.unlink = await followTopic(object, topic, deliver);
     })();
     this.starting.set(topic.name, start);
     try {

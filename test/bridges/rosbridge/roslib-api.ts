@@ -28,7 +28,7 @@ export interface RosClient {
 
 export interface RosTopic {
   subscribe(callback: Callback<unknown>): void;
-  unsubscribe(): void;
+  unsubscribe(callback?: Callback<unknown>): void;
   publish(message: unknown): void;
 }
 

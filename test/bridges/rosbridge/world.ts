@@ -7,6 +7,7 @@ import pino from "pino";
 import { type StartedBridge, startBridges, stopBridges } from "../../../src/bridges/index.js";
 import {
   createBattery,
+  createMemory,
   createTextToSpeech,
   createVideoDevice,
   type DemoService,
@@ -29,7 +30,8 @@ const call = (service: string, method: string, name = `/qi/${service}/${method}`
 
 /**
  * The bridges' allow-list in this world: what the tests reach. Calc's `tick` and `secret`
- * are left out on purpose (the tests try to reach them by name).
+ * are left out on purpose (the tests try to reach them by name), and of ALMemory only the key
+ * Web/Greeting is named.
  */
 export const WORLD_MAPPING = {
   out: [
@@ -37,6 +39,7 @@ export const WORLD_MAPPING = {
     { service: "ALBattery", property: "charge" },
     { service: "ALTextToSpeech", signal: "started" },
     { service: "Calc", property: "level" },
+    { service: "ALMemory", memoryKey: "Web/Greeting" },
   ],
   in: [
     { topic: "/qi/ALTextToSpeech/say", type: "std_msgs/String", service: "ALTextToSpeech", method: "say" },
@@ -56,6 +59,8 @@ export interface WebBridgeWorld {
   sd: Session;
   gateway: Gateway;
   camera: DemoService;
+  /** ALMemory; the mapping names one key of it, Web/Greeting. */
+  memory: DemoService;
   calc: QiObject;
   /** Calls of Calc.secret, which the mapping leaves out: reaching it is a way around. */
   secretCalls(): number;
@@ -74,7 +79,13 @@ export async function startWebBridgeWorld(
   const sd = new Session();
   const [sdUrl] = await sd.listenStandalone("tcp://127.0.0.1:0");
   const camera = createVideoDevice();
-  const services = [camera, createTextToSpeech({ logger: pino({ level: "silent" }) }), createBattery()];
+  const memory = createMemory();
+  const services = [
+    camera,
+    createTextToSpeech({ logger: pino({ level: "silent" }) }),
+    createBattery(),
+    memory,
+  ];
   for (const s of services) {
     await sd.registerService(s.name, s.object);
     s.start?.();
@@ -141,6 +152,7 @@ export async function startWebBridgeWorld(
     sd,
     gateway,
     camera,
+    memory,
     calc,
     secretCalls: () => secretCalls,
     qiUrl: gateway.endpoints()[0]!,
