@@ -13,7 +13,7 @@ import { fromJson, toJson } from "../../wire/index.js";
 import { type QiTopic, readQiGraph } from "../rosbridge/qi-graph.js";
 import { followTopic, writeTopic } from "../rosbridge/topic-link.js";
 import { sendPieces } from "../rosbridge/ws-pieces.js";
-import { argsFromMessage, argsFromRequest, type Mapping, serviceReply } from "../mapping/index.js";
+import { argsFromRequest, type Mapping, serviceReply } from "../mapping/index.js";
 import { channelFor, type Payload, payloadFor } from "./schemas.js";
 
 type Server = InstanceType<typeof foxglove.FoxgloveServer>;

@@ -38,7 +38,7 @@ afterAll(async () => {
   await world?.close();
 });
 
-const valueOf = async (key: string) => {
+const valueOfKey = async (key: string) => {
   const v = await memory.call("getData", key);
   return v instanceof Dynamic ? v.value : v;
 };
@@ -88,7 +88,7 @@ describe("ALMemory keys on the web bridges", () => {
 
     topic.publish({ data: "from the web" });
     await until(() => got.includes("from the web"), "the published value, back as a change");
-    expect(await valueOf(KEY)).toBe("from the web");
+    expect(await valueOfKey(KEY)).toBe("from the web");
     topic.unsubscribe();
   });
 
@@ -124,11 +124,11 @@ describe("ALMemory keys on the web bridges", () => {
       expect(await c.reply(`p${i}`)).toMatchObject({ op: "status", level: "error" });
     }
     expect(await c.reply("call")).toMatchObject({ result: false });
-    expect(await valueOf("Secret/Key")).toBe("still secret");
+    expect(await valueOfKey("Secret/Key")).toBe("still secret");
     // A publish that is not {data: "<text>"} is refused too, and changes nothing.
     c.send({ op: "publish", id: "bad", topic: TOPIC, msg: { data: 42 } });
     expect(await c.reply("bad")).toMatchObject({ op: "status", level: "error" });
-    expect(await valueOf(KEY)).toBe("from the web");
+    expect(await valueOfKey(KEY)).toBe("from the web");
   });
 
   it("a user the gateway does not let see ALMemory gets no key topic", async () => {
@@ -139,7 +139,7 @@ describe("ALMemory keys on the web bridges", () => {
     c.send({ op: "publish", id: "p", topic: TOPIC, msg: { data: "from bob" } });
     expect(await c.reply("s")).toMatchObject({ op: "status", level: "error" });
     expect(await c.reply("p")).toMatchObject({ op: "status", level: "error" });
-    expect(await valueOf(KEY)).toBe("from the web");
+    expect(await valueOfKey(KEY)).toBe("from the web");
   });
 
   it("Foxglove: a JSON channel with the key's value first, then changes; clientPublish inserts", async () => {
@@ -165,7 +165,7 @@ describe("ALMemory keys on the web bridges", () => {
     const pub = client.advertise({ topic: TOPIC, encoding: "json", schemaName: "std_msgs/String" });
     client.sendMessage(pub, new TextEncoder().encode(JSON.stringify({ data: "from Foxglove" })));
     await until(() => got.includes("from Foxglove"), "the published value, back as a change");
-    expect(await valueOf(KEY)).toBe("from Foxglove");
+    expect(await valueOfKey(KEY)).toBe("from Foxglove");
     // Publishing to another key by its name is refused (the channel is not advertised).
     const other = client.advertise({
       topic: "/qi/ALMemory/Secret/Key",
@@ -175,6 +175,6 @@ describe("ALMemory keys on the web bridges", () => {
     client.sendMessage(other, new TextEncoder().encode(JSON.stringify({ data: "overwritten" })));
     await memory.call("insertData", KEY, "after");
     await until(() => got.includes("after"), "a later change");
-    expect(await valueOf("Secret/Key")).toBe("still secret");
+    expect(await valueOfKey("Secret/Key")).toBe("still secret");
   });
 });
