@@ -6,7 +6,8 @@
  *  (b) signal emission rate to 1 Session subscriber (end to end), and to 1 and 100 subscriber
  *      connections that only frame and count the Events (the emitter's cost);
  *  (c) a 1 MiB raw (`r`) argument echoed back, MB/s of payload both ways, against a raw TCP echo
- *      of the same frames.
+ *      of the same frames in alternating rounds: with the memory released (borrowRaw on the
+ *      method, Raw.release() on the result), and by default (every Raw may be kept).
  * Targets (issue): sequential p50 ≤ 1.5× raw echo RTT; pipelined ≥ 50% of raw echo messages/s.
  */
 import { connect as netConnect, createServer, type Server, type Socket } from "node:net";
@@ -19,6 +20,7 @@ import { Framer } from "../src/wire/framer.js";
 import { encodeMessage } from "../src/wire/header.js";
 import { HEADER_SIZE, type Message, MessageType } from "../src/wire/message-types.js";
 import { Raw } from "../src/wire/values.js";
+import { interleaved, median } from "./interleaved.js";
 import type { BenchRow } from "./table.js";
 
 const GROUP = "node";
@@ -121,11 +123,6 @@ class EchoClient {
   }
 }
 
-/** User + system time of a process.cpuUsage() difference, in µs. */
-function cpuMicros(u: NodeJS.CpuUsage): number {
-  return u.user + u.system;
-}
-
 // ------------------------------------------------------------------------------------------------
 // Measurement loops shared by both sides, so that the comparison is like for like.
 
@@ -174,7 +171,9 @@ export async function run(): Promise<BenchRow[]> {
     const calc = new QiObject()
       .method("add", "(ii)", "i", (a: number, b: number) => a + b)
       .method("echoRaw", "(r)", "r", (r: Raw) => r)
-      .signal("tick", "(i)");
+      .signal("tick", "(i)")
+      // After tick: countingSubscriber() subscribes to tick by its uid, 102.
+      .method("echoRawBorrowed", "(r)", "r", (r: Raw) => r, { borrowRaw: true });
     const [url] = await host.listenStandalone("tcp://127.0.0.1:0");
     await host.registerService("Calc", calc);
     await client.connect(url);
@@ -259,51 +258,50 @@ export async function run(): Promise<BenchRow[]> {
       for (const c of counters) c.socket.destroy();
     }
 
-    // (c) 1 MiB raw round trip
+    // (c) 1 MiB raw round trip, in rounds that alternate with the raw TCP echo (interleaved.ts).
+    // Two ways to serve it: by default the application may keep every Raw it gets, so each
+    // payload lands in fresh memory (page faults, and full GCs to free it); with borrowRaw on
+    // the method and release() on the result, the memory goes round (wire/payload-pool.ts).
     const big = new Raw(new Uint8Array(MiB).fill(3));
-    const ROUNDS = 100;
-    await remote.call("echoRaw", big);
-    let faults = process.resourceUsage().minorPageFault;
-    let cpu = process.cpuUsage();
-    t = now();
-    for (let i = 0; i < ROUNDS; i++) await remote.call("echoRaw", big);
-    const qiMBs = (2 * ROUNDS * MiB) / 1e6 / ((now() - t) / 1000);
-    const qiCpu = cpuMicros(process.cpuUsage(cpu)) / ROUNDS;
-    const qiFaults = (process.resourceUsage().minorPageFault - faults) / ROUNDS;
     const bigClient = await EchoClient.open(bigEcho.url, MiB + HEADER_SIZE + 4, MiB + HEADER_SIZE + 4);
-    await bigClient.roundTrips(1);
-    faults = process.resourceUsage().minorPageFault;
-    cpu = process.cpuUsage();
-    t = now();
-    for (let i = 0; i < ROUNDS; i++) await bigClient.roundTrips(1);
-    const rawMBs = (2 * ROUNDS * MiB) / 1e6 / ((now() - t) / 1000);
-    const rawCpu = cpuMicros(process.cpuUsage(cpu)) / ROUNDS;
-    const rawFaults = (process.resourceUsage().minorPageFault - faults) / ROUNDS;
+    const rawTrip = () => bigClient.roundTrips(1);
+    const borrowedTrip = async () => ((await remote.call("echoRawBorrowed", big)) as Raw).release();
+    const keptTrip = () => remote.call("echoRaw", big);
+    const opts = { rounds: 9, perRound: 12, warmup: 10 };
+    const borrowed = await interleaved(borrowedTrip, rawTrip, 2 * MiB, opts);
+    const kept = await interleaved(keptTrip, rawTrip, 2 * MiB, opts);
     bigClient.socket.destroy();
-    rows.push({
-      group: GROUP,
-      case: "echoRaw(r) 1 MiB sequential, both directions (baseline: raw TCP echo)",
-      value: qiMBs,
-      unit: "MB/s",
-      baseline: rawMBs,
-    });
-    // Both ends run in this process: its CPU time (user + system) per round trip is the cost of
-    // the two hops, and unlike MB/s it hardly moves when other processes load the machine.
-    rows.push({
-      group: GROUP,
-      case: "echoRaw(r) 1 MiB: process CPU per round trip (baseline: raw TCP echo)",
-      value: qiCpu,
-      unit: "µs",
-      baseline: rawCpu,
-    });
-    // Fresh pages a received payload lands on cost more than copying it (both ends here).
-    rows.push({
-      group: GROUP,
-      case: "echoRaw(r) 1 MiB: minor page faults per round trip (baseline: raw TCP echo)",
-      value: qiFaults,
-      unit: "faults",
-      baseline: rawFaults,
-    });
+    const how = `median of ${opts.rounds} rounds of ${opts.perRound}, interleaved with the raw TCP echo`;
+    for (const [label, m] of [
+      ["borrowRaw + release()", borrowed],
+      ["Raws kept (default)", kept],
+    ] as const) {
+      rows.push({
+        group: GROUP,
+        case: `echoRaw(r) 1 MiB sequential, both directions, ${label} (baseline: raw TCP echo; ${how})`,
+        value: median(m.a.rates),
+        unit: "MB/s",
+        baseline: median(m.b.rates),
+        ratio: m.medianRatio,
+      });
+      // Both ends run in this process: its CPU time (user + system) per round trip is the cost
+      // of the two hops, and unlike MB/s it hardly moves when other processes load the machine.
+      rows.push({
+        group: GROUP,
+        case: `echoRaw(r) 1 MiB, ${label}: process CPU per round trip (baseline: raw TCP echo)`,
+        value: m.a.cpuMicros,
+        unit: "µs",
+        baseline: m.b.cpuMicros,
+      });
+      // Fresh pages a received payload lands on cost more than copying it (both ends here).
+      rows.push({
+        group: GROUP,
+        case: `echoRaw(r) 1 MiB, ${label}: minor page faults per round trip (baseline: raw TCP echo)`,
+        value: m.a.faults,
+        unit: "faults",
+        baseline: m.b.faults,
+      });
+    }
   } finally {
     for (const s of subscribers) s.destroy();
     await Promise.all(extra.map((s) => s.close()));

@@ -8,7 +8,7 @@ import { Capability } from "../connection/capabilities.js";
 import { errorText } from "../connection/connection.js";
 import { isQiError } from "../connection/errors.js";
 import { isDispatchError } from "../dispatch/index.js";
-import { encode, encodePayload, type Payload } from "../wire/index.js";
+import { encode, encodePayload, type Payload, releasePayload } from "../wire/index.js";
 import { convertValue } from "../wire/index.js";
 import { inferSignature } from "../wire/index.js";
 import { type Message, MessageFlags, MessageType } from "../wire/index.js";
@@ -117,17 +117,20 @@ class ServedRequest {
         result = dispatcher.runNow(entry.impl!, context, this.decoded.args);
       } catch (e) {
         this.fail(e);
+        this.releaseArgs();
         return;
       }
       if (!isThenable(result)) {
         this.succeed(result);
+        this.releaseArgs();
         return;
       }
       this.track();
-      return Promise.resolve(result).then(
+      const settled = Promise.resolve(result).then(
         (v) => this.succeed(v),
         (e) => this.fail(e),
       );
+      return entry.borrowRaw ? settled.then(() => this.releaseArgs()) : settled;
     }
     // Sync mode, strands and the pool need a signal up front: the task may wait or run elsewhere.
     this.track();
@@ -150,7 +153,7 @@ class ServedRequest {
     const running = entry.pool
       ? dispatcher.runOnPool(entry.pool.module, entry.pool.export, args, runOptions)
       : dispatcher.run(body, runOptions);
-    return running.then(
+    const answered = running.then(
       (v) => this.succeed(v),
       (e) => {
         const started = outcome;
@@ -165,6 +168,15 @@ class ServedRequest {
         this.fail(e);
       },
     );
+    if (!entry.borrowRaw) return answered;
+    // A method answered by a timeout may still be running: its arguments are released when it ends.
+    const release = () => this.releaseArgs();
+    return answered.then(() => (outcome === undefined ? release() : outcome.then(release, release)));
+  }
+
+  /** MethodOptions.borrowRaw: the method is done with its arguments, the call is answered. */
+  private releaseArgs(): void {
+    if (this.entry.borrowRaw) releasePayload(this.msg.payload);
   }
 
   /**

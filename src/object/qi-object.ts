@@ -43,12 +43,21 @@ export interface MethodOptions {
   returnDescription?: string;
   /** Run on the worker pool: the module URL and export name of a pure function. */
   pool?: { module: string | URL; export: string };
+  /**
+   * The method keeps no Raw argument once it has returned (or its promise settled): the memory
+   * of a large call (256 KiB or more) then serves a later one once the answer is written
+   * (Raw.release(), wire/payload-pool.ts). A Raw kept anyway is found empty, never holding
+   * another call's bytes. Returning the argument itself (an echo) is fine: it is sent first.
+   */
+  borrowRaw?: boolean;
 }
 
 export interface MethodEntry {
   meta: MetaMethod;
   impl: MethodImpl | undefined;
   pool: MethodOptions["pool"];
+  /** MethodOptions.borrowRaw: the call's payload is released once it is answered. */
+  borrowRaw?: boolean;
 }
 
 /** A subscriber to a signal: gets the decoded arguments as an array. */
@@ -169,6 +178,7 @@ export class QiObject {
       },
       impl: impl ?? undefined,
       pool: options.pool,
+      borrowRaw: options.borrowRaw === true,
     });
     return this;
   }

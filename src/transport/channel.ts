@@ -10,7 +10,7 @@ import { isWireError } from "../wire/index.js";
 import { Framer } from "../wire/index.js";
 import { encodeHeader } from "../wire/index.js";
 import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, type Message } from "../wire/index.js";
-import { isPassedOn, payloadWritten, takePayload } from "../wire/index.js";
+import { holdPayload, payloadWritten, takePayload } from "../wire/index.js";
 import type { AdmissionTicket } from "./admission.js";
 import { asError, isTlsErrorCode, nodeErrorCode, TransportError, tlsError } from "./errors.js";
 import { NodeChannelBase } from "./node-channel-base.js";
@@ -131,7 +131,8 @@ export function socketCloseReason(err: unknown, where: string): Error {
  */
 const allocateUnpooled = (n: number): Uint8Array => Buffer.allocUnsafeSlow(n);
 /** Large payloads may get memory a forwarded payload left (wire/payload-pool.ts). */
-const allocatePayload = (n: number): Uint8Array => takePayload(n, allocateUnpooled);
+const asBuffer = (memory: ArrayBuffer, n: number): Uint8Array => Buffer.from(memory, 0, n);
+const allocatePayload = (n: number): Uint8Array => takePayload(n, allocateUnpooled, asBuffer);
 
 /** The channel a socket feeds (the socket listeners below are shared, not made per channel). */
 const kChannel = Symbol("qi.channel");
@@ -253,17 +254,17 @@ export class SocketChannel extends NodeChannelBase implements PullReader {
       this.writeBatch();
       this.socket.write(
         payload,
-        isPassedOn(payload) ? this.recycleAfter(payload, over) : over ? this.onFlushed : undefined,
+        holdPayload(payload) ? this.recycleAfter(payload, over) : over ? this.onFlushed : undefined,
       );
     }
     this.scheduleFlush();
     return this.bufferedBytes <= this.hwm;
   }
 
-  /** The write callback of a passed-on payload: its memory goes back to the pool once written. */
+  /** The write callback of pooled memory: released memory goes back to the pool once written. */
   private recycleAfter(payload: Uint8Array, over: boolean): (err?: Error | null) => void {
     return (err) => {
-      if (!err) payloadWritten(payload);
+      payloadWritten(payload, !!err);
       if (over) this.onFlushed(err);
     };
   }
@@ -296,7 +297,11 @@ export class SocketChannel extends NodeChannelBase implements PullReader {
       }
       this.cork();
       this.writeBatch();
-      this.socket.write(p, over && i === lastIndex ? this.onFlushed : undefined);
+      const flushed = over && i === lastIndex;
+      this.socket.write(
+        p,
+        holdPayload(p) ? this.recycleAfter(p, flushed) : flushed ? this.onFlushed : undefined,
+      );
     }
     this.scheduleFlush();
     return this.bufferedBytes <= this.hwm;

@@ -10,7 +10,7 @@ export { argsFromJson, ConversionError, fromJson, jsonToDynamic, parseJson, toJs
 export * from "./message-types.js";
 export * from "./metaobject.js";
 export * from "./metaobject-types.js";
-export { isPassedOn, passOn, payloadWritten, takePayload } from "./payload-pool.js";
+export { holdPayload, passOn, payloadWritten, releasePayload, takePayload } from "./payload-pool.js";
 export * from "./reader.js";
 export * from "./signature.js";
 export * from "./values.js";
