@@ -14,15 +14,15 @@
  * receiver by reference, never copied: a socket channel writes those by reference too, so no
  * sender changes them after send(). The receiver must treat them as read-only: the gateway
  * sends one event's payload to every subscriber, in-process sessions and sockets alike. The one
- * exception is a payload the gateway passed on (wire/payload-pool.ts): its memory is reused once
- * the channel says it is written, which a by-reference receiver could never say, so it is
- * copied once and handed back at once.
+ * exception is pooled memory (wire/payload-pool.ts: a payload the gateway passed on, or one an
+ * application may release): it is reused once released and written, which a by-reference
+ * receiver could never say, so it is copied once and its write reported done at once.
  */
 import {
   DEFAULT_MAX_PAYLOAD,
   encodeHeader,
   HEADER_SIZE,
-  isPassedOn,
+  holdPayload,
   type Message,
   messageAt,
   payloadWritten,
@@ -70,9 +70,10 @@ export function memoryChannelPair(opts: MemoryChannelOptions = {}): [MemoryChann
 
 /** What the receiver gets for a sent payload: the same bytes, or a copy (see the file's comment). */
 function received(payload: Uint8Array): Uint8Array {
-  if (payload.byteLength >= MEMORY_BY_REFERENCE_MIN && !isPassedOn(payload)) return payload;
+  const pooled = holdPayload(payload);
+  if (!pooled && payload.byteLength >= MEMORY_BY_REFERENCE_MIN) return payload;
   const copy = payload.slice();
-  payloadWritten(payload);
+  if (pooled) payloadWritten(payload);
   return copy;
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { memoryChannelPair } from "../../src/transport/index.js";
 import { MEMORY_BY_REFERENCE_MIN } from "../../src/transport/memory-channel.js";
 import { type Message, MessageType } from "../../src/wire/message-types.js";
-import { passOn, POOL_MIN, takePayload } from "../../src/wire/payload-pool.js";
+import { passOn, POOL_MIN, reusedPayloads, takePayload } from "../../src/wire/payload-pool.js";
 
 function call(id: number, size = 4): Message {
   return {
@@ -63,13 +63,16 @@ describe("memoryChannelPair", () => {
     const pooled = takePayload(size, (n) => new Uint8Array(n));
     pooled.fill(9);
     passOn(pooled);
+    const reusedBefore = reusedPayloads();
     a.send({ ...call(1), payload: pooled });
-    // Written, as far as the pool knows: the next payload of that size gets the same memory.
+    // Written, as far as the pool knows: the memory went back to the pool (every view of it
+    // detached), and the next payload of that size gets it.
+    expect(pooled.byteLength).toBe(0);
     const next = takePayload(size, (n) => new Uint8Array(n));
-    expect(next.buffer).toBe(pooled.buffer);
+    expect(reusedPayloads()).toBe(reusedBefore + 1);
     next.fill(0);
     await turn();
-    expect(atB[0].payload.buffer).not.toBe(pooled.buffer);
+    expect(atB[0].payload.byteLength).toBe(size);
     expect(atB[0].payload.every((x) => x === 9)).toBe(true);
   });
 
